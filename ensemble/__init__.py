@@ -1,0 +1,1 @@
+"""Combiners that blend Keras member networks, and the tools around them."""

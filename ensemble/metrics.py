@@ -1,0 +1,349 @@
+"""Scores for predicted class probabilities.
+
+Every scoring function takes the same three arguments:
+
+``y_true`` : array-like of shape (n_samples,)
+    True labels, of any kind scikit-learn accepts (integers, strings, ...).
+``proba`` : ndarray of shape (n_samples, n_classes)
+    Predicted probabilities; column ``k`` is the probability of ``classes[k]``.
+``classes`` : array-like of shape (n_classes,)
+    The labels the columns of ``proba`` stand for, normally a fitted
+    classifier's ``classes_`` (sorted, as scikit-learn keeps it). Any order
+    is accepted: columns are matched to labels through ``classes``, never by
+    sorting.
+
+Probabilities are passed through :func:`normalize_probabilities` first, so
+float32 softmax output whose rows sum to ``1.0000001`` is scored as the
+distribution it stands for instead of being rejected.
+
+This module is pure NumPy/SciPy/scikit-learn; it never imports TensorFlow.
+"""
+
+import numpy as np
+from sklearn.metrics import log_loss as _sklearn_log_loss
+
+__all__ = [
+    "normalize_probabilities",
+    "accuracy",
+    "log_loss",
+    "brier_score",
+    "expected_calibration_error",
+    "score_all",
+]
+
+
+def normalize_probabilities(proba):
+    """Return a float64 copy of ``proba`` clipped to [0, 1] with rows summing to one.
+
+    Float32 softmax outputs can exceed 1 or sum to slightly more or less than
+    one by rounding; scikit-learn 1.9's ``log_loss`` raises on values above 1
+    and warns about rows that do not sum to one.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes), dtype float64
+        A new array; ``proba`` is not modified.
+
+    Raises
+    ------
+    ValueError
+        If ``proba`` is not 2-D, holds NaN or infinite values, or has a row
+        that is all zero (or all negative) after clipping, which cannot be
+        renormalised.
+    """
+    proba = np.array(proba, dtype=np.float64)  # always a copy
+    if proba.ndim != 2:
+        raise ValueError(
+            f"proba must be 2-D of shape (n_samples, n_classes); got shape {proba.shape}"
+        )
+    if not np.all(np.isfinite(proba)):
+        raise ValueError("proba contains NaN or infinite values")
+    np.clip(proba, 0.0, 1.0, out=proba)
+    row_sums = proba.sum(axis=1, keepdims=True)
+    zero_rows = np.flatnonzero(row_sums[:, 0] == 0.0)
+    if zero_rows.size:
+        raise ValueError(
+            f"proba has {zero_rows.size} row(s) with no positive probability "
+            f"(first at row {zero_rows[0]}); they cannot be renormalised"
+        )
+    proba /= row_sums
+    return proba
+
+
+def accuracy(y_true, proba, classes):
+    """Fraction of samples whose most probable class is the true one.
+
+    Ties go to the first column, as in ``classes[np.argmax(proba, axis=1)]``,
+    which is what scikit-learn classifiers' ``predict`` does.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        Labels of the columns of ``proba``.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    y_idx, proba = _validate(y_true, proba, classes)
+    return _accuracy(y_idx, proba)
+
+
+def log_loss(y_true, proba, classes):
+    """Mean negative log-likelihood of the true labels (natural log).
+
+    Computed by :func:`sklearn.metrics.log_loss` after
+    :func:`normalize_probabilities`, so probabilities are clipped to
+    ``[eps, 1 - eps]`` with ``eps`` the float64 machine epsilon (about
+    2.2e-16) and an exact 0 for the true class costs about 36.0, not infinity.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        Labels of the columns of ``proba``.
+
+    Returns
+    -------
+    float
+        Non-negative; 0 only for perfect confident predictions.
+    """
+    y_idx, proba = _validate(y_true, proba, classes)
+    return _log_loss(y_idx, proba)
+
+
+def brier_score(y_true, proba, classes):
+    """Multiclass Brier score (Brier, 1950).
+
+    The mean over samples of the squared Euclidean distance between the
+    predicted distribution and the one-hot encoding of the true label::
+
+        mean_i sum_k (proba[i, k] - [y_i == classes[k]])**2
+
+    Its range is [0, 2]: 0 for confident correct predictions, 2 for
+    confident wrong ones. Note this is the original multiclass definition;
+    for two classes it is twice scikit-learn's ``brier_score_loss`` on the
+    positive class.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        Labels of the columns of ``proba``.
+
+    Returns
+    -------
+    float
+        In [0, 2].
+    """
+    y_idx, proba = _validate(y_true, proba, classes)
+    return _brier(y_idx, proba)
+
+
+def expected_calibration_error(y_true, proba, classes, n_bins=15):
+    """Top-label expected calibration error (Guo et al., 2017).
+
+    Each sample's confidence is its largest predicted probability and its
+    prediction the corresponding class (first column on ties). Confidences
+    are grouped into ``n_bins`` equal-width bins ``((b-1)/n_bins, b/n_bins]``
+    and the ECE is::
+
+        sum_b (n_b / n_samples) * |accuracy_b - mean_confidence_b|
+
+    Empty bins contribute nothing.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        Labels of the columns of ``proba``.
+    n_bins : int, default=15
+        Number of equal-width confidence bins; must be a positive integer.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 0 for a perfectly calibrated model (up to binning).
+    """
+    n_bins = _check_n_bins(n_bins)
+    y_idx, proba = _validate(y_true, proba, classes)
+    return _ece(y_idx, proba, n_bins)
+
+
+def score_all(y_true, proba, classes):
+    """All four scores at once, validating and normalising the input once.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        Labels of the columns of ``proba``.
+
+    Returns
+    -------
+    dict
+        ``{"accuracy", "log_loss", "brier", "ece"}`` mapped to Python floats;
+        ``"ece"`` uses the default 15 bins.
+    """
+    y_idx, proba = _validate(y_true, proba, classes)
+    return {
+        "accuracy": _accuracy(y_idx, proba),
+        "log_loss": _log_loss(y_idx, proba),
+        "brier": _brier(y_idx, proba),
+        "ece": _ece(y_idx, proba, 15),
+    }
+
+
+# --- validated kernels: y_idx is (n_samples,) int, proba normalised float64 ---
+
+
+def _accuracy(y_idx, proba):
+    return float(np.mean(np.argmax(proba, axis=1) == y_idx))
+
+
+def _log_loss(y_idx, proba):
+    # Integer indices with labels=arange keep the columns in our order;
+    # passing the raw labels would make scikit-learn sort them.
+    return float(_sklearn_log_loss(y_idx, proba, labels=np.arange(proba.shape[1])))
+
+
+def _brier(y_idx, proba):
+    squared = np.sum(proba**2, axis=1)
+    true_p = proba[np.arange(proba.shape[0]), y_idx]
+    # sum_k (p_k - o_k)^2 = sum_k p_k^2 - 2 p_true + 1, without a one-hot matrix.
+    return float(np.mean(squared - 2.0 * true_p + 1.0))
+
+
+def _ece(y_idx, proba, n_bins):
+    confidence = np.max(proba, axis=1)
+    correct = (np.argmax(proba, axis=1) == y_idx).astype(np.float64)
+    inner_edges = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
+    # right=True gives the half-open bins ((b-1)/n, b/n], so confidence 1.0
+    # lands in the last bin and no bin starts at an exact 0.
+    bin_of = np.digitize(confidence, inner_edges, right=True)
+    counts = np.bincount(bin_of, minlength=n_bins)
+    gap = np.bincount(bin_of, weights=correct - confidence, minlength=n_bins)
+    # |sum(correct - conf)| / n = (n_b / n) * |acc_b - conf_b|
+    return float(np.sum(np.abs(gap[counts > 0])) / proba.shape[0])
+
+
+# --- validation -------------------------------------------------------------
+
+
+def _check_n_bins(n_bins):
+    if isinstance(n_bins, (bool, np.bool_)) or not isinstance(n_bins, (int, np.integer)):
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
+    return int(n_bins)
+
+
+def _validate(y_true, proba, classes):
+    """Check shapes and labels; return (class indices, normalised proba)."""
+    classes = _as_classes(classes)
+    if len(classes) < 2:
+        raise ValueError(
+            f"classes must hold at least 2 labels; got shape {classes.shape}"
+        )
+    proba_arr = np.asarray(proba)
+    if proba_arr.ndim != 2 or proba_arr.shape[1] != len(classes):
+        raise ValueError(
+            f"proba must have shape (n_samples, n_classes) = (n_samples, {len(classes)}) "
+            f"to match classes of shape {classes.shape}; got shape {proba_arr.shape}"
+        )
+    y_idx = _label_indices(y_true, classes)
+    if y_idx.shape[0] != proba_arr.shape[0]:
+        raise ValueError(
+            f"y_true has shape {y_idx.shape} but proba has shape {proba_arr.shape}; "
+            "they must have the same number of samples"
+        )
+    if y_idx.shape[0] == 0:
+        raise ValueError("cannot score zero samples: y_true and proba are empty")
+    return y_idx, normalize_probabilities(proba_arr)
+
+
+def _as_classes(classes):
+    classes = np.asarray(classes)
+    if classes.ndim != 1:
+        raise ValueError(f"classes must be 1-D of shape (n_classes,); got shape {classes.shape}")
+    return classes
+
+
+def _label_indices(y, classes):
+    """Map labels to their positions in ``classes``.
+
+    Shared with :mod:`ensemble.weights`; private to the package.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels.
+    classes : array-like of shape (n_classes,)
+        Distinct labels, in column order.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), dtype intp
+        ``classes[result] == y``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` or ``classes`` is not 1-D, ``classes`` has duplicates, or
+        ``y`` holds a label not in ``classes`` (the message names it).
+    """
+    classes = _as_classes(classes)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D of shape (n_samples,); got shape {y.shape}")
+    # A dict on Python scalars rather than np.searchsorted: searchsorted
+    # silently returns positions when label types differ (ints vs strings).
+    lookup = {}
+    for position, label in enumerate(classes.tolist()):
+        if label in lookup:
+            raise ValueError(f"classes contains the label {label!r} more than once")
+        lookup[label] = position
+    if y.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    # Look up each distinct label once; the per-sample work stays vectorised.
+    uniques, inverse = np.unique(y, return_inverse=True)
+    unique_labels = uniques.tolist()
+    missing = [label for label in unique_labels if label not in lookup]
+    if missing:
+        shown = ", ".join(repr(label) for label in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(
+            f"y contains label(s) not in classes: {shown}{more}; "
+            f"classes are {_short_repr(classes)}"
+        )
+    positions = np.array([lookup[label] for label in unique_labels], dtype=np.intp)
+    return positions[inverse.reshape(-1)]
+
+
+def _short_repr(values, limit=10):
+    values = list(values.tolist())
+    if len(values) <= limit:
+        return repr(values)
+    return repr(values[:limit])[:-1] + f", ... ({len(values)} in all)]"

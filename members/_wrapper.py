@@ -1,0 +1,458 @@
+"""The one scikit-learn wrapper around a Keras network builder."""
+
+import numbers
+import os
+import tempfile
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _training
+from ._inputs import flatten_images, resolve_input_shape, resolve_pixel_scale
+
+#: Rows per batch at prediction time: large enough to keep the CPU busy,
+#: small enough that one batch's activations stay in the tens of megabytes.
+PREDICT_BATCH_SIZE = 512
+
+
+TRAINING_PARAMETERS_DOC = """
+    input_shape : tuple of int or None, default=None
+        Shape of one sample as the network sees it. None: the shape of the
+        images passed to ``fit`` if they are N-d, else the class's guess for
+        flat rows (square grey images for the built-in architectures, flat
+        vectors for :class:`KerasMemberClassifier`).
+    pixel_scale : "auto", float or None
+        Factor applied inside the model to its inputs, so that the saved
+        model takes raw pixels. "auto" divides raw pixels (all values in
+        [0, 255], some above 1) by 255 and leaves other data unchanged;
+        None applies no scaling.
+    epochs : int
+        Maximum number of passes over the training data.
+    batch_size : int, default=128
+    optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
+        SGD uses Nesterov momentum 0.9.
+    learning_rate : float, default=1e-3
+    validation_fraction : float, default=0.1
+        Share of the training data held out (stratified when possible) to
+        watch for early stopping, learning-rate reduction and the best
+        checkpoint. 0 disables it; the training loss is watched instead.
+    early_stopping_patience : int or None, default=3
+        Epochs without improvement before training stops; the best epoch's
+        weights are restored. None disables early stopping.
+    reduce_lr_patience : int or None, default=2
+        Epochs without improvement before the learning rate is multiplied
+        by ``reduce_lr_factor``. None disables it.
+    reduce_lr_factor : float, default=0.5
+    min_lr : float, default=1e-5
+        Floor of the learning rate reduction.
+    checkpoint_dir : str, os.PathLike or None, default=None
+        Folder for the best-epoch checkpoint (``best.keras``) and a backup
+        of the last finished epoch. Re-running an interrupted ``fit`` with
+        the same folder and settings resumes after the last finished epoch.
+    tensorboard_dir : str, os.PathLike or None, default=None
+        Folder for TensorBoard logs (scalars every epoch).
+    histogram_freq : int, default=0
+        Epochs between weight histograms in TensorBoard; 0 for none.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Your own callbacks. Every ``fit`` works on deep copies, so clones
+        and refits never share callback state.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, keyed by the original labels.
+    random_state : int, RandomState or None, default=None
+        Seeds weights, shuffling, dropout and the validation split. The
+        same seed gives the same predictions in a fresh process on CPU.
+    verbose : int, default=0
+        Keras's progress output: 0 silent, 1 progress bar, 2 a line per epoch.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The trained network; takes flat raw rows of ``n_features_in_`` values.
+    history_ : dict of list
+        Per-epoch values (``"epoch"``, ``"loss"``, ``"accuracy"``,
+        ``"val_loss"``, ``"val_accuracy"``, ``"learning_rate"``), including
+        the epochs of an interrupted fit that this one resumed.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        Values per sample (``H * W * C`` for images).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` had string column names.
+    input_shape_ : tuple of int
+        Shape of one sample as the network sees it.
+    pixel_scale_ : float
+        Factor the model applies to its inputs.
+"""
+
+
+def with_training_docs(cls):
+    """Append the shared training parameters to a member class's docstring."""
+    cls.__doc__ = cls.__doc__.rstrip() + "\n" + TRAINING_PARAMETERS_DOC
+    return cls
+
+
+class MemberClassifierBase(ClassifierMixin, BaseEstimator):
+    """What every member shares: the scikit-learn contract and the training loop.
+
+    Subclasses name a builder (:meth:`_builder`) and may guess image shapes
+    (:meth:`_guess_input_shape`); their ``__init__`` lists the training
+    parameters explicitly so that ``get_params`` and ``clone`` see them.
+    """
+
+    def __init__(
+        self,
+        *,
+        input_shape=None,
+        pixel_scale=None,
+        epochs=10,
+        batch_size=128,
+        optimizer="adam",
+        learning_rate=1e-3,
+        validation_fraction=0.1,
+        early_stopping_patience=3,
+        reduce_lr_patience=2,
+        reduce_lr_factor=0.5,
+        min_lr=1e-5,
+        checkpoint_dir=None,
+        tensorboard_dir=None,
+        histogram_freq=0,
+        callbacks=None,
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.input_shape = input_shape
+        self.pixel_scale = pixel_scale
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.early_stopping_patience = early_stopping_patience
+        self.reduce_lr_patience = reduce_lr_patience
+        self.reduce_lr_factor = reduce_lr_factor
+        self.min_lr = min_lr
+        self.checkpoint_dir = checkpoint_dir
+        self.tensorboard_dir = tensorboard_dir
+        self.histogram_freq = histogram_freq
+        self.callbacks = callbacks
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ what subclasses name
+    def _builder(self):
+        """The build function and its keyword arguments."""
+        raise NotImplementedError
+
+    def _guess_input_shape(self, n_features):
+        """Shape of one flat row when neither ``input_shape`` nor images say it."""
+        return (n_features,)
+
+    # ------------------------------------------------------------------------- fit
+    def fit(self, X, y):
+        """Train the network on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+            Raw pixels (uint8 or float) or any numeric features.
+        y : array-like of shape (n_samples,)
+            Class labels of any type scikit-learn accepts.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        fitted_state = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            # A failed fit leaves a previously fitted estimator as it was.
+            self.__dict__.clear()
+            self.__dict__.update(fitted_state)
+            raise
+
+    def _fit(self, X, y):
+        self._check_training_params()
+        X, image_shape = flatten_images(X)
+        X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=1)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                "Classifier can't train when only one class is present: y holds the single "
+                f"class {encoder.classes_[0]!r}."
+            )
+        y_encoded = encoder.transform(y)
+        input_shape = resolve_input_shape(
+            self.input_shape, image_shape, self.n_features_in_, self._guess_input_shape
+        )
+        pixel_scale = resolve_pixel_scale(self.pixel_scale, X)
+        class_weight = self._encoded_class_weight(encoder.classes_, y)
+        seed = _training.seed_from(self.random_state)
+
+        with _training.keras_session(), _training.seeded(seed):
+            X_train, y_train, validation = _training.validation_split(
+                X, y_encoded, self.validation_fraction, seed
+            )
+            model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale)
+            epoch_logs = self._train(model, X_train, y_train, validation, class_weight)
+
+        self.classes_ = encoder.classes_
+        self.input_shape_ = input_shape
+        self.pixel_scale_ = pixel_scale
+        self.model_ = model
+        self.history_ = _training.history_as_lists(epoch_logs)
+        return self
+
+    def _train(self, model, X, y, validation, class_weight):
+        """Run ``model.fit`` with the configured callbacks; return per-epoch logs."""
+        monitor = "val_loss" if validation is not None else "loss"
+        if validation is not None and class_weight is not None:
+            # Weigh the validation loss like the training loss, so that early
+            # stopping and the best checkpoint watch the objective being trained.
+            X_val, y_val = validation
+            validation = (X_val, y_val, np.array([class_weight[label] for label in y_val]))
+        folder, previous_logs = self._checkpoint_folder(X, y, validation)
+        callbacks = self._callbacks(monitor, folder, previous_logs)
+        model.fit(
+            np.asarray(X, dtype="float32"),
+            y,
+            validation_data=validation,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            class_weight=class_weight,
+            callbacks=callbacks,
+            verbose=self.verbose,
+        )
+        if folder is not None and self.early_stopping_patience is not None and folder.best.is_file():
+            # The best epoch may predate a resume, so early stopping's
+            # in-memory copy may not hold it; the best checkpoint always does.
+            best = keras.saving.load_model(folder.best, compile=False, safe_mode=True)
+            model.set_weights(best.get_weights())
+        return callbacks[0].epochs
+
+    def _checkpoint_folder(self, X, y, validation):
+        if self.checkpoint_dir is None:
+            return None, []
+        folder = _training.CheckpointFolder(self.checkpoint_dir)
+        fingerprint = {
+            "estimator": type(self).__name__,
+            "params": {key: repr(value) for key, value in sorted(self.get_params().items())
+                       if key not in _PARAMS_FREE_TO_CHANGE_ON_RESUME},
+            "n_train": int(len(y)),
+            "n_validation": 0 if validation is None else int(len(validation[1])),
+            "n_features": int(self.n_features_in_),
+        }
+        return folder, folder.prepare(fingerprint)
+
+    def _callbacks(self, monitor, folder, previous_logs):
+        """The training callbacks, the epoch-log writer first."""
+        history_path = None if folder is None else folder.folder / _training.HISTORY_FILE
+        callbacks = [_training.EpochLogWriter(history_path, previous_logs)]
+        previous_values = _training.monitored_values(previous_logs, monitor)
+        if self.early_stopping_patience is not None:
+            callbacks.append(_training.ResumableEarlyStopping(
+                monitor=monitor, patience=self.early_stopping_patience,
+                restore_best_weights=True, previous_values=previous_values,
+            ))
+        if self.reduce_lr_patience is not None:
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, factor=self.reduce_lr_factor,
+                patience=self.reduce_lr_patience, min_lr=self.min_lr,
+            ))
+        if folder is not None:
+            callbacks.append(keras.callbacks.ModelCheckpoint(
+                folder.best, monitor=monitor, save_best_only=True,
+                initial_value_threshold=min(previous_values) if previous_values else None,
+            ))
+            # Last, so that it records an epoch only after the others saw it.
+            callbacks.append(keras.callbacks.BackupAndRestore(str(folder.backup)))
+        if self.tensorboard_dir is not None:
+            callbacks.append(keras.callbacks.TensorBoard(
+                log_dir=os.fspath(self.tensorboard_dir), histogram_freq=self.histogram_freq,
+            ))
+        return callbacks + _training.user_callbacks(self.callbacks)
+
+    def _compiled_model(self, input_shape, n_classes, pixel_scale):
+        """Flat raw rows -> reshape -> scale -> the user's network, compiled."""
+        build_fn, build_params = self._builder()
+        n_features = int(np.prod(input_shape))
+        inputs = keras.Input(shape=(n_features,), name="pixels")
+        x = keras.layers.Reshape(input_shape, name="to_input_shape")(inputs)
+        if pixel_scale != 1.0:
+            x = keras.layers.Rescaling(pixel_scale, name="pixel_scale")(x)
+        network = build_fn(input_shape, n_classes, **build_params)
+        if not isinstance(network, keras.Model):
+            raise TypeError(
+                f"build_fn must return a keras.Model, got {type(network).__name__}."
+            )
+        model = keras.Model(inputs, network(x), name=f"{network.name}_member")
+        if model.output_shape[-1] != n_classes:
+            raise ValueError(
+                f"build_fn returned a model with {model.output_shape[-1]} outputs for "
+                f"{n_classes} classes."
+            )
+        model.compile(
+            optimizer=_training.make_optimizer(self.optimizer, self.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    def _encoded_class_weight(self, classes, y):
+        if self.class_weight is None:
+            return None
+        weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+        return {index: float(weight) for index, weight in enumerate(weights)}
+
+    def _check_training_params(self):
+        """Clear errors for bad settings, before any network is built."""
+        _check_int(self.epochs, "epochs", minimum=1)
+        _check_int(self.batch_size, "batch_size", minimum=1)
+        _check_int(self.histogram_freq, "histogram_freq", minimum=0)
+        for name in ("early_stopping_patience", "reduce_lr_patience"):
+            if getattr(self, name) is not None:
+                _check_int(getattr(self, name), name, minimum=0)
+        _check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+        _check_real(self.min_lr, "min_lr", low=0.0)
+        _check_real(self.reduce_lr_factor, "reduce_lr_factor", low=0.0, high=1.0,
+                    low_open=True, high_open=True)
+        _check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+                    high_open=True)
+        if self.optimizer not in _training.OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {_training.OPTIMIZERS}, got {self.optimizer!r}."
+            )
+        _training.user_callbacks(self.callbacks)
+
+    # -------------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Class probabilities, one column per entry of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            float64, rows summing to one.
+        """
+        check_is_fitted(self)
+        X, _ = flatten_images(X)
+        X = validate_data(self, X, dtype="numeric", reset=False)
+        proba = predict_in_batches(self.model_, X)
+        # float32 softmax rows can sum to 1 +- 1e-7; scikit-learn's metrics
+        # want them exact, so renormalise in float64.
+        proba = np.asarray(proba, dtype=np.float64)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # -------------------------------------------------------------- sklearn protocol
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.classifier_tags.multi_label = False
+        return tags
+
+    # ------------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "model_" in state:
+            state["model_"] = _model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state = dict(state, model_=_model_from_bytes(state["model_"]))
+        self.__dict__.update(state)
+
+
+#: Parameters that may differ between an interrupted fit and its resumption.
+_PARAMS_FREE_TO_CHANGE_ON_RESUME = frozenset(
+    {"epochs", "verbose", "callbacks", "tensorboard_dir", "histogram_freq", "checkpoint_dir"}
+)
+
+
+def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE):
+    """Run ``model`` on ``X`` one batch at a time, eagerly.
+
+    Eager calls skip ``model.predict``'s function tracing and data-pipeline
+    set-up, which cost more than the arithmetic for the small inputs of
+    cross-validation folds and estimator checks; large inputs run at the
+    same speed, holding one batch of activations at a time.
+
+    Parameters
+    ----------
+    model : keras.Model
+    X : ndarray of shape (n_samples, n_features)
+    batch_size : int
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs), float32
+    """
+    batches = [
+        keras.ops.convert_to_numpy(model(np.asarray(X[start:start + batch_size], "float32"),
+                                         training=False))
+        for start in range(0, len(X), batch_size)
+    ]
+    return np.concatenate(batches, axis=0)
+
+
+def _model_to_bytes(model):
+    """Serialise a Keras model through the ``.keras`` zip format."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def _model_from_bytes(data):
+    """Inverse of :func:`_model_to_bytes`; ``safe_mode`` refuses arbitrary code."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        with open(path, "wb") as file:
+            file.write(data)
+        return keras.saving.load_model(path, safe_mode=True)
+
+
+def _check_int(value, name, *, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
+
+
+def _check_real(value, name, *, low=None, high=None, low_open=False, high_open=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        interval = f"{left}{low}, {'inf' if high is None else high}{right}"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}.")

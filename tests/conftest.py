@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny member configurations so the suite stays fast on 2 CPU cores."""
+
+import os
+
+# Before TensorFlow is imported anywhere: keep test output readable.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from members import (  # noqa: E402
+    KerasMemberClassifier,
+    PlainCNNClassifier,
+    ResidualNetClassifier,
+    SeparableCNNClassifier,
+)
+
+
+class TinyMLPBuilder:
+    """A two-layer perceptron builder for KerasMemberClassifier tests.
+
+    A class rather than a function so that its repr, and so the ids of the
+    parametrised estimator checks, are the same in every pytest-xdist worker.
+    """
+
+    def __call__(self, input_shape, n_classes, *, units=16):
+        inputs = keras.Input(input_shape)
+        hidden = keras.layers.Flatten()(inputs)
+        hidden = keras.layers.Dense(units, activation="relu")(hidden)
+        outputs = keras.layers.Dense(n_classes, activation="softmax")(hidden)
+        return keras.Model(inputs, outputs)
+
+    def __repr__(self):
+        return "TinyMLPBuilder()"
+
+
+build_tiny_mlp = TinyMLPBuilder()
+
+
+#: Training settings small enough for a few hundred samples in about a second.
+#: No validation split: Keras spends most of a tiny epoch setting up data
+#: iterators, and a validation pass doubles that.
+TINY_TRAINING = dict(
+    epochs=8, batch_size=32, learning_rate=0.05, validation_fraction=0.0, random_state=0
+)
+
+
+def tiny_members():
+    """One tiny instance of each member class (fresh objects on every call)."""
+    return [
+        KerasMemberClassifier(build_tiny_mlp, **TINY_TRAINING),
+        PlainCNNClassifier(filters=(4,), dense_units=8, **TINY_TRAINING),
+        SeparableCNNClassifier(stem_filters=4, filters=(8,), convs_per_stage=1, **TINY_TRAINING),
+        ResidualNetClassifier(stem_filters=4, filters=(4,), **TINY_TRAINING),
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_images():
+    """200 random 8x8 grey 'images' in 4 classes, learnable: class = brightest quadrant."""
+    rng = np.random.RandomState(0)
+    y = np.repeat(np.arange(4), 50)
+    X = rng.randint(0, 100, size=(200, 8, 8, 1))
+    for label, (row, col) in enumerate([(0, 0), (0, 4), (4, 0), (4, 4)]):
+        X[y == label, row:row + 4, col:col + 4, 0] += 150
+    return X.astype("uint8"), y

@@ -32,7 +32,7 @@ fashion-mnist:
 	fi
 
 test: venv fashion-mnist
-	$(VPY) -m pytest
+	$(VPY) -m pytest -n 2
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

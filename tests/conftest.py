@@ -65,3 +65,10 @@ def tiny_images():
     for label, (row, col) in enumerate([(0, 0), (0, 4), (4, 0), (4, 4)]):
         X[y == label, row:row + 4, col:col + 4, 0] += 150
     return X.astype("uint8"), y
+
+
+def tiny_plain(**params):
+    """A tiny PlainCNNClassifier, 3 epochs unless ``params`` say otherwise."""
+    settings = dict(TINY_TRAINING, epochs=3)
+    settings.update(params)
+    return PlainCNNClassifier(filters=(4,), dense_units=8, **settings)

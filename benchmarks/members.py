@@ -1,0 +1,113 @@
+"""Train each member with its defaults on full Fashion-MNIST; measure the wrapper's cost.
+
+Usage::
+
+    python benchmarks/members.py [--overhead-epochs 2] [--subset N]
+
+Prints a markdown table (test accuracy, log loss, epochs, training time) and
+the wrapper's overhead: the same network, data, validation split and batch
+size trained for a fixed number of epochs through ``model.fit`` directly and
+through the wrapper, one after the other in this run.
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Python puts this file's folder first on sys.path, where this very file
+# would shadow the `members` package: import the packages without it.
+sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != HERE]
+
+import numpy as np  # noqa: E402
+
+from ensemble import metrics  # noqa: E402
+from ensemble.datasets import load_fashion_mnist  # noqa: E402
+from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier  # noqa: E402
+from members import _training  # noqa: E402
+
+sys.path.append(HERE)
+from _common import Timer, machine, markdown_table, write_results  # noqa: E402
+
+MEMBERS = {
+    "plain": PlainCNNClassifier,
+    "separable": SeparableCNNClassifier,
+    "residual": ResidualNetClassifier,
+}
+TARGET_ACCURACY = {"plain": 0.915, "separable": 0.905, "residual": 0.920}
+
+
+def train_with_defaults(name, X_train, y_train, X_test, y_test):
+    member = MEMBERS[name](random_state=0)
+    with Timer() as fit_time:
+        member.fit(X_train, y_train)
+    proba = member.predict_proba(X_test)
+    scores = metrics.score_all(y_test, proba, member.classes_)
+    epochs = len(member.history_["epoch"])
+    return {
+        "member": name, "accuracy": scores["accuracy"], "log_loss": scores["log_loss"],
+        "epochs": epochs, "train_seconds": fit_time.seconds,
+        "seconds_per_epoch": fit_time.seconds / epochs, "params": member.model_.count_params(),
+        "target_accuracy": TARGET_ACCURACY[name],
+    }
+
+
+def wrapper_overhead(name, X_train, y_train, epochs):
+    """Time the wrapper and a bare ``model.fit`` of the same network for ``epochs``."""
+    settings = dict(epochs=epochs, early_stopping_patience=None, reduce_lr_patience=None,
+                    random_state=0)
+    member = MEMBERS[name](**settings)
+
+    # The bare run: the network the wrapper builds, fitted on the split it makes.
+    X_rows = X_train.reshape(len(X_train), -1)
+    seed = _training.seed_from(0)
+    with _training.seeded(seed):
+        X_fit, y_fit, validation = _training.validation_split(
+            X_rows, y_train, member.validation_fraction, seed)
+        model = member._compiled_model((28, 28, 1), 10, 1 / 255)
+    X_fit = X_fit.astype("float32")
+    validation = (validation[0].astype("float32"), validation[1])
+    with Timer() as bare:
+        model.fit(X_fit, y_fit, validation_data=validation, epochs=epochs,
+                  batch_size=member.batch_size, verbose=0)
+    with Timer() as wrapped:
+        member.fit(X_train, y_train)
+    return {"member": name, "overhead_epochs": epochs, "bare_seconds": bare.seconds,
+            "wrapper_seconds": wrapped.seconds, "overhead_ratio": wrapped.seconds / bare.seconds}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--overhead-epochs", type=int, default=2)
+    parser.add_argument("--subset", type=int, default=None,
+                        help="use only the first N training images (for a quick check)")
+    parser.add_argument("--members", nargs="+", default=list(MEMBERS), choices=list(MEMBERS))
+    args = parser.parse_args()
+
+    (X_train, y_train), (X_test, y_test), _ = load_fashion_mnist("full")
+    if args.subset:
+        X_train, y_train = X_train[:args.subset], y_train[:args.subset]
+    rows = []
+    for name in args.members:
+        row = train_with_defaults(name, X_train, y_train, X_test, y_test)
+        row.update(wrapper_overhead(name, X_train, y_train, args.overhead_epochs))
+        rows.append(row)
+        print(f"{name}: {row}", flush=True)
+
+    table = markdown_table(rows, [
+        ("member", "member", "{}"), ("params", "params", "{:,}"),
+        ("accuracy", "test accuracy", "{:.4f}"), ("target_accuracy", "target", ">= {:.3f}"),
+        ("log_loss", "test log loss", "{:.4f}"), ("epochs", "epochs (early stop)", "{}"),
+        ("train_seconds", "training s", "{:.0f}"), ("seconds_per_epoch", "s / epoch", "{:.1f}"),
+        ("bare_seconds", "bare model.fit s", "{:.1f}"), ("wrapper_seconds", "wrapper s", "{:.1f}"),
+        ("overhead_ratio", "wrapper / bare", "{:.3f}"),
+    ])
+    print()
+    print(table)
+    write_results("members", {"machine": machine(), "train_size": len(X_train),
+                              "test_size": len(X_test), "rows": rows}, table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The builders are pure Keras: shapes and layer kinds, checked without training."""
+
+import keras
+import pytest
+
+from members import builders
+
+
+def _layer_types(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+@pytest.mark.parametrize("build", [
+    builders.build_plain_cnn, builders.build_separable_cnn, builders.build_residual_net,
+])
+@pytest.mark.parametrize("input_shape", [(28, 28, 1), (32, 32, 3), (1, 5, 1)])
+def test_builders_map_images_to_class_probabilities(build, input_shape):
+    model = build(input_shape, 7)
+    assert model.input_shape == (None, *input_shape)
+    assert model.output_shape == (None, 7)
+    assert model.layers[-1].activation is keras.activations.softmax
+
+
+def test_plain_cnn_has_batch_norm_after_every_conv_and_a_dropout_head():
+    model = builders.build_plain_cnn((28, 28, 1), 10, filters=(8, 16), convs_per_stage=2)
+    types = _layer_types(model)
+    assert types.count("Conv2D") == 4
+    assert types.count("BatchNormalization") >= 4
+    assert types.count("MaxPooling2D") == 2
+    assert "Dropout" in types and "Dense" in types
+
+
+def test_separable_cnn_uses_separable_convs_and_global_pooling():
+    model = builders.build_separable_cnn((28, 28, 1), 10, filters=(8, 16), convs_per_stage=2)
+    types = _layer_types(model)
+    assert types.count("SeparableConv2D") == 4
+    assert types.count("BatchNormalization") >= 5
+    assert "GlobalAveragePooling2D" in types
+    assert "Flatten" not in types
+
+
+def test_residual_net_adds_a_shortcut_in_every_block():
+    model = builders.build_residual_net(
+        (28, 28, 1), 10, stem_filters=8, filters=(8, 16, 32), blocks_per_stage=2
+    )
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == 3 * 2
+    assert {layer.name for layer in adds} == {
+        f"stage{stage}_block{block}_add" for stage in (1, 2, 3) for block in (1, 2)
+    }
+    # Stages after the first change width and resolution: projection shortcuts.
+    projections = [layer.name for layer in model.layers if layer.name.endswith("_proj_conv")]
+    assert projections == ["stage2_block1_proj_conv", "stage3_block1_proj_conv"]
+    assert "GlobalAveragePooling2D" in _layer_types(model)
+
+
+def test_residual_net_downsamples_before_its_blocks():
+    # 28x28 -> stem pool 14 -> stage 2: 7 -> stage 3: 4.
+    model = builders.build_residual_net((28, 28, 1), 10)
+    assert model.get_layer("stage1_block1_add").output.shape[1:3] == (14, 14)
+    assert model.get_layer("stage3_block1_add").output.shape[1:3] == (4, 4)
+
+
+@pytest.mark.parametrize("build", [
+    builders.build_plain_cnn, builders.build_separable_cnn, builders.build_residual_net,
+])
+def test_builders_refuse_flat_input_shapes(build):
+    with pytest.raises(ValueError, match="height, width, channels"):
+        build((784,), 10)

@@ -31,6 +31,10 @@ fashion-mnist:
 		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
 	fi
 
+# Three members trained once on the bundled sample, four combiners, one report.
+demo: venv
+	$(VPY) -m ensemble.demo
+
 test: venv fashion-mnist
 	$(VPY) -m pytest -n 2
 

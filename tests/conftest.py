@@ -56,6 +56,24 @@ def tiny_members():
     ]
 
 
+def tiny_combiners():
+    """Both combiners over two tiny Keras members."""
+    from ensemble import StackingEnsemble, WeightedAverageEnsemble
+
+    def two_members():
+        return [
+            ("mlp", KerasMemberClassifier(build_tiny_mlp, **TINY_TRAINING)),
+            ("plain", PlainCNNClassifier(filters=(4,), dense_units=8, **TINY_TRAINING)),
+        ]
+
+    # A 30 % holdout: the checks fit on as few as 10 samples of 2 classes, and
+    # a stratified blending set needs one row of every class.
+    return [
+        WeightedAverageEnsemble(two_members(), holdout=0.3, random_state=0),
+        StackingEnsemble(two_members(), holdout=0.3, random_state=0),
+    ]
+
+
 @pytest.fixture(scope="session")
 def tiny_images():
     """200 random 8x8 grey 'images' in 4 classes, learnable: class = brightest quadrant."""

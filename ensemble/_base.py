@@ -1,0 +1,249 @@
+"""What every combiner shares: members as parameters, the fit recipe, prediction."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils import Bunch
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from members._inputs import flatten_images
+
+from ._blending import blending_data, check_source
+from ._members import check_members, stacked_probas
+
+
+class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Base of the combiners: fit members, keep their blending predictions, combine.
+
+    Subclasses implement ``_fit_combiner(probas, y_indices, features)``,
+    learning from member probabilities of shape (n_members, n_blend,
+    n_classes), and ``_combine(probas, features)``, returning ensemble
+    probabilities of shape (n_samples, n_classes).
+    """
+
+    #: Whether the combiner needs the raw features of the blending rows.
+    _needs_features = False
+
+    # ------------------------------------------------------------ parameters
+    def get_params(self, deep=True):
+        """Parameters, including ``<member>`` and ``<member>__<param>`` when deep."""
+        params = super().get_params(deep=False)
+        if deep:
+            for name, estimator in _well_formed_members(self.members):
+                params[name] = estimator
+                if hasattr(estimator, "get_params"):
+                    for key, value in estimator.get_params(deep=True).items():
+                        params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``<member>=estimator`` (or ``'drop'``) replaces a member."""
+        names = [name for name, _ in _well_formed_members(getattr(self, "members", None))]
+        replaced = {key: params.pop(key) for key in list(params) if key in names}
+        if replaced:
+            self.members = [(name, replaced.get(name, estimator)) for name, estimator in self.members]
+        return super().set_params(**params)
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X, y, validation_data=None):
+        """Fit the members and learn how to combine them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        y : array-like of shape (n_samples,)
+        validation_data : tuple (X_val, y_val) or None, default=None
+            Blending data of your own: the members train on all of ``X`` and
+            the combiner learns on their predictions for ``X_val``. With
+            ``cv="prefit"``, the prefit members are blended on it instead
+            of ``X``.
+
+        Returns
+        -------
+        self : object
+        """
+        fitted_state = dict(self.__dict__)
+        try:
+            return self._fit(X, y, validation_data)
+        except BaseException:
+            # A failed fit leaves a previously fitted ensemble as it was.
+            self.__dict__.clear()
+            self.__dict__.update(fitted_state)
+            raise
+
+    def _fit(self, X, y, validation_data):
+        kept = check_members(self.members)
+        check_source(self.holdout, self.cv, validation_data)
+        X, X_rows, y = self._validate_training_data(X, y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"Classifier can't train when only one class is present: y holds {classes[0]!r}."
+            )
+        data = blending_data(
+            [estimator for _, estimator in kept], X, X_rows, y, classes,
+            holdout=self.holdout, cv=self.cv,
+            validation_data=self._validate_validation_data(validation_data),
+            n_jobs=self.n_jobs, random_state=self.random_state, verbose=self.verbose,
+        )
+        self.classes_ = classes
+        self.members_ = data.members
+        self.named_members_ = Bunch(**{name: m for (name, _), m in zip(kept, data.members)})
+        self.blend_predictions_ = data.probas
+        self.blend_targets_ = data.targets
+        self.network_fits_ = data.network_fits
+        self._fit_combiner(data.probas, self._class_indices(data.targets), data.features)
+        return self
+
+    def _validate_training_data(self, X, y):
+        """Validate like a member: images flattened for checks, kept N-d for members."""
+        X_images, image_shape = flatten_images(X)
+        X_rows, y = validate_data(self, X_images, y, dtype="numeric")
+        check_classification_targets(y)
+        X = X_rows if image_shape is None else X_rows.reshape(len(X_rows), *image_shape)
+        return X, X_rows, y
+
+    def _validate_prediction_data(self, X):
+        X_images, image_shape = flatten_images(X)
+        X_rows = validate_data(self, X_images, dtype="numeric", reset=False)
+        X = X_rows if image_shape is None else X_rows.reshape(len(X_rows), *image_shape)
+        return X, X_rows
+
+    def _validate_validation_data(self, validation_data):
+        if validation_data is None:
+            return None
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise ValueError("validation_data must be a tuple (X_val, y_val).")
+        X_val, y_val = validation_data
+        X_val, X_val_rows = self._validate_prediction_data(X_val)
+        y_val = np.asarray(y_val)
+        if y_val.ndim != 1 or len(y_val) != len(X_val_rows):
+            raise ValueError(
+                f"validation_data has {len(X_val_rows)} samples in X_val but y_val has shape "
+                f"{y_val.shape}."
+            )
+        return X_val, X_val_rows, y_val
+
+    def _class_indices(self, targets):
+        """Positions of ``targets`` in ``classes_``; unseen labels are an error."""
+        indices = np.searchsorted(self.classes_, targets)
+        indices = np.clip(indices, 0, len(self.classes_) - 1)
+        unknown = self.classes_[indices] != targets
+        if np.any(unknown):
+            raise ValueError(
+                f"The blending data holds labels absent from y: {sorted(set(np.asarray(targets)[unknown]))}."
+            )
+        return indices
+
+    # ---------------------------------------------------------------- predict
+    def transform(self, X):
+        """Member probabilities side by side.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_members * n_classes)
+            Columns ``[m * n_classes:(m + 1) * n_classes]`` are member ``m``'s.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_prediction_data(X)
+        return _side_by_side(stacked_probas(self.members_, X, self.classes_))
+
+    def predict_proba(self, X):
+        """Ensemble class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X, X_rows = self._validate_prediction_data(X)
+        return self._combine(X, X_rows)
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # ---------------------------------------------------------- reuse a blend
+    @classmethod
+    def from_blend(cls, fitted, **params):
+        """A new combiner over the members of a fitted ensemble, training no network.
+
+        The members and their kept blending predictions are shared; only the
+        new combiner is learned. ``members`` is taken from ``fitted``.
+
+        Parameters
+        ----------
+        fitted : MemberEnsembleBase
+            A fitted WeightedAverageEnsemble or StackingEnsemble.
+        **params
+            Parameters of the new combiner (e.g. ``weighting="caruana"``).
+
+        Returns
+        -------
+        A fitted instance of ``cls``.
+        """
+        check_is_fitted(fitted, "blend_predictions_")
+        new = cls(members=fitted.members, **params)
+        if new._needs_features:
+            raise ValueError(
+                "passthrough needs the raw features of the blending rows, which are not kept: "
+                "fit this combiner directly or with cv='prefit'."
+            )
+        for name in ("classes_", "members_", "named_members_", "blend_predictions_",
+                     "blend_targets_", "n_features_in_", "feature_names_in_"):
+            if hasattr(fitted, name):
+                setattr(new, name, getattr(fitted, name))
+        new.network_fits_ = 0
+        new._fit_combiner(new.blend_predictions_, new._class_indices(new.blend_targets_), None)
+        return new
+
+    # -------------------------------------------------------------- protocol
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "members_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def _fit_combiner(self, probas, y_indices, features):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _combine(self, X, X_rows):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _well_formed_members(members):
+    """The (name, estimator) pairs of ``members``, or none if it is malformed.
+
+    ``get_params`` and ``set_params`` must not raise on bad values (scikit-learn
+    validates in ``fit``), so they read the member list leniently.
+    """
+    if not isinstance(members, (list, tuple)):
+        return []
+    return [entry for entry in members
+            if isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)]
+
+
+def _side_by_side(probas):
+    """(n_members, n_samples, n_classes) -> (n_samples, n_members * n_classes)."""
+    n_members, n_samples, n_classes = probas.shape
+    return probas.transpose(1, 0, 2).reshape(n_samples, n_members * n_classes)

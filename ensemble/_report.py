@@ -1,0 +1,94 @@
+"""A report that puts every member beside the ensemble, on the same data."""
+
+from dataclasses import dataclass, field
+
+from . import metrics
+
+METRIC_COLUMNS = (
+    ("accuracy", "accuracy", "{:.4f}"),
+    ("log_loss", "log loss", "{:.4f}"),
+    ("brier", "Brier", "{:.4f}"),
+    ("ece", "ECE", "{:.4f}"),
+)
+
+
+@dataclass
+class Report:
+    """Scores of members and ensemble, as plain data and as a table.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One dict per model: ``name``, ``kind`` ("member" or "ensemble"),
+        ``weight`` (blend weight, or None) and the metrics of
+        :func:`ensemble.metrics.score_all`.
+    n_samples : int
+    """
+
+    rows: list = field(default_factory=list)
+    n_samples: int = 0
+
+    def to_dict(self):
+        """``{"n_samples": ..., "rows": [...]}``, JSON-safe."""
+        return {"n_samples": self.n_samples, "rows": [dict(row) for row in self.rows]}
+
+    def to_markdown(self):
+        """The report as a markdown table."""
+        header = ["model", "weight"] + [title for _, title, _ in METRIC_COLUMNS]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in self.rows:
+            lines.append("| " + " | ".join(self._cells(row)) + " |")
+        return "\n".join(lines)
+
+    def __str__(self):
+        header = ["model", "weight"] + [title for _, title, _ in METRIC_COLUMNS]
+        table = [header] + [self._cells(row) for row in self.rows]
+        widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                           for i, (cell, width) in enumerate(zip(line, widths)))
+                 for line in table]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        return "\n".join(lines)
+
+    @staticmethod
+    def _cells(row):
+        weight = "" if row.get("weight") is None else f"{row['weight']:.3f}"
+        return [row["name"], weight] + [fmt.format(row[key]) for key, _, fmt in METRIC_COLUMNS]
+
+
+def report(estimator, X, y, *, name=None, others=None):
+    """Score every member and the ensemble on ``(X, y)``.
+
+    Parameters
+    ----------
+    estimator : fitted ensemble or member
+        An ensemble gets one row per member and one for itself; a member
+        alone gets one row.
+    X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+    y : array-like of shape (n_samples,)
+    name : str or None, default=None
+        Name of the ensemble's (or member's) row; defaults to its class name.
+    others : dict of str to fitted estimator, optional
+        More models to score beside it, one row each (e.g. other combiners
+        of the same members, from :meth:`WeightedAverageEnsemble.from_blend`).
+
+    Returns
+    -------
+    Report
+        ``print(report(...))`` shows a table; ``.rows`` holds the numbers.
+    """
+    rows = []
+    weights = getattr(estimator, "weights_", None)
+    for index, (member_name, member) in enumerate(getattr(estimator, "named_members_", {}).items()):
+        rows.append(_row(member_name, "member", member, X, y,
+                         None if weights is None else float(weights[index])))
+    kind = "ensemble" if rows else "member"
+    rows.append(_row(name or type(estimator).__name__, kind, estimator, X, y, None))
+    for other_name, other in (others or {}).items():
+        rows.append(_row(other_name, kind, other, X, y, None))
+    return Report(rows=rows, n_samples=len(y))
+
+
+def _row(name, kind, model, X, y, weight):
+    scores = metrics.score_all(y, model.predict_proba(X), model.classes_)
+    return {"name": name, "kind": kind, "weight": weight, **scores}

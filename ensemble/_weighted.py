@@ -1,0 +1,110 @@
+"""Weighted average of member probabilities, weights learned on blending data."""
+
+import numbers
+
+import numpy as np
+
+from . import weights as blend_weights
+from ._base import MemberEnsembleBase
+from ._members import aligned_proba
+
+WEIGHTINGS = ("log_loss", "caruana", "equal")
+
+
+class WeightedAverageEnsemble(MemberEnsembleBase):
+    """Average the members' probabilities with weights learned on data they never saw.
+
+    Parameters
+    ----------
+    members : list of (str, estimator)
+        Classifiers with ``predict_proba``; cloned in ``fit`` (except with
+        ``cv="prefit"``). An estimator may be ``'drop'``.
+    weighting : {"log_loss", "caruana", "equal"} or array-like, default="log_loss"
+        ``"log_loss"``: non-negative weights summing to one that minimise
+        the log loss of the blend on the blending data
+        (:func:`ensemble.weights.log_loss_weights`). ``"caruana"``: greedy
+        forward selection with replacement, 25 rounds
+        (:func:`ensemble.weights.caruana_weights`). ``"equal"``: plain
+        average. An array gives one weight per member that is not dropped.
+    holdout : float or int, default=0.1
+        Share (or count) of the training rows held out, stratified, as
+        blending data when neither ``cv`` nor ``validation_data`` is given.
+    cv : int, cross-validation splitter, "prefit" or None, default=None
+        ``k`` or a splitter: blend on out-of-fold predictions (each member
+        is fitted k + 1 times). ``"prefit"``: the members are already
+        fitted; only the weights are learned, on ``(X, y)``.
+    n_jobs : int or None, default=None
+        Members (and folds) trained in parallel through joblib; any joblib
+        backend works, e.g. Dask. TensorFlow threads are divided between
+        the workers.
+    random_state : int, RandomState or None, default=None
+        Seeds the held-out split.
+    verbose : int, default=0
+        A progress bar over member fits when > 0.
+
+    Attributes
+    ----------
+    members_ : list of estimators
+        The fitted members, dropped ones left out.
+    named_members_ : Bunch
+        The fitted members by name.
+    weights_ : ndarray of shape (n_members,)
+        Blend weights, summing to one.
+    blend_predictions_ : ndarray of shape (n_members, n_blend, n_classes)
+        Member probabilities on the blending rows, kept so that another
+        weighting or a stacking combiner can be fitted without retraining
+        (see :meth:`from_blend`).
+    blend_targets_ : ndarray of shape (n_blend,)
+    network_fits_ : int
+        Member fits performed by ``fit``.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from ensemble import WeightedAverageEnsemble
+    >>> from members import PlainCNNClassifier, ResidualNetClassifier
+    >>> ensemble = WeightedAverageEnsemble(
+    ...     [("plain", PlainCNNClassifier()), ("residual", ResidualNetClassifier())])
+    """
+
+    def __init__(self, members, *, weighting="log_loss", holdout=0.1, cv=None, n_jobs=None,
+                 random_state=None, verbose=0):
+        self.members = members
+        self.weighting = weighting
+        self.holdout = holdout
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit_combiner(self, probas, y_indices, features):
+        self.weights_ = self._learn_weights(probas, y_indices)
+
+    def _learn_weights(self, probas, y_indices):
+        n_members = probas.shape[0]
+        if isinstance(self.weighting, str):
+            if self.weighting == "log_loss":
+                return blend_weights.log_loss_weights(probas, y_indices)
+            if self.weighting == "caruana":
+                return blend_weights.caruana_weights(probas, y_indices)
+            if self.weighting == "equal":
+                return blend_weights.equal_weights(n_members)
+            raise ValueError(
+                f"weighting must be one of {WEIGHTINGS} or an array of weights, got "
+                f"{self.weighting!r}."
+            )
+        if isinstance(self.weighting, numbers.Number):
+            raise ValueError(
+                f"weighting must be one of {WEIGHTINGS} or an array of {n_members} weights, got "
+                f"{self.weighting!r}."
+            )
+        return blend_weights.check_weights(self.weighting, n_members)
+
+    def _combine(self, X, X_rows):
+        # Members with zero weight (common after Caruana selection) are not run.
+        used = np.flatnonzero(self.weights_ > 0)
+        proba = sum(
+            self.weights_[m] * aligned_proba(self.members_[m], X, self.classes_) for m in used
+        )
+        return proba / proba.sum(axis=1, keepdims=True)

@@ -1,0 +1,49 @@
+"""ensemble.report: members beside the ensemble, as data and as a table."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+
+from ensemble import StackingEnsemble, WeightedAverageEnsemble, metrics, report
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3,
+                               random_state=0)
+    members = [("logistic", LogisticRegression(max_iter=500)), ("bayes", GaussianNB())]
+    return WeightedAverageEnsemble(members, random_state=0).fit(X, y), X, y
+
+
+def test_one_row_per_member_and_one_for_the_ensemble(fitted):
+    ensemble, X, y = fitted
+    result = report(ensemble, X, y)
+    assert [row["name"] for row in result.rows] == ["logistic", "bayes", "WeightedAverageEnsemble"]
+    assert [row["kind"] for row in result.rows] == ["member", "member", "ensemble"]
+    assert [row["weight"] for row in result.rows[:2]] == pytest.approx(list(ensemble.weights_))
+    expected = metrics.score_all(y, ensemble.predict_proba(X), ensemble.classes_)
+    assert {key: result.rows[-1][key] for key in expected} == pytest.approx(expected)
+    assert result.n_samples == len(y)
+
+
+def test_other_combiners_get_rows_and_the_table_prints_them(fitted):
+    ensemble, X, y = fitted
+    stacking = StackingEnsemble.from_blend(ensemble)
+    result = report(ensemble, X, y, name="learned", others={"stacked": stacking})
+    text = str(result)
+    for name in ("logistic", "bayes", "learned", "stacked", "accuracy", "log loss", "ECE"):
+        assert name in text
+    assert result.to_markdown().count("\n") == 1 + 4
+    json.dumps(result.to_dict())  # plain data
+
+
+def test_a_single_member_gets_one_row(fitted):
+    _, X, y = fitted
+    member = GaussianNB().fit(X, y)
+    rows = report(member, X, y).rows
+    assert len(rows) == 1 and rows[0]["kind"] == "member"
+    assert rows[0]["accuracy"] == pytest.approx(np.mean(member.predict(X) == y))

@@ -1,0 +1,33 @@
+"""`make demo` runs ensemble.demo: a tiny run of the same code path prints every row."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_trains_three_members_once_and_reports_four_combiners():
+    result = subprocess.run(
+        [sys.executable, "-m", "ensemble.demo", "--epochs", "1", "--n-train", "1000",
+         "--n-jobs", "1", "--quiet"],
+        capture_output=True, text=True, timeout=600, check=True,
+    )
+    out = result.stdout
+    assert "(3 network fits)" in out
+    for row in ("plain", "separable", "residual", "log-loss weights", "equal weights",
+                "Caruana selection", "stacking (logistic)"):
+        assert f"\n{row}" in out, row
+
+
+def test_makefile_and_readme_promise_the_two_commands():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    makefile = (root / "Makefile").read_text()
+    assert "\ndemo:" in makefile and "\ntest:" in makefile
+    assert "ensemble.demo" in makefile
+    readme = (root / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "make demo" in first_block and "make test" in first_block
+    assert "make test" in (root / ".ci" / "run").read_text()

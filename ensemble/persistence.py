@@ -85,6 +85,8 @@ from members import (
     SeparableCNNClassifier,
 )
 
+from members._files import keras_model_to_bytes
+
 from ._stacking import StackingEnsemble
 from ._weighted import WeightedAverageEnsemble
 
@@ -208,7 +210,7 @@ def _member_spec(member, index, files, label):
         params.pop("build_fn", None)
         unrestored["build_fn"] = _short_repr(member.build_fn)
     file_name = f"members/{index}.keras"
-    files[file_name] = _model_bytes(member.model_)
+    files[file_name] = keras_model_to_bytes(member.model_)
     return {
         "class": cls.__name__,
         "params": params,
@@ -394,14 +396,6 @@ def _fsync_folder(folder):
         pass
     finally:
         os.close(descriptor)
-
-
-def _model_bytes(model):
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.keras")
-        model.save(path)
-        with open(path, "rb") as file:
-            return file.read()
 
 
 # =========================================================================== load

@@ -1,9 +1,11 @@
-"""Writing files so that a crash never leaves a half-written one behind."""
+"""Files written so that a crash never leaves a half-written one, and Keras models as bytes."""
 
 import json
 import os
 import tempfile
 from pathlib import Path
+
+import keras
 
 
 def atomic_write_bytes(path, data):
@@ -34,3 +36,21 @@ def atomic_write_bytes(path, data):
 def atomic_write_json(path, obj):
     """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def keras_model_to_bytes(model):
+    """Serialise a Keras model through the ``.keras`` zip format."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def keras_model_from_bytes(data):
+    """Inverse of :func:`keras_model_to_bytes`; ``safe_mode`` refuses arbitrary code."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        with open(path, "wb") as file:
+            file.write(data)
+        return keras.saving.load_model(path, safe_mode=True)

@@ -2,7 +2,6 @@
 
 import numbers
 import os
-import tempfile
 
 import keras
 import numpy as np
@@ -13,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _training
+from ._files import keras_model_from_bytes, keras_model_to_bytes
 from ._inputs import flatten_images, resolve_input_shape, resolve_pixel_scale
 
 #: Rows per batch at prediction time: large enough to keep the CPU busy,
@@ -382,12 +382,12 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         state = self.__dict__.copy()
         if "model_" in state:
-            state["model_"] = _model_to_bytes(state["model_"])
+            state["model_"] = keras_model_to_bytes(state["model_"])
         return state
 
     def __setstate__(self, state):
         if isinstance(state.get("model_"), bytes):
-            state = dict(state, model_=_model_from_bytes(state["model_"]))
+            state = dict(state, model_=keras_model_from_bytes(state["model_"]))
         self.__dict__.update(state)
 
 
@@ -421,24 +421,6 @@ def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE):
         for start in range(0, len(X), batch_size)
     ]
     return np.concatenate(batches, axis=0)
-
-
-def _model_to_bytes(model):
-    """Serialise a Keras model through the ``.keras`` zip format."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.keras")
-        model.save(path)
-        with open(path, "rb") as file:
-            return file.read()
-
-
-def _model_from_bytes(data):
-    """Inverse of :func:`_model_to_bytes`; ``safe_mode`` refuses arbitrary code."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.keras")
-        with open(path, "wb") as file:
-            file.write(data)
-        return keras.saving.load_model(path, safe_mode=True)
 
 
 def _check_int(value, name, *, minimum):

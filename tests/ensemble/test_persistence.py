@@ -328,7 +328,7 @@ def _crash_serialising_a_member(monkeypatch):
     def model_bytes(model):
         raise Crash("power cut")
 
-    monkeypatch.setattr(persistence, "_model_bytes", model_bytes)
+    monkeypatch.setattr(persistence, "keras_model_to_bytes", model_bytes)
 
 
 @pytest.mark.parametrize("crash", [_crash_in_writestr, _crash_before_rename,

@@ -95,6 +95,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speedup-subset", type=int, default=12_000)
     parser.add_argument("--speedup-epochs", type=int, default=2)
+    parser.add_argument("--speedup-only", action="store_true",
+                        help="measure only n_jobs=-1 against n_jobs=1 (writes ensemble_speedup.*)")
     parser.add_argument("--subset", type=int, default=None,
                         help="train on the first N images only (a quick check, not the benchmark)")
     args = parser.parse_args()
@@ -103,6 +105,8 @@ def main():
     if args.subset:
         X_train, y_train = X_train[:args.subset], y_train[:args.subset]
 
+    if args.speedup_only:
+        return speedup_only(args, X_train, y_train)
     result, train_seconds, learned = members_vs_ensemble(X_train, y_train, X_test, y_test)
     rows = result.to_dict()["rows"]
     best_member = min((row for row in rows if row["kind"] == "member"), key=lambda r: r["log_loss"])
@@ -139,6 +143,21 @@ def main():
     print()
     print(table)
     write_results("ensemble", {"machine": machine(), "summary": summary, "report": rows}, table)
+
+
+def speedup_only(args, X_train, y_train):
+    seconds = parallel_speedup(X_train[:args.speedup_subset], y_train[:args.speedup_subset],
+                               args.speedup_epochs)
+    row = {"speedup_subset": args.speedup_subset, "speedup_epochs": args.speedup_epochs,
+           "n_jobs_1_seconds": seconds[1], "n_jobs_-1_seconds": seconds[-1],
+           "speedup": seconds[1] / seconds[-1]}
+    table = markdown_table([row], [
+        ("speedup_subset", "training images", "{:,}"), ("speedup_epochs", "epochs", "{}"),
+        ("n_jobs_1_seconds", "n_jobs=1 s", "{:.1f}"), ("n_jobs_-1_seconds", "n_jobs=-1 s", "{:.1f}"),
+        ("speedup", "speed-up (target >= 1.3)", "{:.2f}x"),
+    ])
+    print(table)
+    write_results("ensemble_speedup", {"machine": machine(), **row}, table)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ class PlainCNNClassifier(_ImageMember):
     """A plain CNN (conv + batch norm + ReLU stages, pooling, dense head with dropout).
 
     See :func:`members.builders.build_plain_cnn`. Defaults are tuned for
-    Fashion-MNIST on a 2-core CPU (about 30 s per epoch on 54,000 images).
+    Fashion-MNIST on a 2-core CPU (see BENCHMARKS.md).
 
     Parameters
     ----------

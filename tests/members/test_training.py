@@ -1,7 +1,6 @@
 """A member's fit: inputs, labels, settings, callbacks, checkpoints, TensorBoard."""
 
 import glob
-import os
 
 import keras
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from conftest import TINY_TRAINING, build_tiny_mlp, tiny_plain
-from members import KerasMemberClassifier, PlainCNNClassifier
+from members import KerasMemberClassifier
 
 
 

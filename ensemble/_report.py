@@ -42,13 +42,7 @@ class Report:
 
     def __str__(self):
         header = ["model", "weight"] + [title for _, title, _ in METRIC_COLUMNS]
-        table = [header] + [self._cells(row) for row in self.rows]
-        widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
-                           for i, (cell, width) in enumerate(zip(line, widths)))
-                 for line in table]
-        lines.insert(1, "  ".join("-" * width for width in widths))
-        return "\n".join(lines)
+        return format_table(header, [self._cells(row) for row in self.rows])
 
     @staticmethod
     def _cells(row):
@@ -92,3 +86,24 @@ def report(estimator, X, y, *, name=None, others=None):
 def _row(name, kind, model, X, y, weight):
     scores = metrics.score_all(y, model.predict_proba(X), model.classes_)
     return {"name": name, "kind": kind, "weight": weight, **scores}
+
+
+def format_table(header, rows):
+    """A plain-text table: first column left-aligned, the others right-aligned.
+
+    Parameters
+    ----------
+    header : list of str
+    rows : list of list of str
+
+    Returns
+    -------
+    str
+    """
+    table = [list(header)] + [list(row) for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                       for i, (cell, width) in enumerate(zip(line, widths)))
+             for line in table]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -135,7 +135,7 @@ class SeparableCNNClassifier(_ImageMember):
 
     Notes
     -----
-    ``epochs`` defaults to 14: about 40 s per epoch of full Fashion-MNIST on
+    ``epochs`` defaults to 14: 36-40 s per epoch of full Fashion-MNIST on
     2 CPU cores, so that training stays within 10 minutes.
     """
 
@@ -185,7 +185,7 @@ class ResidualNetClassifier(_ImageMember):
 
     Notes
     -----
-    ``epochs`` defaults to 12: about 48 s per epoch of full Fashion-MNIST on
+    ``epochs`` defaults to 12: 37-48 s per epoch of full Fashion-MNIST on
     2 CPU cores, so that training stays within 10 minutes.
     """
 

@@ -5,8 +5,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import keras
-
 
 def atomic_write_bytes(path, data):
     """Write ``data`` to ``path`` through a temporary file and a rename.
@@ -53,4 +51,6 @@ def keras_model_from_bytes(data):
         path = os.path.join(folder, "model.keras")
         with open(path, "wb") as file:
             file.write(data)
+        import keras  # here, so that the atomic writers don't pull in TensorFlow
+
         return keras.saving.load_model(path, safe_mode=True)

@@ -31,3 +31,17 @@ def test_makefile_and_readme_promise_the_two_commands():
     first_block = readme.split("```")[1]
     assert "make demo" in first_block and "make test" in first_block
     assert "make test" in (root / ".ci" / "run").read_text()
+
+
+def test_readme_names_every_notebook_and_every_cli_command():
+    from pathlib import Path
+
+    from ensemble.cli import build_parser
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for notebook in sorted((root / "notebooks").glob("*.ipynb")):
+        assert f"`{notebook.name}`" in readme, notebook.name
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for command in commands:
+        assert f"keras-ensembles {command} " in readme, command

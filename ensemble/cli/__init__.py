@@ -1,0 +1,83 @@
+"""The ``keras-ensembles`` command line: fit, cv, evaluate and predict.
+
+Each subcommand lives in its own module with two functions,
+``add_arguments(parser)`` and ``run(args) -> dict``; :func:`main` parses,
+runs, and turns the errors a user can cause (a missing file, a malformed CSV,
+an archive that fails verification, an option out of range) into one line on
+stderr and a non-zero exit status, without a traceback. Set
+``KERAS_ENSEMBLES_DEBUG=1`` to get the traceback of an unexpected error.
+
+TensorFlow is imported only once a command has checked its arguments and
+data (through :func:`ensemble._quiet.import_keras_quietly`, which keeps its
+C++ start-up lines off the terminal), so ``--help`` and input errors are
+instant.
+"""
+
+import os
+import sys
+
+from ._options import PROG, CliError, OneLineParser
+
+#: Exceptions a user's input can cause; reported as one line, exit status 1.
+USER_ERRORS = (CliError, ValueError, TypeError, OSError, KeyError)
+
+#: Exit status of an interrupted run (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+
+
+def build_parser():
+    """The argument parser with every subcommand."""
+    from . import cv, evaluate, fit, predict
+
+    parser = OneLineParser(
+        prog=PROG,
+        description="Train, cross-validate, evaluate and apply ensembles of Keras networks.",
+        epilog=f"Run '{PROG} COMMAND --help' for a command's options and examples.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=OneLineParser)
+    for module in (fit, cv, evaluate, predict):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the program name; ``sys.argv[1:]`` when ``None``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 on an error, 2 on a usage error, 130 when interrupted.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except USER_ERRORS as exc:
+        if os.environ.get("KERAS_ENSEMBLES_DEBUG"):
+            raise
+        print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug of ours: still no wall of text, but say how to see it
+        if os.environ.get("KERAS_ENSEMBLES_DEBUG"):
+            raise
+        print(f"{PROG}: error: unexpected {type(exc).__name__}: {one_line(exc)} "
+              "(set KERAS_ENSEMBLES_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def one_line(exc):
+    """The exception's message on one line (OSError's filename included)."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        message = f"{exc.strerror}: {exc.filename}"
+    else:
+        message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0] if exc.args else exc)
+    return " ".join(message.split()) or type(exc).__name__

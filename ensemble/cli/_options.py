@@ -1,0 +1,140 @@
+"""Argument parsing shared by the subcommands: the parser class, value checks, option groups."""
+
+import argparse
+import sys
+
+PROG = "keras-ensembles"
+
+MEMBER_NAMES = ("plain", "separable", "residual")
+COMBINERS = ("weighted", "stacking")
+WEIGHTINGS = ("log_loss", "caruana", "equal")
+
+
+class CliError(Exception):
+    """An error the user can fix; printed as one line without a traceback."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, then exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class ExamplesFormatter(argparse.RawDescriptionHelpFormatter,
+                        argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the examples' line breaks and show every option's default."""
+
+
+def add_command(commands, name, module_doc, run):
+    """A subcommand parser whose help is the module docstring (summary, then examples)."""
+    summary, _, details = module_doc.strip().partition("\n\n")
+    parser = commands.add_parser(name, help=summary, description=summary, epilog=details,
+                                 formatter_class=ExamplesFormatter)
+    parser.set_defaults(run=run)
+    return parser
+
+
+# --- value checks (argparse turns ArgumentTypeError into a usage error) ------
+
+
+def positive_int(text):
+    value = _parse(int, text, "an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def folds(text):
+    value = _parse(int, text, "an integer")
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds, got {text!r}")
+    return value
+
+
+def jobs(text):
+    value = _parse(int, text, "an integer")
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), got {text!r}")
+    return value
+
+
+def holdout(text):
+    """A fraction in (0, 1) or a row count >= 1, as the combiners take it."""
+    value = _parse(float, text, "a number")
+    if value.is_integer() and value >= 1:
+        return int(value)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in (0, 1) or a number of rows, got {text!r}")
+    return value
+
+
+def member_list(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in MEMBER_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown member(s) {', '.join(unknown) or text!r}; choose from {', '.join(MEMBER_NAMES)}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a member is named twice in {text!r}")
+    return names
+
+
+def _parse(kind, text, noun):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+
+
+# --- option groups ----------------------------------------------------------
+
+
+def add_common_options(parser):
+    """--seed, --json, --quiet: on every subcommand."""
+    group = parser.add_argument_group("output and reproducibility")
+    group.add_argument("--seed", type=int, default=0,
+                       help="random seed of splits, folds and member initialisation")
+    group.add_argument("--json", action="store_true",
+                       help="print one JSON object on stdout instead of tables")
+    group.add_argument("--quiet", action="store_true",
+                       help="no progress bars and no tables (errors still go to stderr)")
+
+
+def add_data_option(parser, help_suffix=""):
+    parser.add_argument(
+        "--data", default="sample", metavar="sample|full|PATH",
+        help="the bundled sample, the full Fashion-MNIST set, or a .csv file (Kaggle layout: "
+             "label,pixel1..pixel784) or .npz file" + help_suffix)
+
+
+def add_training_options(parser):
+    """What to train and how: members, combiner, epochs, parallelism."""
+    add_data_option(parser, "; sample and full train on their training split")
+    group = parser.add_argument_group("members and combiner")
+    group.add_argument("--members", type=member_list, default=list(MEMBER_NAMES),
+                       metavar="NAME[,NAME...]",
+                       help=f"comma-separated members from {', '.join(MEMBER_NAMES)}")
+    group.add_argument("--combiner", choices=COMBINERS, default="weighted",
+                       help="learned weighted average or a stacking meta-learner")
+    group.add_argument("--weighting", choices=WEIGHTINGS, default="log_loss",
+                       help="how the weighted combiner learns its weights")
+    group.add_argument("--holdout", type=holdout, default=0.1,
+                       help="fraction (or count) of training rows held out to learn the blend")
+    group.add_argument("--epochs", type=positive_int, default=None,
+                       help="cap on every member's epochs (default: each member's own)")
+    group.add_argument("--n-train", type=positive_int, default=None, metavar="N",
+                       help="use only the first N training rows (a quick run)")
+    group.add_argument("--n-jobs", type=jobs, default=1,
+                       help="members trained in parallel processes; -1 for one per core "
+                            "(per-epoch progress is shown only with 1)")
+
+
+def add_overwrite_option(parser):
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace output files that already exist (refused otherwise)")
+
+
+def stream_is_terminal():
+    return sys.stderr.isatty()

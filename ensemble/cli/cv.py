@@ -1,0 +1,165 @@
+"""Cross-validate members and ensemble; write every member's out-of-fold probabilities.
+
+examples:
+  keras-ensembles cv --folds 5 --out-dir cv_sample
+  keras-ensembles cv --data train.csv --folds 3 --members plain,separable --out-dir oof
+
+In each fold the combiner is fitted on the other folds (members trained once,
+blend learned on its --holdout part) and every member and the ensemble
+predict the held-out fold. --out-dir receives:
+  oof_<model>.csv   row, fold, label, then one probability column per class
+                    (one file per member and one for the ensemble: the
+                    out-of-fold predictions to blend from, Kaggle-style)
+  folds.csv         row, fold: the fold assignment of every training row
+  cv_scores.csv     accuracy and log loss of every model in every fold
+"""
+
+import time
+
+import numpy as np
+
+from .._quiet import import_keras_quietly
+from ._data import load_split
+from ._options import (
+    add_command,
+    add_common_options,
+    add_overwrite_option,
+    add_training_options,
+    folds,
+)
+from ._output import emit_json, output_folder, refuse_existing, say, write_csv
+
+
+def add_parser(commands):
+    parser = add_command(commands, "cv", __doc__, run)
+    parser.add_argument("--folds", "-k", type=folds, default=5, help="number of folds")
+    parser.add_argument("--out-dir", "-o", required=True, metavar="DIR",
+                        help="folder for the out-of-fold files (created if missing)")
+    add_training_options(parser)
+    add_overwrite_option(parser)
+    add_common_options(parser)
+    return parser
+
+
+def run(args):
+    from sklearn.model_selection import StratifiedKFold
+
+    _, X, y = load_split(args.data, split="train", labels_required=True, n_rows=args.n_train)
+    classes = np.unique(y)
+    model_names = list(args.members) + ["ensemble"]
+    paths = _output_paths(args.out_dir, model_names)
+    refuse_existing(paths.values(), args.overwrite)
+    _check_fold_count(y, args.folds)
+
+    import_keras_quietly()
+    splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
+    fold_of = np.full(len(y), -1)
+    oof = {name: np.zeros((len(y), len(classes))) for name in model_names}
+    scores = []
+    start = time.perf_counter()
+    for fold, (train_rows, test_rows) in enumerate(
+            _progress(splitter.split(X, y), args, total=args.folds)):
+        fold_of[test_rows] = fold
+        probas = _fit_fold(args, X[train_rows], y[train_rows], X[test_rows], classes)
+        for name, proba in probas.items():
+            oof[name][test_rows] = proba
+            scores.append(_scores(fold, name, y[test_rows], proba, classes))
+        say(args, _fold_line(fold, args.folds, scores[-len(probas):]))
+    seconds = time.perf_counter() - start
+
+    _write_files(args, paths, X, y, classes, fold_of, oof, scores)
+    summary = _summary(scores, model_names)
+    say(args, "\n" + _summary_table(summary, args.folds))
+    say(args, f"\n{args.folds}-fold cross-validation in {seconds:.1f} s; "
+              f"out-of-fold files in {args.out_dir}")
+    result = {"command": "cv", "folds": args.folds, "n_train": int(len(y)),
+              "seconds": seconds, "scores": scores, "summary": summary,
+              "files": {name: str(path) for name, path in paths.items()}}
+    emit_json(args, result)
+    return result
+
+
+def _output_paths(out_dir, model_names):
+    folder = output_folder(out_dir)
+    paths = {name: folder / f"oof_{name}.csv" for name in model_names}
+    paths["folds"] = folder / "folds.csv"
+    paths["scores"] = folder / "cv_scores.csv"
+    return paths
+
+
+def _check_fold_count(y, n_folds):
+    _, counts = np.unique(y, return_counts=True)
+    if counts.min() < n_folds:
+        raise ValueError(
+            f"--folds {n_folds} needs at least {n_folds} images of every class; the rarest "
+            f"class has {counts.min()}")
+
+
+def _progress(iterable, args, total):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc="Folds", unit="fold",
+                disable=args.quiet or args.json, leave=False)
+
+
+def _fit_fold(args, X_train, y_train, X_test, classes):
+    """Fit the ensemble on one fold's training rows; every model's probabilities on its test rows."""
+    from .._members import aligned_proba
+    from ._build import build_ensemble
+
+    ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json))
+    ensemble.fit(X_train, y_train)
+    probas = {name: aligned_proba(member, X_test, classes)
+              for name, member in ensemble.named_members_.items()}
+    probas["ensemble"] = aligned_proba(ensemble, X_test, classes)
+    return probas
+
+
+def _scores(fold, name, y_true, proba, classes):
+    from .. import metrics
+
+    return {"fold": fold, "model": name, "accuracy": metrics.accuracy(y_true, proba, classes),
+            "log_loss": metrics.log_loss(y_true, proba, classes)}
+
+
+def _fold_line(fold, n_folds, fold_scores):
+    parts = [f"{row['model']} {row['accuracy']:.4f}/{row['log_loss']:.4f}" for row in fold_scores]
+    return f"fold {fold + 1}/{n_folds} (accuracy/log loss): " + ", ".join(parts)
+
+
+def _summary(scores, model_names):
+    summary = {}
+    for name in model_names:
+        rows = [row for row in scores if row["model"] == name]
+        summary[name] = {
+            f"{metric}_{stat}": float(func([row[metric] for row in rows]))
+            for metric in ("accuracy", "log_loss") for stat, func in (("mean", np.mean),
+                                                                     ("std", np.std))
+        }
+    return summary
+
+
+def _summary_table(summary, n_folds):
+    from .._report import format_table
+
+    rows = [[name, f"{s['accuracy_mean']:.4f} ± {s['accuracy_std']:.4f}",
+             f"{s['log_loss_mean']:.4f} ± {s['log_loss_std']:.4f}"] for name, s in summary.items()]
+    return (f"Mean ± std over {n_folds} folds\n"
+            + format_table(["model", "accuracy", "log loss"], rows))
+
+
+def _write_files(args, paths, X, y, classes, fold_of, oof, scores):
+    rows = np.arange(len(y))
+    class_columns = [f"proba_{label}" for label in classes]
+    for name, proba in oof.items():
+        write_csv(paths[name], ["row", "fold", "label"] + class_columns,
+                  ([int(r), int(fold_of[r]), _label(y[r])] + [repr(float(p)) for p in proba[r]]
+                   for r in rows))
+    write_csv(paths["folds"], ["row", "fold"], ([int(r), int(fold_of[r])] for r in rows))
+    write_csv(paths["scores"], ["fold", "model", "accuracy", "log_loss"],
+              ([row["fold"], row["model"], repr(row["accuracy"]), repr(row["log_loss"])]
+               for row in scores))
+
+
+def _label(value):
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,92 @@
+"""Load a saved ensemble, score it and its members, and optionally draw plots.
+
+examples:
+  keras-ensembles evaluate model.zip
+  keras-ensembles evaluate model.zip --data test.csv --plots figures/
+  keras-ensembles evaluate model.zip --json
+
+The archive is verified (SHA-256 of every entry, allow-listed classes, Keras
+safe mode) before anything in it is used. --data sample or full scores the
+test split. --plots writes weights.png (weighted ensembles),
+metrics.png, confusion_matrix.png, reliability.png and learning_curves.png.
+"""
+
+from .._quiet import import_keras_quietly
+from ._data import require_file, class_names_for, load_split
+from ._options import add_command, add_common_options, add_data_option, add_overwrite_option
+from ._output import emit_json, output_folder, refuse_existing, say
+
+PLOT_FILES = ("weights.png", "metrics.png", "confusion_matrix.png", "reliability.png",
+              "learning_curves.png")
+
+
+def add_parser(commands):
+    parser = add_command(commands, "evaluate", __doc__, run)
+    parser.add_argument("model", metavar="MODEL", help="an archive written by fit (or ensemble.save)")
+    add_data_option(parser, "; sample and full are scored on their test split")
+    parser.add_argument("--plots", metavar="DIR", default=None,
+                        help="write the figures as PNG files into DIR (created if missing)")
+    add_overwrite_option(parser)
+    add_common_options(parser)
+    return parser
+
+
+def run(args):
+    require_file(args.model)
+    plot_paths = _plot_paths(args.plots)
+    refuse_existing(plot_paths.values(), args.overwrite)
+    split, X, y = load_split(args.data, split="test", labels_required=True)
+
+    import_keras_quietly()
+    from .. import load, report
+
+    model = load(args.model)
+    scores = report(model, X, y, name="ensemble" if hasattr(model, "members_") else None)
+    say(args, f"{args.model} on {args.data} ({split} split, {len(y)} images):\n{scores}")
+    written = _draw_plots(model, scores, X, y, plot_paths, args.overwrite) if plot_paths else []
+    if written:
+        say(args, f"\nPlots written to {args.plots}: {', '.join(path.name for path in written)}")
+    result = {"command": "evaluate", "model": str(args.model), "data": args.data, "split": split,
+              "report": scores.to_dict(), "plots": [str(path) for path in written]}
+    emit_json(args, result)
+    return result
+
+
+def _plot_paths(folder):
+    if folder is None:
+        return {}
+    folder = output_folder(folder)
+    return {name.removesuffix(".png"): folder / name for name in PLOT_FILES}
+
+
+def _draw_plots(model, scores, X, y, paths, overwrite):
+    """Draw every figure that applies to ``model``; return the paths written."""
+    from .. import plots
+    from .._members import aligned_proba
+
+    classes = model.classes_
+    named_members = getattr(model, "named_members_", {})
+    own_name = "ensemble" if named_members else "model"
+    probas = {name: aligned_proba(member, X, classes) for name, member in named_members.items()}
+    probas[own_name] = model.predict_proba(X)
+    histories = named_members or {own_name: model}
+
+    figures = {
+        "metrics": lambda path: plots.plot_metrics(scores, path=path, overwrite=overwrite),
+        "confusion_matrix": lambda path: plots.plot_confusion_matrix(
+            y, classes[probas[own_name].argmax(axis=1)], labels=classes,
+            class_names=class_names_for(classes), path=path, overwrite=overwrite),
+        "reliability": lambda path: plots.plot_reliability(y, probas, classes, path=path,
+                                                           overwrite=overwrite),
+    }
+    if hasattr(model, "weights_"):
+        figures["weights"] = lambda path: plots.plot_weights(model, path=path, overwrite=overwrite)
+    if all(getattr(member, "history_", None) for member in histories.values()):
+        figures["learning_curves"] = lambda path: plots.plot_learning_curves(
+            histories, path=path, overwrite=overwrite)
+    written = []
+    for name, path in paths.items():
+        if name in figures:
+            figures[name](path)
+            written.append(path)
+    return written

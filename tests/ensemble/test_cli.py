@@ -1,0 +1,246 @@
+"""The keras-ensembles command line, driven as a user drives it: in a subprocess."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from ensemble.datasets import load_fashion_mnist, save_csv
+
+CLI = [sys.executable, "-m", "ensemble"]
+QUICK_TRAINING = ["--n-train", "300", "--epochs", "1", "--seed", "0"]
+
+
+def run_cli(*args, cwd, check=True):
+    env = dict(os.environ)
+    env.pop("KERAS_ENSEMBLES_DEBUG", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quieten TensorFlow by itself
+    result = subprocess.run(CLI + [str(arg) for arg in args], cwd=cwd, capture_output=True,
+                            text=True, timeout=900, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\n"
+                             f"stderr:\n{result.stderr}")
+    return result
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """`fit` once on the sample: two quick members, log-loss weights."""
+    folder = tmp_path_factory.mktemp("cli")
+    result = run_cli("fit", "--members", "plain,separable", "--output", "model.zip", "--json",
+                     *QUICK_TRAINING, cwd=folder)
+    return folder, result
+
+
+# --- fit -> evaluate -> predict ---------------------------------------------
+
+
+def test_fit_saves_a_loadable_archive_and_reports_on_the_test_split(fitted):
+    folder, result = fitted
+    out = json.loads(result.stdout)
+    assert (folder / "model.zip").is_file()
+    assert out["n_train"] == 300 and out["members"] == ["plain", "separable"]
+    assert sum(out["weights"].values()) == pytest.approx(1.0)
+    names = [row["name"] for row in out["test_report"]["rows"]]
+    assert names == ["plain", "separable", "ensemble"]
+    assert out["test_report"]["n_samples"] == 2000
+    assert "I0000" not in result.stderr and "oneDNN" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_fit_shows_progress_and_prints_members_beside_the_ensemble(tmp_path):
+    result = run_cli("fit", "--members", "plain", "--output", "m.zip", *QUICK_TRAINING,
+                     cwd=tmp_path)
+    assert "Training members" in result.stderr and "epoch" in result.stderr  # progress bars
+    assert "Trained in" in result.stdout and "saved to m.zip" in result.stdout
+    table = result.stdout.split("Test split")[1]
+    assert "plain" in table and "ensemble" in table and "accuracy" in table
+
+
+def test_evaluate_reports_every_member_and_writes_the_plots(fitted):
+    folder, _ = fitted
+    result = run_cli("evaluate", "model.zip", "--plots", "figures", "--json", cwd=folder)
+    out = json.loads(result.stdout)
+    assert [row["name"] for row in out["report"]["rows"]] == ["plain", "separable", "ensemble"]
+    assert out["split"] == "test" and out["report"]["n_samples"] == 2000
+    written = sorted(p.name for p in (folder / "figures").iterdir())
+    assert written == ["confusion_matrix.png", "learning_curves.png", "metrics.png",
+                       "reliability.png", "weights.png"]
+    for name in written:
+        assert (folder / "figures" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_agrees_with_the_report_of_fit(fitted):
+    folder, fit_result = fitted
+    fit_rows = json.loads(fit_result.stdout)["test_report"]["rows"]
+    rows = json.loads(run_cli("evaluate", "model.zip", "--json", cwd=folder).stdout)["report"]["rows"]
+    for before, after in zip(fit_rows, rows):
+        assert after["accuracy"] == pytest.approx(before["accuracy"])
+        assert after["log_loss"] == pytest.approx(before["log_loss"], rel=1e-6)
+
+
+def test_predict_writes_ids_and_labels_then_probabilities(fitted, tmp_path):
+    folder, _ = fitted
+    (_, _), (X_test, y_test), _ = load_fashion_mnist("sample")
+    save_csv(tmp_path / "test.csv", X_test[:50])  # unlabelled, as a Kaggle test file
+    run_cli("predict", folder / "model.zip", "--data", "test.csv", "--output", "labels.csv",
+            "--id-start", "1", cwd=tmp_path)
+    run_cli("predict", folder / "model.zip", "--data", "test.csv", "--proba",
+            "--output", "proba.csv", cwd=tmp_path)
+    header, rows = read_csv(tmp_path / "labels.csv")
+    assert header == ["id", "label"]
+    assert [int(row[0]) for row in rows] == list(range(1, 51))
+    labels = np.array([int(row[1]) for row in rows])
+    header, rows = read_csv(tmp_path / "proba.csv")
+    assert header == ["id"] + [f"proba_{k}" for k in range(10)]
+    proba = np.array([[float(v) for v in row[1:]] for row in rows])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(proba.argmax(axis=1), labels)
+
+
+# --- cv ------------------------------------------------------------------------
+
+
+def test_cv_writes_out_of_fold_files_covering_every_row_once(tmp_path):
+    result = run_cli("cv", "--folds", "3", "--members", "plain,separable", "--out-dir", "oof",
+                     "--json", *QUICK_TRAINING, cwd=tmp_path)
+    out = json.loads(result.stdout)
+    folder = tmp_path / "oof"
+    _, fold_rows = read_csv(folder / "folds.csv")
+    folds = {int(row): int(fold) for row, fold in fold_rows}
+    assert sorted(folds) == list(range(300)) and set(folds.values()) == {0, 1, 2}
+    for model in ("plain", "separable", "ensemble"):
+        header, rows = read_csv(folder / f"oof_{model}.csv")
+        assert header[:3] == ["row", "fold", "label"] and len(header) == 13
+        assert sorted(int(row[0]) for row in rows) == list(range(300)), "each row exactly once"
+        assert all(folds[int(row[0])] == int(row[1]) for row in rows)
+        proba = np.array([[float(v) for v in row[3:]] for row in rows])
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    _, score_rows = read_csv(folder / "cv_scores.csv")
+    assert len(score_rows) == 3 * 3
+    assert set(out["summary"]) == {"plain", "separable", "ensemble"}
+    for scores in out["summary"].values():
+        assert 0 <= scores["accuracy_mean"] <= 1 and scores["log_loss_mean"] > 0
+
+
+def test_cv_labels_in_oof_files_are_the_training_labels(tmp_path):
+    (X_train, y_train), _, _ = load_fashion_mnist("sample")
+    save_csv(tmp_path / "train.csv", X_train[:120], y_train[:120])
+    result = run_cli("cv", "--data", "train.csv", "--folds", "2", "--members", "plain",
+                     "--epochs", "1", "--holdout", "20", "--out-dir", "oof", "--quiet",
+                     cwd=tmp_path)
+    assert result.stdout == "" and "Folds" not in result.stderr  # --quiet: nothing at all
+    _, rows = read_csv(tmp_path / "oof" / "oof_plain.csv")
+    by_row = {int(row[0]): int(row[2]) for row in rows}
+    assert [by_row[i] for i in range(120)] == y_train[:120].tolist()
+
+
+# --- help and errors ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["fit", "cv", "evaluate", "predict"])
+def test_every_command_has_help_with_examples(command, tmp_path):
+    result = run_cli(command, "--help", cwd=tmp_path)
+    assert "examples:" in result.stdout and "--json" in result.stdout
+    assert "--quiet" in result.stdout and "--seed" in result.stdout
+
+
+def _assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("keras-ensembles")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["cv", "--folds", "1", "--out-dir", "x"], ["--folds", "at least 2 folds"]),
+    (["fit", "--holdout", "1.5", "-o", "m.zip"], ["--holdout", "fraction"]),
+    (["fit", "--members", "plain,vgg", "-o", "m.zip"], ["unknown member", "vgg"]),
+    (["fit", "--epochs", "0", "-o", "m.zip"], ["--epochs", "positive integer"]),
+    (["fit", "--n-jobs", "0", "-o", "m.zip"], ["--n-jobs"]),
+    (["fit"], ["--output"]),
+    (["train"], ["invalid choice", "train"]),
+])
+def test_bad_option_values_are_one_line_usage_errors(args, fragments, tmp_path):
+    result = run_cli(*args, cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    _assert_one_line_error(result, *fragments)
+
+
+def test_missing_files_are_one_line_errors(tmp_path):
+    _assert_one_line_error(run_cli("evaluate", "nothere.zip", cwd=tmp_path, check=False),
+                           "nothere.zip", "does not exist")
+    _assert_one_line_error(run_cli("fit", "--data", "nothere.csv", "-o", "m.zip", cwd=tmp_path,
+                                   check=False), "nothere.csv")
+    _assert_one_line_error(run_cli("fit", "-o", "no/such/folder/m.zip", cwd=tmp_path,
+                                   check=False), "does not exist")
+
+
+def test_wrong_csv_columns_are_a_one_line_error(tmp_path):
+    (tmp_path / "bad.csv").write_text("id,value\n1,2\n")
+    result = run_cli("fit", "--data", "bad.csv", "-o", "m.zip", cwd=tmp_path, check=False)
+    _assert_one_line_error(result, "bad.csv", "pixel1")
+
+
+def test_unlabelled_data_cannot_train(tmp_path):
+    (X_train, _), _, _ = load_fashion_mnist("sample")
+    save_csv(tmp_path / "unlabelled.csv", X_train[:20])
+    result = run_cli("cv", "--data", "unlabelled.csv", "--out-dir", "oof", cwd=tmp_path,
+                     check=False)
+    _assert_one_line_error(result, "no labels")
+
+
+def test_an_archive_that_fails_verification_is_a_one_line_error(fitted, tmp_path):
+    folder, _ = fitted
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(folder / "model.zip") as source, zipfile.ZipFile(tampered, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.endswith(".keras"):
+                data = data + b"\0"  # the manifest's SHA-256 no longer matches
+            target.writestr(info, data)
+    result = run_cli("predict", tampered, "--output", "p.csv", cwd=tmp_path, check=False)
+    _assert_one_line_error(result, "SHA-256")
+    assert not (tmp_path / "p.csv").exists()
+    (tmp_path / "garbage.zip").write_bytes(b"not a zip")
+    _assert_one_line_error(run_cli("evaluate", "garbage.zip", cwd=tmp_path, check=False),
+                           "garbage.zip")
+
+
+def test_outputs_are_never_overwritten_without_overwrite(fitted, tmp_path):
+    folder, _ = fitted
+    (tmp_path / "taken.csv").write_text("mine\n")
+    result = run_cli("predict", folder / "model.zip", "--output", "taken.csv", cwd=tmp_path,
+                     check=False)
+    _assert_one_line_error(result, "taken.csv", "--overwrite")
+    assert (tmp_path / "taken.csv").read_text() == "mine\n"
+    (tmp_path / "model.zip").write_bytes(b"previous model")
+    result = run_cli("fit", "-o", "model.zip", *QUICK_TRAINING, cwd=tmp_path, check=False)
+    _assert_one_line_error(result, "model.zip", "already exists")
+    assert (tmp_path / "model.zip").read_bytes() == b"previous model"
+    run_cli("predict", folder / "model.zip", "--output", "taken.csv", "--overwrite", "--quiet",
+            cwd=tmp_path)
+    assert read_csv(tmp_path / "taken.csv")[0] == ["id", "label"]
+
+
+def test_input_errors_are_reported_before_tensorflow_is_imported(tmp_path):
+    """Fast failure: no multi-second TensorFlow import just to say a file is missing."""
+    code = ("import sys; from ensemble.cli import main; rc = main(['evaluate', 'nothere.zip']); "
+            "print(rc, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split() == ["1", "False"]

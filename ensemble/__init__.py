@@ -20,6 +20,7 @@ _LAZY = {
     "load": ".persistence",
     "save": ".persistence",
     "verify": ".persistence",
+    "import_keras_quietly": "._quiet",
 }
 
 __all__ = sorted(_LAZY)

@@ -4,7 +4,8 @@ Every function returns a :class:`matplotlib.figure.Figure` and, given
 ``path``, also writes it there as a PNG. Figures are built with the
 object-oriented API on an Agg canvas, never through ``pyplot``: nothing here
 needs a display, opens a window, or leaves figures alive in pyplot's global
-registry (in a notebook, a returned figure is shown by its ``_repr_png_``).
+registry. In a notebook, run ``%matplotlib inline`` once (as the bundled
+notebooks do) so that IPython shows a returned figure as an image.
 An existing ``path`` is only replaced when ``overwrite=True``.
 
 This module never imports TensorFlow.

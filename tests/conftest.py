@@ -1,9 +1,10 @@
 """Shared fixtures: tiny member configurations so the suite stays fast on 2 CPU cores."""
 
-import os
+from ensemble import import_keras_quietly
 
-# Before TensorFlow is imported anywhere: keep test output readable.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before TensorFlow is imported anywhere: keep test output readable (also in
+# every pytest-xdist worker, which loads this file first).
+import_keras_quietly()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

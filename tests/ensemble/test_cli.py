@@ -68,24 +68,20 @@ def test_fit_shows_progress_and_prints_members_beside_the_ensemble(tmp_path):
     assert "plain" in table and "ensemble" in table and "accuracy" in table
 
 
-def test_evaluate_reports_every_member_and_writes_the_plots(fitted):
-    folder, _ = fitted
+def test_evaluate_reports_every_member_writes_the_plots_and_agrees_with_fit(fitted):
+    folder, fit_result = fitted
     result = run_cli("evaluate", "model.zip", "--plots", "figures", "--json", cwd=folder)
     out = json.loads(result.stdout)
-    assert [row["name"] for row in out["report"]["rows"]] == ["plain", "separable", "ensemble"]
+    rows = out["report"]["rows"]
+    assert [row["name"] for row in rows] == ["plain", "separable", "ensemble"]
     assert out["split"] == "test" and out["report"]["n_samples"] == 2000
     written = sorted(p.name for p in (folder / "figures").iterdir())
     assert written == ["confusion_matrix.png", "learning_curves.png", "metrics.png",
                        "reliability.png", "weights.png"]
     for name in written:
         assert (folder / "figures" / name).read_bytes()[:4] == b"\x89PNG"
-
-
-def test_evaluate_agrees_with_the_report_of_fit(fitted):
-    folder, fit_result = fitted
-    fit_rows = json.loads(fit_result.stdout)["test_report"]["rows"]
-    rows = json.loads(run_cli("evaluate", "model.zip", "--json", cwd=folder).stdout)["report"]["rows"]
-    for before, after in zip(fit_rows, rows):
+    # The loaded archive scores exactly as the ensemble did when fit saved it.
+    for before, after in zip(json.loads(fit_result.stdout)["test_report"]["rows"], rows):
         assert after["accuracy"] == pytest.approx(before["accuracy"])
         assert after["log_loss"] == pytest.approx(before["log_loss"], rel=1e-6)
 
@@ -113,8 +109,10 @@ def test_predict_writes_ids_and_labels_then_probabilities(fitted, tmp_path):
 
 
 def test_cv_writes_out_of_fold_files_covering_every_row_once(tmp_path):
-    result = run_cli("cv", "--folds", "3", "--members", "plain,separable", "--out-dir", "oof",
-                     "--json", *QUICK_TRAINING, cwd=tmp_path)
+    (X_train, y_train), _, _ = load_fashion_mnist("sample")
+    save_csv(tmp_path / "train.csv", X_train[:300], y_train[:300])  # the Kaggle layout
+    result = run_cli("cv", "--data", "train.csv", "--folds", "3", "--members", "plain,separable",
+                     "--out-dir", "oof", "--json", "--epochs", "1", "--seed", "0", cwd=tmp_path)
     out = json.loads(result.stdout)
     folder = tmp_path / "oof"
     _, fold_rows = read_csv(folder / "folds.csv")
@@ -125,6 +123,8 @@ def test_cv_writes_out_of_fold_files_covering_every_row_once(tmp_path):
         assert header[:3] == ["row", "fold", "label"] and len(header) == 13
         assert sorted(int(row[0]) for row in rows) == list(range(300)), "each row exactly once"
         assert all(folds[int(row[0])] == int(row[1]) for row in rows)
+        labels = {int(row[0]): int(row[2]) for row in rows}
+        assert [labels[i] for i in range(300)] == y_train[:300].tolist()
         proba = np.array([[float(v) for v in row[3:]] for row in rows])
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     _, score_rows = read_csv(folder / "cv_scores.csv")
@@ -134,16 +134,12 @@ def test_cv_writes_out_of_fold_files_covering_every_row_once(tmp_path):
         assert 0 <= scores["accuracy_mean"] <= 1 and scores["log_loss_mean"] > 0
 
 
-def test_cv_labels_in_oof_files_are_the_training_labels(tmp_path):
-    (X_train, y_train), _, _ = load_fashion_mnist("sample")
-    save_csv(tmp_path / "train.csv", X_train[:120], y_train[:120])
-    result = run_cli("cv", "--data", "train.csv", "--folds", "2", "--members", "plain",
-                     "--epochs", "1", "--holdout", "20", "--out-dir", "oof", "--quiet",
+def test_quiet_prints_nothing(fitted, tmp_path):
+    folder, _ = fitted
+    result = run_cli("predict", folder / "model.zip", "--output", "p.csv", "--quiet",
                      cwd=tmp_path)
-    assert result.stdout == "" and "Folds" not in result.stderr  # --quiet: nothing at all
-    _, rows = read_csv(tmp_path / "oof" / "oof_plain.csv")
-    by_row = {int(row[0]): int(row[2]) for row in rows}
-    assert [by_row[i] for i in range(120)] == y_train[:120].tolist()
+    assert result.stdout == "" and result.stderr == ""
+    assert (tmp_path / "p.csv").is_file()
 
 
 # --- help and errors ---------------------------------------------------------

@@ -10,7 +10,7 @@ command line's ``--help`` and argument errors work without paying for
 TensorFlow's import.
 """
 
-import importlib
+from members._lazy import lazy_attributes
 
 _LAZY = {
     "Report": "._report",
@@ -26,13 +26,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

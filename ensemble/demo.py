@@ -10,10 +10,7 @@ Run ``python -m ensemble.demo --help`` for options.
 """
 
 import argparse
-import os
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def parse_args(argv=None):
@@ -42,6 +39,9 @@ def default_members(epochs=None, seed=0):
 
 def main(argv=None):
     args = parse_args(argv)
+    from ensemble import import_keras_quietly
+
+    import_keras_quietly()  # keep TensorFlow's start-up lines out of the demo's output
     from ensemble import StackingEnsemble, WeightedAverageEnsemble, report
     from ensemble.datasets import load_fashion_mnist
 

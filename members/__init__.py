@@ -9,7 +9,7 @@ The classes are imported on first use (PEP 562): ``import members`` alone
 does not import TensorFlow.
 """
 
-import importlib
+from ._lazy import lazy_attributes
 
 _LAZY = {
     "KerasMemberClassifier": "._classifiers",
@@ -22,13 +22,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

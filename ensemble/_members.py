@@ -1,7 +1,9 @@
 """The member list of a combiner: validation, parallel fitting, aligned probabilities."""
 
 import os
+import pickle
 
+import cloudpickle
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone, is_classifier
@@ -84,11 +86,19 @@ def stacked_probas(members, X, classes):
 
 
 def _fit_member(estimator, X, y, n_threads):
-    """Fit one member; in a worker process, first cap TensorFlow's threads.
+    """Fit one member; in a worker process, first import Keras quietly and cap its threads.
 
-    Parallel workers share the machine's cores: each gets its share rather
-    than every worker starting one thread per core.
+    In a worker the estimator arrives pickled (bytes): unpickling it imports
+    Keras, and that must happen after :func:`~ensemble._quiet.import_keras_quietly`
+    or every worker prints TensorFlow's start-up lines. Parallel workers share
+    the machine's cores: each gets its share rather than every worker starting
+    one thread per core.
     """
+    if isinstance(estimator, bytes):
+        from ._quiet import import_keras_quietly
+
+        import_keras_quietly()
+        estimator = pickle.loads(estimator)
     if n_threads is not None:
         _limit_tensorflow_threads(n_threads)
     return estimator.fit(X, y)
@@ -127,6 +137,10 @@ def fit_members(jobs, *, n_jobs=None, verbose=0, description="Training members")
     """
     n_workers = min(effective_n_jobs(n_jobs), len(jobs))
     threads = None if n_workers == 1 else max(1, (os.cpu_count() or 1) // n_workers)
+    if n_workers > 1:
+        # cloudpickle, as joblib itself would use, so that a build_fn defined in
+        # a notebook or __main__ still travels to the workers.
+        jobs = [(cloudpickle.dumps(estimator), X, y) for estimator, X, y in jobs]
     tasks = (delayed(_fit_member)(estimator, X, y, threads) for estimator, X, y in jobs)
     results = Parallel(n_jobs=n_workers, return_as="generator")(tasks)
     if verbose:

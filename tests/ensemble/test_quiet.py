@@ -35,3 +35,20 @@ def test_log_level_zero_hides_nothing():
         TF_CPP_MIN_LOG_LEVEL="0")
     plain = _import_in_fresh_process("import keras", TF_CPP_MIN_LOG_LEVEL="0")
     assert bool(result.stderr.strip()) == bool(plain.stderr.strip())
+
+
+def test_parallel_workers_import_keras_quietly_too():
+    code = """
+from ensemble import WeightedAverageEnsemble, import_keras_quietly
+import_keras_quietly()
+import numpy as np
+from members import PlainCNNClassifier
+rng = np.random.RandomState(0)
+X, y = rng.randint(0, 255, size=(80, 64)).astype("uint8"), np.repeat([0, 1], 40)
+member = PlainCNNClassifier(filters=(2,), dense_units=4, epochs=1, validation_fraction=0)
+WeightedAverageEnsemble([("a", member), ("b", member)], holdout=0.25, n_jobs=2).fit(X, y)
+print("fitted")
+"""
+    result = _import_in_fresh_process(code)
+    assert result.stdout.strip() == "fitted"
+    assert "I0000" not in result.stderr and "oneDNN" not in result.stderr, result.stderr

@@ -8,7 +8,7 @@ VPY := $(VENV)/bin/python
 # Re-install only when the declared dependencies change.
 INSTALLED := $(VENV)/.installed
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONUNBUFFERED := 1
 
 .PHONY: test demo venv fashion-mnist benchmark clean

@@ -65,7 +65,6 @@ import json
 import numbers
 import os
 import re
-import stat
 import tempfile
 import zipfile
 from collections import Counter
@@ -85,7 +84,12 @@ from members import (
     SeparableCNNClassifier,
 )
 
-from members._files import keras_model_to_bytes
+from members._files import (
+    fsync_folder,
+    keras_model_to_bytes,
+    rename_no_clobber,
+    set_new_file_mode,
+)
 
 from ._stacking import StackingEnsemble
 from ._weighted import WeightedAverageEnsemble
@@ -325,12 +329,12 @@ def _write_archive(path, files, manifest_bytes, overwrite):
                 _write_entry(archive, MANIFEST, manifest_bytes)
             raw.flush()
             os.fsync(raw.fileno())
-        _set_mode(temp_name, path)
+        set_new_file_mode(temp_name, path)
         if overwrite:
             os.replace(temp_name, path)
         else:
-            _rename_no_clobber(temp_name, path)
-        _fsync_folder(path.parent)
+            rename_no_clobber(temp_name, path)
+        fsync_folder(path.parent)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
@@ -341,61 +345,6 @@ def _write_entry(archive, name, data):
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     archive.writestr(info, data)
-
-
-def _rename_no_clobber(temp_name, path):
-    """Move the temporary file to ``path`` unless something appeared there meanwhile."""
-    try:
-        os.link(temp_name, path)  # fails with FileExistsError, atomically
-    except FileExistsError:
-        raise FileExistsError(
-            f"{str(path)!r} already exists; pass overwrite=True to replace it."
-        ) from None
-    except OSError:
-        # A file system without hard links: check, then rename.
-        if os.path.lexists(path):
-            raise FileExistsError(
-                f"{str(path)!r} already exists; pass overwrite=True to replace it."
-            ) from None
-        os.replace(temp_name, path)
-        return
-    os.unlink(temp_name)
-
-
-def _set_mode(temp_name, path):
-    """Give the new file the old one's permissions, else the usual umask ones."""
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        umask = _umask()
-        if umask is None:
-            return  # mkstemp's 0600
-        mode = 0o666 & ~umask
-    os.chmod(temp_name, mode)
-
-
-def _umask():
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _fsync_folder(folder):
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # Windows can't open folders; its renames are durable enough.
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 # =========================================================================== load

@@ -11,12 +11,15 @@ An existing ``path`` is only replaced when ``overwrite=True``.
 This module never imports TensorFlow.
 """
 
+import io
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from members._files import atomic_write_bytes
 
 from . import metrics
 
@@ -310,13 +313,16 @@ def _new_figure(width=6.0, height=4.0):
 
 
 def _finish(figure, path, overwrite):
-    """Write ``figure`` to ``path`` (when given) without replacing a file silently."""
+    """Write ``figure`` to ``path`` as a PNG (when given), never replacing a file silently."""
     if path is not None:
         path = Path(path)
+        if path.suffix.lower() != ".png":
+            raise ValueError(f"path must end in .png, got {str(path)!r}.")
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        figure.savefig(temporary, format="png")
-        temporary.replace(path)
+        png = io.BytesIO()
+        figure.savefig(png, format="png")
+        # Atomic, and still refusing a file that appeared while drawing.
+        atomic_write_bytes(path, png.getvalue(), overwrite=overwrite)
     return figure

@@ -18,8 +18,8 @@ import sys
 
 from ._options import PROG, CliError, OneLineParser
 
-#: Exceptions a user's input can cause; reported as one line, exit status 1.
-USER_ERRORS = (CliError, ValueError, TypeError, OSError, KeyError)
+#: Exceptions a user's input can cause (scikit-learn's and ours); one line, exit status 1.
+USER_ERRORS = (CliError, ValueError, TypeError, OSError)
 
 #: Exit status of an interrupted run (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
@@ -54,9 +54,14 @@ def main(argv=None):
     int
         0 on success, 1 on an error, 2 on a usage error, 130 when interrupted.
     """
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a usage error already printed on one line
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         args.run(args)
+    except BrokenPipeError:  # e.g. `--json | head`: the reader left; nothing to say
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -79,5 +84,5 @@ def one_line(exc):
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         message = f"{exc.strerror}: {exc.filename}"
     else:
-        message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0] if exc.args else exc)
+        message = str(exc)
     return " ".join(message.split()) or type(exc).__name__

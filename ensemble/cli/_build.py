@@ -43,7 +43,7 @@ class EpochProgress(keras.callbacks.Callback):
 
 
 def build_members(args, *, show_epochs):
-    """``[(name, member)]`` for ``--members``, seeded from ``--seed``, epochs capped by ``--epochs``."""
+    """``[(name, member)]`` for ``--members``, seeded from ``--seed``, epochs set by ``--epochs``."""
     members = []
     for offset, name in enumerate(args.members):
         params = {"random_state": args.seed + offset}

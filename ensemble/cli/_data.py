@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._quiet import import_keras_quietly
 from ..datasets import CLASS_NAMES, load_dataset
 from ._options import CliError
 
@@ -23,8 +24,16 @@ def load_split(spec, *, split, labels_required, n_rows=None):
     n_rows : int, default=None
         Keep only the first ``n_rows`` rows.
     """
-    return pick_split(load_dataset(spec), spec, split=split, labels_required=labels_required,
+    return pick_split(load_data(spec), spec, split=split, labels_required=labels_required,
                       n_rows=n_rows)
+
+
+def load_data(spec):
+    """:func:`~ensemble.datasets.load_dataset`, with Keras imported quietly first for ``full``
+    (its last resort is a download through Keras)."""
+    if spec == "full":
+        import_keras_quietly()
+    return load_dataset(spec)
 
 
 def pick_split(splits, spec, *, split, labels_required, n_rows=None):
@@ -42,6 +51,8 @@ def pick_split(splits, spec, *, split, labels_required, n_rows=None):
     if len(X) == 0:
         raise CliError(f"{spec} holds no images")
     if n_rows is not None:
+        if n_rows > len(X):
+            raise CliError(f"--n-train {n_rows} is more than the {len(X)} rows of {spec}")
         X, y = X[:n_rows], None if y is None else y[:n_rows]
     return name, X, y
 

@@ -21,9 +21,18 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-class ExamplesFormatter(argparse.RawDescriptionHelpFormatter,
-                        argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the examples' line breaks and show every option's default."""
+class ExamplesFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the examples' line breaks; show an option's default when it has a real one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (action.default not in (None, False, argparse.SUPPRESS) and "default" not in text
+                and action.option_strings):
+            default = action.default
+            if isinstance(default, list):
+                default = ",".join(map(str, default))
+            text += f" (default: {default})"
+        return text
 
 
 def add_command(commands, name, module_doc, run):
@@ -102,9 +111,10 @@ def add_common_options(parser):
                        help="no progress bars and no tables (errors still go to stderr)")
 
 
-def add_data_option(parser, help_suffix=""):
+def add_data_option(parser, help_suffix="", required=False):
     parser.add_argument(
-        "--data", default="sample", metavar="sample|full|PATH",
+        "--data", default=None if required else "sample", required=required,
+        metavar="sample|full|PATH",
         help="the bundled sample, the full Fashion-MNIST set, or a .csv file (Kaggle layout: "
              "label,pixel1..pixel784) or .npz file" + help_suffix)
 
@@ -123,7 +133,7 @@ def add_training_options(parser):
     group.add_argument("--holdout", type=holdout, default=0.1,
                        help="fraction (or count) of training rows held out to learn the blend")
     group.add_argument("--epochs", type=positive_int, default=None,
-                       help="cap on every member's epochs (default: each member's own)")
+                       help="epochs of every member (default: each member's own)")
     group.add_argument("--n-train", type=positive_int, default=None, metavar="N",
                        help="use only the first N training rows (a quick run)")
     group.add_argument("--n-jobs", type=jobs, default=1,

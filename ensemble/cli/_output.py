@@ -36,19 +36,21 @@ def refuse_existing(paths, overwrite):
         parent = Path(path).parent
         if not parent.is_dir():
             raise CliError(f"cannot write {path}: the folder {parent} does not exist")
+        if Path(path).is_dir():
+            raise CliError(f"cannot write {path}: it is a folder")
     existing = [str(path) for path in paths if Path(path).exists()]
     if existing and not overwrite:
         raise CliError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
                        "pass --overwrite to replace, or choose another path")
 
 
-def write_csv(path, header, rows):
-    """Write a CSV file atomically (a temporary file renamed into place)."""
+def write_csv(path, header, rows, *, overwrite):
+    """Write a CSV file atomically; without ``overwrite`` never replace a file (even a new one)."""
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    atomic_write_bytes(path, text.getvalue().encode())
+    atomic_write_bytes(path, text.getvalue().encode(), overwrite=overwrite)
 
 
 def output_folder(path):

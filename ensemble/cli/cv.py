@@ -48,7 +48,8 @@ def run(args):
     classes = np.unique(y)
     model_names = list(args.members) + ["ensemble"]
     paths = _output_paths(args.out_dir, model_names)
-    refuse_existing(paths.values(), args.overwrite)
+    stale = _stale_oof_files(paths)
+    refuse_existing(list(paths.values()) + stale, args.overwrite)
     _check_fold_count(y, args.folds)
 
     import_keras_quietly()
@@ -67,6 +68,8 @@ def run(args):
         say(args, _fold_line(fold, args.folds, scores[-len(probas):]))
     seconds = time.perf_counter() - start
 
+    for path in stale:  # --overwrite: a previous run's files for other members would mislead
+        path.unlink(missing_ok=True)
     _write_files(args, paths, X, y, classes, fold_of, oof, scores)
     summary = _summary(scores, model_names)
     say(args, "\n" + _summary_table(summary, args.folds))
@@ -85,6 +88,13 @@ def _output_paths(out_dir, model_names):
     paths["folds"] = folder / "folds.csv"
     paths["scores"] = folder / "cv_scores.csv"
     return paths
+
+
+def _stale_oof_files(paths):
+    """Out-of-fold files in the folder that this run will not write (another run's members)."""
+    folder = paths["folds"].parent
+    ours = set(paths.values())
+    return sorted(path for path in folder.glob("oof_*.csv") if path not in ours)
 
 
 def _check_fold_count(y, n_folds):
@@ -150,15 +160,17 @@ def _summary_table(summary, n_folds):
 
 def _write_files(args, paths, X, y, classes, fold_of, oof, scores):
     rows = np.arange(len(y))
+    overwrite = args.overwrite
     class_columns = [f"proba_{label}" for label in classes]
     for name, proba in oof.items():
         write_csv(paths[name], ["row", "fold", "label"] + class_columns,
                   ([int(r), int(fold_of[r]), _label(y[r])] + [repr(float(p)) for p in proba[r]]
-                   for r in rows))
-    write_csv(paths["folds"], ["row", "fold"], ([int(r), int(fold_of[r])] for r in rows))
+                   for r in rows), overwrite=overwrite)
+    write_csv(paths["folds"], ["row", "fold"], ([int(r), int(fold_of[r])] for r in rows),
+              overwrite=overwrite)
     write_csv(paths["scores"], ["fold", "model", "accuracy", "log_loss"],
               ([row["fold"], row["model"], repr(row["accuracy"]), repr(row["log_loss"])]
-               for row in scores))
+               for row in scores), overwrite=overwrite)
 
 
 def _label(value):

@@ -11,9 +11,8 @@ With --data sample or full the ensemble is also scored on the test split.
 
 import time
 
-from ..datasets import load_dataset
 from .._quiet import import_keras_quietly
-from ._data import pick_split
+from ._data import load_data, pick_split
 from ._options import (
     add_command,
     add_common_options,
@@ -35,7 +34,7 @@ def add_parser(commands):
 
 def run(args):
     refuse_existing([args.output], args.overwrite)
-    splits = load_dataset(args.data)
+    splits = load_data(args.data)
     _, X, y = pick_split(splits, args.data, split="train", labels_required=True,
                          n_rows=args.n_train)
     test = splits.get("test") if "train" in splits else None

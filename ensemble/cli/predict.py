@@ -20,7 +20,7 @@ from ._output import emit_json, refuse_existing, say, write_csv
 def add_parser(commands):
     parser = add_command(commands, "predict", __doc__, run)
     parser.add_argument("model", metavar="MODEL", help="an archive written by fit (or ensemble.save)")
-    add_data_option(parser, "; sample and full predict their test split")
+    add_data_option(parser, "; sample and full predict their test split", required=True)
     parser.add_argument("--output", "-o", required=True, metavar="PATH", help="the CSV file to write")
     parser.add_argument("--proba", action="store_true",
                         help="one probability column per class instead of a label column")
@@ -49,7 +49,7 @@ def run(args):
         header = ["id", "label"]
         rows = ([int(i), label.item() if hasattr(label, "item") else label]
                 for i, label in zip(ids, labels))
-    write_csv(args.output, header, rows)
+    write_csv(args.output, header, rows, overwrite=args.overwrite)
     say(args, f"Wrote {len(X)} {'probability rows' if args.proba else 'predictions'} "
               f"({split} split of {args.data}) to {args.output}")
     result = {"command": "predict", "model": str(args.model), "output": str(args.output),

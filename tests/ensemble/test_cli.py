@@ -105,6 +105,28 @@ def test_predict_writes_ids_and_labels_then_probabilities(fitted, tmp_path):
     np.testing.assert_array_equal(proba.argmax(axis=1), labels)
 
 
+def test_stacking_on_npz_data_with_a_holdout_count(tmp_path):
+    (X_train, y_train), (X_test, y_test), _ = load_fashion_mnist("sample")
+    np.savez(tmp_path / "data.npz", X_train=X_train[:200], y_train=y_train[:200],
+             X_test=X_test[:100], y_test=y_test[:100])
+    out = json.loads(run_cli("fit", "--data", "data.npz", "--members", "plain", "--combiner",
+                             "stacking", "--holdout", "40", "--epochs", "1", "--output", "s.zip",
+                             "--json", cwd=tmp_path).stdout)
+    assert out["combiner"] == "StackingEnsemble" and out["weights"] is None
+    assert out["n_train"] == 200 and out["test_report"]["n_samples"] == 100
+    out = json.loads(run_cli("evaluate", "s.zip", "--data", "data.npz", "--plots", "figs",
+                             "--json", cwd=tmp_path).stdout)
+    # No weights.png: a stacking ensemble has no blend weights to draw.
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "confusion_matrix.png", "learning_curves.png", "metrics.png", "reliability.png"]
+
+
+def test_the_console_script_is_installed(tmp_path):
+    script = os.path.join(os.path.dirname(sys.executable), "keras-ensembles")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and "fit" in result.stdout and "cv" in result.stdout
+
+
 # --- cv ------------------------------------------------------------------------
 
 
@@ -136,7 +158,8 @@ def test_cv_writes_out_of_fold_files_covering_every_row_once(tmp_path):
 
 def test_quiet_prints_nothing(fitted, tmp_path):
     folder, _ = fitted
-    result = run_cli("predict", folder / "model.zip", "--output", "p.csv", "--quiet",
+    result = run_cli("predict", folder / "model.zip", "--data", "sample", "--output", "p.csv",
+                     "--quiet",
                      cwd=tmp_path)
     assert result.stdout == "" and result.stderr == ""
     assert (tmp_path / "p.csv").is_file()
@@ -169,6 +192,7 @@ def _assert_one_line_error(result, *fragments):
     (["fit", "--epochs", "0", "-o", "m.zip"], ["--epochs", "positive integer"]),
     (["fit", "--n-jobs", "0", "-o", "m.zip"], ["--n-jobs"]),
     (["fit"], ["--output"]),
+    (["predict", "model.zip", "-o", "p.csv"], ["--data"]),
     (["train"], ["invalid choice", "train"]),
 ])
 def test_bad_option_values_are_one_line_usage_errors(args, fragments, tmp_path):
@@ -209,7 +233,8 @@ def test_an_archive_that_fails_verification_is_a_one_line_error(fitted, tmp_path
             if info.filename.endswith(".keras"):
                 data = data + b"\0"  # the manifest's SHA-256 no longer matches
             target.writestr(info, data)
-    result = run_cli("predict", tampered, "--output", "p.csv", cwd=tmp_path, check=False)
+    result = run_cli("predict", tampered, "--data", "sample", "--output", "p.csv", cwd=tmp_path,
+                     check=False)
     _assert_one_line_error(result, "SHA-256")
     assert not (tmp_path / "p.csv").exists()
     (tmp_path / "garbage.zip").write_bytes(b"not a zip")
@@ -220,16 +245,16 @@ def test_an_archive_that_fails_verification_is_a_one_line_error(fitted, tmp_path
 def test_outputs_are_never_overwritten_without_overwrite(fitted, tmp_path):
     folder, _ = fitted
     (tmp_path / "taken.csv").write_text("mine\n")
-    result = run_cli("predict", folder / "model.zip", "--output", "taken.csv", cwd=tmp_path,
-                     check=False)
+    result = run_cli("predict", folder / "model.zip", "--data", "sample", "--output", "taken.csv",
+                     cwd=tmp_path, check=False)
     _assert_one_line_error(result, "taken.csv", "--overwrite")
     assert (tmp_path / "taken.csv").read_text() == "mine\n"
     (tmp_path / "model.zip").write_bytes(b"previous model")
     result = run_cli("fit", "-o", "model.zip", *QUICK_TRAINING, cwd=tmp_path, check=False)
     _assert_one_line_error(result, "model.zip", "already exists")
     assert (tmp_path / "model.zip").read_bytes() == b"previous model"
-    run_cli("predict", folder / "model.zip", "--output", "taken.csv", "--overwrite", "--quiet",
-            cwd=tmp_path)
+    run_cli("predict", folder / "model.zip", "--data", "sample", "--output", "taken.csv",
+            "--overwrite", "--quiet", cwd=tmp_path)
     assert read_csv(tmp_path / "taken.csv")[0] == ["id", "label"]
 
 

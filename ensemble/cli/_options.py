@@ -1,7 +1,6 @@
 """Argument parsing shared by the subcommands: the parser class, value checks, option groups."""
 
 import argparse
-import sys
 
 PROG = "keras-ensembles"
 
@@ -144,7 +143,3 @@ def add_training_options(parser):
 def add_overwrite_option(parser):
     parser.add_argument("--overwrite", action="store_true",
                         help="replace output files that already exist (refused otherwise)")
-
-
-def stream_is_terminal():
-    return sys.stderr.isatty()

@@ -84,7 +84,32 @@ def report(estimator, X, y, *, name=None, others=None):
 
 
 def _row(name, kind, model, X, y, weight):
-    scores = metrics.score_all(y, model.predict_proba(X), model.classes_)
+    return score_row(name, kind, y, model.predict_proba(X), model.classes_, weight)
+
+
+def score_row(name, kind, y, proba, classes, weight=None):
+    """One row of a :class:`Report` from probabilities already predicted.
+
+    For callers that need the probabilities for something else too (plots,
+    files) and should not predict twice: ``Report(rows=[score_row(...), ...],
+    n_samples=len(y))``.
+
+    Parameters
+    ----------
+    name : str
+    kind : {"member", "ensemble"}
+    y : array-like of shape (n_samples,)
+    proba : ndarray of shape (n_samples, n_classes)
+    classes : array-like of shape (n_classes,)
+        Labels of the columns of ``proba``.
+    weight : float or None, default=None
+        The model's blend weight, shown in the table.
+
+    Returns
+    -------
+    dict
+    """
+    scores = metrics.score_all(y, proba, classes)
     return {"name": name, "kind": kind, "weight": weight, **scores}
 
 

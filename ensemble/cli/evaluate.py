@@ -38,12 +38,13 @@ def run(args):
     split, X, y = load_split(args.data, split="test", labels_required=True)
 
     import_keras_quietly()
-    from .. import load, report
+    from .. import load
 
     model = load(args.model)
-    scores = report(model, X, y, name="ensemble" if hasattr(model, "members_") else None)
+    probas = _probabilities(model, X)
+    scores = _report(model, probas, y)
     say(args, f"{args.model} on {args.data} ({split} split, {len(y)} images):\n{scores}")
-    written = _draw_plots(model, scores, X, y, plot_paths, args.overwrite) if plot_paths else []
+    written = _draw_plots(model, probas, scores, y, plot_paths, args.overwrite) if plot_paths else []
     if written:
         say(args, f"\nPlots written to {args.plots}: {', '.join(path.name for path in written)}")
     result = {"command": "evaluate", "model": str(args.model), "data": args.data, "split": split,
@@ -59,16 +60,43 @@ def _plot_paths(folder):
     return {name.removesuffix(".png"): folder / name for name in PLOT_FILES}
 
 
-def _draw_plots(model, scores, X, y, paths, overwrite):
+def _probabilities(model, X):
+    """Each member's probabilities (aligned with the model's classes), then the model's own.
+
+    Predicted once here and shared by the report and the plots. The model's
+    own entry is last, named "ensemble" for an ensemble and after its class
+    for a lone member.
+    """
+    from .._members import aligned_proba
+
+    named_members = getattr(model, "named_members_", {})
+    probas = {name: aligned_proba(member, X, model.classes_)
+              for name, member in named_members.items()}
+    probas["ensemble" if named_members else type(model).__name__] = model.predict_proba(X)
+    return probas
+
+
+def _report(model, probas, y):
+    """The members-beside-ensemble report of :func:`ensemble.report`, from ``probas``."""
+    from .._report import Report, score_row
+
+    weights = getattr(model, "weights_", None)
+    *member_names, own_name = probas
+    rows = [score_row(name, "member", y, probas[name], model.classes_,
+                      None if weights is None else float(weights[index]))
+            for index, name in enumerate(member_names)]
+    rows.append(score_row(own_name, "ensemble" if member_names else "member", y,
+                          probas[own_name], model.classes_))
+    return Report(rows=rows, n_samples=len(y))
+
+
+def _draw_plots(model, probas, scores, y, paths, overwrite):
     """Draw every figure that applies to ``model``; return the paths written."""
     from .. import plots
-    from .._members import aligned_proba
 
     classes = model.classes_
     named_members = getattr(model, "named_members_", {})
-    own_name = "ensemble" if named_members else "model"
-    probas = {name: aligned_proba(member, X, classes) for name, member in named_members.items()}
-    probas[own_name] = model.predict_proba(X)
+    own_name = list(probas)[-1]
     histories = named_members or {own_name: model}
 
     figures = {

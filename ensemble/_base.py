@@ -81,10 +81,11 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"Classifier can't train when only one class is present: y holds {classes[0]!r}."
             )
         data = blending_data(
-            [estimator for _, estimator in kept], X, X_rows, y, classes,
+            kept, X, X_rows, y, classes,
             holdout=self.holdout, cv=self.cv,
             validation_data=self._validate_validation_data(validation_data),
-            n_jobs=self.n_jobs, random_state=self.random_state, verbose=self.verbose,
+            n_jobs=self.n_jobs, random_state=self.random_state,
+            checkpoint_dir=self.checkpoint_dir, verbose=self.verbose,
         )
         self.classes_ = classes
         self.members_ = data.members

@@ -20,6 +20,7 @@ combiner learns from.
 
 import numbers
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
@@ -80,13 +81,13 @@ def _check_holdout(holdout):
     raise ValueError(f"holdout must be a float in (0, 1) or an int >= 1, got {holdout!r}.")
 
 
-def blending_data(members, X, X_rows, y, classes, *, holdout, cv, validation_data,
-                  n_jobs, random_state, verbose):
+def blending_data(named_members, X, X_rows, y, classes, *, holdout, cv, validation_data,
+                  n_jobs, random_state, checkpoint_dir=None, verbose=0):
     """Fit (or take) the members and predict the rows the combiner learns from.
 
     Parameters
     ----------
-    members : list of estimators
+    named_members : list of (str, estimator)
         Unfitted templates (cloned here), or fitted members when ``cv="prefit"``.
     X : ndarray of shape (n_samples, ...)
         What the members are trained on (images keep their shape).
@@ -94,7 +95,7 @@ def blending_data(members, X, X_rows, y, classes, *, holdout, cv, validation_dat
         The same rows, flat, kept for stacking's passthrough.
     y : ndarray of shape (n_samples,)
     classes : ndarray of shape (n_classes,)
-    holdout, cv, validation_data, n_jobs, random_state, verbose
+    holdout, cv, validation_data, n_jobs, random_state, checkpoint_dir, verbose
         As documented on the combiners.
 
     Returns
@@ -102,16 +103,62 @@ def blending_data(members, X, X_rows, y, classes, *, holdout, cv, validation_dat
     BlendingData
     """
     check_source(holdout, cv, validation_data)
+    members = [estimator for _, estimator in named_members]
     if _is_prefit(cv):
         return _prefit(members, X, X_rows, y, classes, validation_data)
+    check_checkpointing(checkpoint_dir, holdout, cv, validation_data, random_state)
+    template = MemberTemplates(named_members, checkpoint_dir)
     if validation_data is not None:
         X_val, X_val_rows, y_val = validation_data
-        fitted = fit_members([(clone(m), X, y) for m in members], n_jobs=n_jobs, verbose=verbose)
+        fitted = fit_members(template.jobs("all", X, y), n_jobs=n_jobs, verbose=verbose)
         probas = stacked_probas(fitted, X_val, classes)
         return BlendingData(fitted, probas, y_val, X_val_rows, len(fitted))
     if cv is not None:
-        return _out_of_fold(members, X, X_rows, y, classes, cv, n_jobs, verbose)
-    return _held_out(members, X, X_rows, y, classes, holdout, n_jobs, random_state, verbose)
+        return _out_of_fold(template, X, X_rows, y, classes, cv, n_jobs, verbose)
+    return _held_out(template, X, X_rows, y, classes, holdout, n_jobs, random_state, verbose)
+
+
+class MemberTemplates:
+    """Fresh clones of the members for one stage of training, with their checkpoint folders.
+
+    With an ensemble ``checkpoint_dir``, each member fit gets its own folder,
+    ``<checkpoint_dir>/<member name>/<stage>`` (``holdout``, ``all``,
+    ``fold-<k>``), so that a re-run finds every fit where it left it.
+    Members without a ``checkpoint_dir`` parameter (plain scikit-learn
+    estimators) are simply retrained.
+    """
+
+    def __init__(self, named_members, checkpoint_dir):
+        self.named_members = named_members
+        self.checkpoint_dir = checkpoint_dir
+
+    def __len__(self):
+        return len(self.named_members)
+
+    def jobs(self, stage, X, y):
+        """``(estimator, X, y)`` fit jobs for every member."""
+        return [(self._clone(name, estimator, stage), X, y)
+                for name, estimator in self.named_members]
+
+    def _clone(self, name, estimator, stage):
+        estimator = clone(estimator)
+        if self.checkpoint_dir is not None and "checkpoint_dir" in estimator.get_params(deep=False):
+            estimator.set_params(checkpoint_dir=Path(self.checkpoint_dir) / name / stage)
+        return estimator
+
+
+def check_checkpointing(checkpoint_dir, holdout, cv, validation_data, random_state):
+    """A checkpoint folder is only useful if a re-run trains on the same rows."""
+    if checkpoint_dir is None:
+        return
+    if Path(checkpoint_dir).exists() and not Path(checkpoint_dir).is_dir():
+        raise ValueError(f"checkpoint_dir {str(checkpoint_dir)!r} exists and is not a directory.")
+    held_out = cv is None and validation_data is None
+    if held_out and not isinstance(random_state, numbers.Integral):
+        raise ValueError(
+            "checkpoint_dir with a held-out split needs an int random_state, so that a re-run "
+            f"holds out the same rows (got random_state={random_state!r})."
+        )
 
 
 def _prefit(members, X, X_rows, y, classes, validation_data):
@@ -127,7 +174,7 @@ def _prefit(members, X, X_rows, y, classes, validation_data):
     return BlendingData(list(members), stacked_probas(members, X, classes), y, X_rows, 0)
 
 
-def _held_out(members, X, X_rows, y, classes, holdout, n_jobs, random_state, verbose):
+def _held_out(template, X, X_rows, y, classes, holdout, n_jobs, random_state, verbose):
     indices = np.arange(len(y))
     try:
         train, blend = train_test_split(
@@ -139,13 +186,13 @@ def _held_out(members, X, X_rows, y, classes, holdout, n_jobs, random_state, ver
             f"{len(y)} samples of {len(classes)} classes ({error}). Use a larger holdout, "
             "more data, cv=k, or fit(..., validation_data=(X_val, y_val))."
         ) from None
-    jobs = [(clone(m), X[train], y[train]) for m in members]
-    fitted = fit_members(jobs, n_jobs=n_jobs, verbose=verbose)
+    fitted = fit_members(template.jobs("holdout", X[train], y[train]), n_jobs=n_jobs,
+                         verbose=verbose)
     probas = stacked_probas(fitted, X[blend], classes)
     return BlendingData(fitted, probas, y[blend], X_rows[blend], len(fitted))
 
 
-def _out_of_fold(members, X, X_rows, y, classes, cv, n_jobs, verbose):
+def _out_of_fold(template, X, X_rows, y, classes, cv, n_jobs, verbose):
     splitter = check_cv(cv, y, classifier=True)
     folds = list(splitter.split(X_rows, y))
     covered = np.concatenate([test for _, test in folds])
@@ -156,10 +203,11 @@ def _out_of_fold(members, X, X_rows, y, classes, cv, n_jobs, verbose):
         )
     # One joblib call for all k * n_members fold fits and the n_members final
     # fits, so that parallel workers stay busy across folds.
-    jobs = [(clone(m), X[train], y[train]) for train, _ in folds for m in members]
-    jobs += [(clone(m), X, y) for m in members]
+    jobs = [job for fold, (train, _) in enumerate(folds)
+            for job in template.jobs(f"fold-{fold}", X[train], y[train])]
+    jobs += template.jobs("all", X, y)
     fitted = fit_members(jobs, n_jobs=n_jobs, verbose=verbose)
-    n_members = len(members)
+    n_members = len(template)
     probas = np.zeros((n_members, len(y), len(classes)))
     for fold, (_, test) in enumerate(folds):
         fold_members = fitted[fold * n_members:(fold + 1) * n_members]

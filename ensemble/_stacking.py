@@ -28,8 +28,9 @@ class StackingEnsemble(MemberEnsembleBase):
     cv : int, cross-validation splitter, "prefit" or None, default=None
     n_jobs : int or None, default=None
     random_state : int, RandomState or None, default=None
+    checkpoint_dir : str, os.PathLike or None, default=None
     verbose : int, default=0
-        See :class:`WeightedAverageEnsemble` for these five.
+        See :class:`WeightedAverageEnsemble` for these six.
 
     Attributes
     ----------
@@ -41,7 +42,7 @@ class StackingEnsemble(MemberEnsembleBase):
     """
 
     def __init__(self, members, *, final_estimator=None, passthrough=False, holdout=0.1,
-                 cv=None, n_jobs=None, random_state=None, verbose=0):
+                 cv=None, n_jobs=None, random_state=None, checkpoint_dir=None, verbose=0):
         self.members = members
         self.final_estimator = final_estimator
         self.passthrough = passthrough
@@ -49,6 +50,7 @@ class StackingEnsemble(MemberEnsembleBase):
         self.cv = cv
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
 
     @property

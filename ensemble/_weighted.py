@@ -39,6 +39,15 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         the workers.
     random_state : int, RandomState or None, default=None
         Seeds the held-out split.
+    checkpoint_dir : str, os.PathLike or None, default=None
+        Folder in which every member that has a ``checkpoint_dir``
+        parameter (the classes in :mod:`members`) keeps its checkpoints, in
+        ``<checkpoint_dir>/<member name>/<fit>``. Re-running an interrupted
+        ``fit`` with the same folder, settings and data loads the members
+        that finished instead of retraining them, and resumes the one that
+        was interrupted after its last finished epoch. With a held-out
+        split this needs an int ``random_state``, so that the re-run holds
+        out the same rows.
     verbose : int, default=0
         A progress bar over member fits when > 0.
 
@@ -69,13 +78,14 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     """
 
     def __init__(self, members, *, weighting="log_loss", holdout=0.1, cv=None, n_jobs=None,
-                 random_state=None, verbose=0):
+                 random_state=None, checkpoint_dir=None, verbose=0):
         self.members = members
         self.weighting = weighting
         self.holdout = holdout
         self.cv = cv
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
 
     def _fit_combiner(self, probas, y_indices, features):

@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import Bunch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -201,8 +202,15 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             X_train, y_train, validation = _training.validation_split(
                 X, y_encoded, self.validation_fraction, seed
             )
-            model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale)
-            epoch_logs = self._train(model, X_train, y_train, validation, class_weight)
+            checkpoint = self._checkpoint(X, y_encoded, validation)
+            finished = None if checkpoint is None else checkpoint.folder.finished(checkpoint.final)
+            if finished is not None:
+                # This very fit already ran to the end: load it, train nothing.
+                model, epoch_logs = finished
+            else:
+                model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale)
+                epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
+                                         checkpoint)
 
         self.classes_ = encoder.classes_
         self.input_shape_ = input_shape
@@ -211,7 +219,7 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         self.history_ = _training.history_as_lists(epoch_logs)
         return self
 
-    def _train(self, model, X, y, validation, class_weight):
+    def _train(self, model, X, y, validation, class_weight, checkpoint):
         """Run ``model.fit`` with the configured callbacks; return per-epoch logs."""
         monitor = "val_loss" if validation is not None else "loss"
         if validation is not None and class_weight is not None:
@@ -219,43 +227,62 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             # stopping and the best checkpoint watch the objective being trained.
             X_val, y_val = validation
             validation = (X_val, y_val, np.array([class_weight[label] for label in y_val]))
-        folder, previous_logs = self._checkpoint_folder(X, y, validation)
+        folder = None if checkpoint is None else checkpoint.folder
+        state = None if folder is None else folder.prepare(checkpoint.run)
+        previous_logs = [] if state is None else state["history"]
         callbacks = self._callbacks(monitor, folder, previous_logs)
+        if state is not None:
+            _training.restore_backup(model, folder.backup, state)
         model.fit(
             np.asarray(X, dtype="float32"),
             y,
             validation_data=validation,
             epochs=self.epochs,
+            initial_epoch=len(previous_logs),
             batch_size=self.batch_size,
             class_weight=class_weight,
             callbacks=callbacks,
             verbose=self.verbose,
         )
-        if folder is not None and self.early_stopping_patience is not None and folder.best.is_file():
+        epoch_logs = callbacks[0].epochs
+        if folder is None:
+            return epoch_logs
+        if self.early_stopping_patience is not None and folder.best.is_file():
             # The best epoch may predate a resume, so early stopping's
             # in-memory copy may not hold it; the best checkpoint always does.
             best = keras.saving.load_model(folder.best, compile=False, safe_mode=True)
             model.set_weights(best.get_weights())
-        return callbacks[0].epochs
+        folder.record_finished(model, checkpoint.final, epoch_logs)
+        return epoch_logs
 
-    def _checkpoint_folder(self, X, y, validation):
+    def _checkpoint(self, X, y, validation):
+        """The checkpoint folder and the fingerprints of this fit, or None without one.
+
+        ``run`` identifies the fit an interrupted run may resume (the epoch
+        cap may change in between); ``final`` adds the epoch cap and
+        identifies a finished fit that can be loaded instead of retrained.
+        Both include a digest of the data, so that a checkpoint never serves
+        a fit on other data of the same size.
+        """
         if self.checkpoint_dir is None:
-            return None, []
-        folder = _training.CheckpointFolder(self.checkpoint_dir)
-        fingerprint = {
+            return None
+        run = {
             "estimator": type(self).__name__,
             "params": {key: repr(value) for key, value in sorted(self.get_params().items())
                        if key not in _PARAMS_FREE_TO_CHANGE_ON_RESUME},
-            "n_train": int(len(y)),
+            "n_train": int(len(y)) - (0 if validation is None else int(len(validation[1]))),
             "n_validation": 0 if validation is None else int(len(validation[1])),
             "n_features": int(self.n_features_in_),
+            "data_sha256": _training.data_digest(X, y),
         }
-        return folder, folder.prepare(fingerprint)
+        return Bunch(folder=_training.CheckpointFolder(self.checkpoint_dir), run=run,
+                     final=dict(run, epochs=int(self.epochs)))
 
     def _callbacks(self, monitor, folder, previous_logs):
         """The training callbacks, the epoch-log writer first."""
         history_path = None if folder is None else folder.folder / _training.HISTORY_FILE
-        callbacks = [_training.EpochLogWriter(history_path, previous_logs)]
+        log_writer = _training.EpochLogWriter(history_path, previous_logs)
+        callbacks = [log_writer]
         previous_values = _training.monitored_values(previous_logs, monitor)
         if self.early_stopping_patience is not None:
             callbacks.append(_training.ResumableEarlyStopping(
@@ -263,17 +290,17 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
                 restore_best_weights=True, previous_values=previous_values,
             ))
         if self.reduce_lr_patience is not None:
-            callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            callbacks.append(_training.ResumableReduceLROnPlateau(
                 monitor=monitor, factor=self.reduce_lr_factor,
                 patience=self.reduce_lr_patience, min_lr=self.min_lr,
+                previous_values=previous_values,
             ))
         if folder is not None:
-            callbacks.append(keras.callbacks.ModelCheckpoint(
-                folder.best, monitor=monitor, save_best_only=True,
-                initial_value_threshold=min(previous_values) if previous_values else None,
+            callbacks.append(_training.BestCheckpoint(
+                folder.best, monitor, best=min(previous_values) if previous_values else None,
             ))
             # Last, so that it records an epoch only after the others saw it.
-            callbacks.append(keras.callbacks.BackupAndRestore(str(folder.backup)))
+            callbacks.append(_training.EpochBackup(folder.backup, log_writer))
         if self.tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(
                 log_dir=os.fspath(self.tensorboard_dir), histogram_freq=self.histogram_freq,

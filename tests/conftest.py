@@ -1,5 +1,12 @@
 """Shared fixtures: tiny member configurations so the suite stays fast on 2 CPU cores."""
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
 from ensemble import import_keras_quietly
 
 # Before TensorFlow is imported anywhere: keep test output readable (also in
@@ -82,6 +89,11 @@ def tiny_combiners():
 @pytest.fixture(scope="session")
 def tiny_images():
     """200 random 8x8 grey 'images' in 4 classes, learnable: class = brightest quadrant."""
+    return make_tiny_images()
+
+
+def make_tiny_images():
+    """The data of the ``tiny_images`` fixture (also for child processes)."""
     rng = np.random.RandomState(0)
     y = np.repeat(np.arange(4), 50)
     X = rng.randint(0, 100, size=(200, 8, 8, 1))
@@ -95,3 +107,72 @@ def tiny_plain(**params):
     settings = dict(TINY_TRAINING, epochs=3)
     settings.update(params)
     return PlainCNNClassifier(filters=(4,), dense_units=8, **settings)
+
+
+# ------------------------------------------------------------- crash tests
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+#: First lines of a child-process script: quiet Keras, and this folder's helpers.
+CHILD_PROLOGUE = f"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, {TESTS_DIR!r})
+from conftest import *
+"""
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Append "begin N" / "end N" to a file: which epochs a fit really ran, across processes."""
+
+    def __init__(self, path, seconds_per_batch=0.0):
+        super().__init__()
+        self.path = str(path)
+        self.seconds_per_batch = seconds_per_batch
+
+    def _write(self, line):
+        with open(self.path, "a") as file:
+            file.write(line + "\n")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._write(f"begin {epoch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._write(f"end {epoch}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Slows training down so that a kill lands in the middle of it.
+        time.sleep(self.seconds_per_batch)
+
+
+def epochs_begun(path):
+    """The epochs an :class:`EpochLog` saw begin (empty when the file is missing)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as file:
+        return [int(line.split()[1]) for line in file if line.startswith("begin")]
+
+
+def kill_when(script, ready, timeout=120):
+    """Run ``script`` in a child Python; SIGKILL it as soon as ``ready()`` holds.
+
+    Returns
+    -------
+    str
+        The child's stderr, for assertion messages.
+    """
+    child = subprocess.Popen([sys.executable, "-c", CHILD_PROLOGUE + textwrap.dedent(script)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            if child.poll() is not None:
+                raise AssertionError(f"the child ended before it could be killed:\n{child.stderr.read()}")
+            if time.monotonic() > deadline:
+                raise AssertionError("the child never reached the point where it is killed")
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    return child.stderr.read()

@@ -132,7 +132,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         unknown = self.classes_[indices] != targets
         if np.any(unknown):
             raise ValueError(
-                f"The blending data holds labels absent from y: {sorted(set(np.asarray(targets)[unknown]))}."
+                "The blending data holds labels absent from y: "
+                f"{sorted(set(np.asarray(targets)[unknown].tolist()))}."
             )
         return indices
 

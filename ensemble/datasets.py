@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from members._paths import MissingFileError, require_file
+
 __all__ = [
     "CLASS_NAMES",
     "DatasetNotFoundError",
@@ -83,7 +85,7 @@ _CSV_PIXEL_COLUMNS = tuple(f"pixel{i}" for i in range(1, N_PIXELS + 1))
 _CSV_LABEL_COLUMN = "label"
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(MissingFileError):
     """No copy of the full Fashion-MNIST set could be found or downloaded.
 
     The message lists every place tried, in order, and why each failed.
@@ -315,7 +317,7 @@ def read_idx(path):
     FileNotFoundError
         If the file does not exist.
     """
-    path = Path(path)
+    path = require_file(path, "an IDX file")
     raw, compressed = _read_maybe_gzipped(path)
     return _parse_idx(raw, path, compressed)
 
@@ -511,8 +513,7 @@ def _read_npz(path):
     Reading eagerly turns a damaged member into an error here, with the file
     name, instead of a zlib traceback wherever the array is first used.
     """
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory; expected an .npz file")
+    path = require_file(path, "an .npz file")
     with open(path, "rb") as f:
         signature = f.read(4)
     # np.load would read anything else as a pickle or a single .npy array.
@@ -586,9 +587,7 @@ def load_csv(path):
     IsADirectoryError
         If ``path`` is a directory.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory; expected a CSV file")
+    path = require_file(path, "a CSV file")
     try:
         # utf-8-sig drops the byte-order mark that spreadsheet programs write.
         with open(path, encoding="utf-8-sig", newline="") as f:

@@ -90,6 +90,7 @@ from members._files import (
     rename_no_clobber,
     set_new_file_mode,
 )
+from members._paths import require_file
 
 from ._stacking import StackingEnsemble
 from ._weighted import WeightedAverageEnsemble
@@ -412,14 +413,7 @@ def verify(path):
 def _read_verified(path):
     """The manifest and the verified bytes of every entry, or an error."""
     path = _local_path(path, "load")
-    if path.is_dir():
-        raise IsADirectoryError(
-            f"{str(path)!r} is a directory, not a keras-ensembles archive (one .zip file)."
-        )
-    if not path.exists():
-        raise FileNotFoundError(f"No such file: {str(path)!r}.")
-    if not path.is_file():
-        raise ValueError(f"{str(path)!r} is not a regular file.")
+    require_file(path, "a keras-ensembles archive (one .zip file)")
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OverflowError,

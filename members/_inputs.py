@@ -31,7 +31,10 @@ def flatten_images(X):
     if ndim is None or ndim <= 2:
         return X, None
     X = np.asarray(X)
-    return X.reshape(X.shape[0], -1), tuple(int(d) for d in X.shape[1:])
+    image_shape = tuple(int(d) for d in X.shape[1:])
+    # An explicit row length: reshape(n, -1) can't infer it for zero images,
+    # and the validation that follows should say "0 samples" instead.
+    return X.reshape(X.shape[0], math.prod(image_shape)), image_shape
 
 
 def square_image_shape(n_features):

@@ -77,21 +77,64 @@ def keras_session():
 
     ``clear_session`` frees the graphs and name counters that otherwise grow
     with every model built in the process; clearing while another thread is
-    training would pull the state from under it, hence the count.
+    training would pull the state from under it, hence the count. When the
+    last running fit ends, the gradient functions its tracing registered are
+    dropped too (see :func:`_drop_traced_custom_gradients`).
     """
-    global _active_fits
+    global _active_fits, _gradients_before
     with _session_lock:
         if _active_fits == 0:
             # free_memory=False: skip the full gc.collect() Keras would run on every
             # fit (0.15-0.5 s each, most of a small fit). Python's own collector
             # still frees the old graphs; only the global state is reset here.
             keras.backend.clear_session(free_memory=False)
+            _gradients_before = _custom_gradient_names()
         _active_fits += 1
     try:
         yield
     finally:
         with _session_lock:
             _active_fits -= 1
+            if _active_fits == 0:
+                _drop_traced_custom_gradients(_gradients_before)
+
+
+_gradients_before = None
+
+
+def _gradient_registry():
+    """TensorFlow's global gradient-function registry, or None on another backend."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    try:
+        from tensorflow.python.framework import ops
+        return ops._gradient_registry._registry
+    except (ImportError, AttributeError):  # a TensorFlow that changed its internals
+        return None
+
+
+def _custom_gradient_names():
+    registry = _gradient_registry()
+    return None if registry is None else {name for name in registry
+                                          if name.startswith("CustomGradient-")}
+
+
+def _drop_traced_custom_gradients(before):
+    """Forget the ``tf.custom_gradient`` functions registered while fitting.
+
+    Tracing a train step registers every custom gradient it meets under a
+    new ``CustomGradient-<n>`` name in a process-wide registry that is never
+    cleared, and each entry keeps its traced graph alive: about 9 MiB per
+    fit of even a tiny network (tensorflow#61791, keras#21090). The entries
+    are only read while a gradient is being traced, so once no fit is
+    running the ones added since the first began can go.
+    """
+    registry = _gradient_registry()
+    if registry is None or before is None:
+        return
+    for name in [name for name in registry
+                 if name.startswith("CustomGradient-") and name not in before]:
+        registry.pop(name, None)
 
 
 # ------------------------------------------------------------------------- splits

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _training
 from ._files import keras_model_from_bytes, keras_model_to_bytes
-from ._inputs import flatten_images, resolve_input_shape, resolve_pixel_scale
+from ._inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
 
 #: Rows per batch at prediction time: large enough to keep the CPU busy,
 #: small enough that one batch's activations stay in the tens of megabytes.
@@ -30,8 +30,10 @@ TRAINING_PARAMETERS_DOC = """
     pixel_scale : "auto", float or None
         Factor applied inside the model to its inputs, so that the saved
         model takes raw pixels. "auto" divides raw pixels (all values in
-        [0, 255], some above 1) by 255 and leaves other data unchanged;
-        None applies no scaling.
+        [0, 255], some above 1) by 255 and leaves other data (standardised,
+        already in [0, 1]) unchanged; a model fitted on raw pixels then
+        refuses, at prediction, values outside [0, 255] (``ValueError``)
+        rather than misreading them. None applies no scaling.
     epochs : int
         Maximum number of passes over the training data.
     batch_size : int, default=128
@@ -373,13 +375,42 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             float64, rows summing to one.
         """
         check_is_fitted(self)
-        X, _ = flatten_images(X)
+        X, image_shape = flatten_images(X)
+        self._check_image_shape(image_shape)
         X = validate_data(self, X, dtype="numeric", reset=False)
+        self._check_pixel_range(X)
         proba = predict_in_batches(self.model_, X)
         # float32 softmax rows can sum to 1 +- 1e-7; scikit-learn's metrics
         # want them exact, so renormalise in float64.
         proba = np.asarray(proba, dtype=np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
+
+    def _check_image_shape(self, image_shape):
+        """Images of another shape with as many pixels would be silently reshaped: refuse them."""
+        if image_shape is not None and tuple(image_shape) != tuple(self.input_shape_):
+            raise ValueError(
+                f"X holds images of shape {tuple(image_shape)}, but {type(self).__name__} was "
+                f"fitted on samples of shape {tuple(self.input_shape_)}."
+            )
+
+    def _check_pixel_range(self, X):
+        """Refuse values a model trained on raw 8-bit pixels never saw and would misread.
+
+        With ``pixel_scale="auto"`` the model divides its inputs by 255 when it
+        was trained on raw pixels; data outside [0, 255] at prediction time
+        is then another kind of data (standardised, 16-bit, corrupt), and
+        its predictions would be meaningless rather than wrong by a little.
+        """
+        if self.pixel_scale != "auto" or self.pixel_scale_ != 1.0 / MAX_PIXEL or X.size == 0:
+            return
+        low, high = float(np.min(X)), float(np.max(X))
+        if low < 0.0 or high > MAX_PIXEL:
+            raise ValueError(
+                f"X holds values outside [0, 255] (min {low:g}, max {high:g}), but "
+                f"{type(self).__name__} was fitted on raw 8-bit pixels, which it divides by 255 "
+                "(pixel_scale='auto'). Pass pixels in [0, 255], or fit with an explicit "
+                "pixel_scale."
+            )
 
     def predict(self, X):
         """Most probable class of each sample.

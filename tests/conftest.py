@@ -104,9 +104,9 @@ def make_tiny_images():
 
 def tiny_plain(**params):
     """A tiny PlainCNNClassifier, 3 epochs unless ``params`` say otherwise."""
-    settings = dict(TINY_TRAINING, epochs=3)
+    settings = dict(TINY_TRAINING, epochs=3, filters=(4,), dense_units=8)
     settings.update(params)
-    return PlainCNNClassifier(filters=(4,), dense_units=8, **settings)
+    return PlainCNNClassifier(**settings)
 
 
 # ------------------------------------------------------------- crash tests

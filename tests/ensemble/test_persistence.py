@@ -583,3 +583,51 @@ def test_saved_archive_is_a_plain_zip_of_the_listed_entries(saved_member):
             assert sha256(archive.read(name)) == digest
     assert isinstance(load(saved_member), KerasMemberClassifier)
     assert not isinstance(load(saved_member), PlainCNNClassifier)
+
+
+def _replace_activation(config, new_activation):
+    """Point the first Dense layer's activation of a Keras config somewhere else."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "Dense" and "activation" in config.get("config", {}):
+            config["config"]["activation"] = new_activation
+            return True
+        return any(_replace_activation(value, new_activation) for value in config.values())
+    if isinstance(config, list):
+        return any(_replace_activation(value, new_activation) for value in config)
+    return False
+
+
+def test_config_naming_an_arbitrary_function_is_refused_and_never_imported(
+        saved_member, tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    # A module that creates a file when it is imported, importable from the
+    # path, like a file an attacker left in the working directory.
+    payload_folder = tmp_path / "payload"
+    payload_folder.mkdir()
+    (payload_folder / "evil_payload.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n\ndef act(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(payload_folder))
+    # Keras >= 3.15.1 (the minimum in setup.cfg) imports modules named in a
+    # config only from Keras itself, safe mode or not; older releases
+    # imported this one. The test pins that the loader keeps refusing it.
+
+    with zipfile.ZipFile(saved_member) as archive:
+        network = archive.read("members/0.keras")
+    with zipfile.ZipFile(io.BytesIO(network)) as inner:
+        inner_entries = {name: inner.read(name) for name in inner.namelist()}
+    config = json.loads(inner_entries["config.json"])
+    assert _replace_activation(config, {
+        "module": "evil_payload", "class_name": "function", "config": "act",
+        "registered_name": "function",
+    })
+    inner_entries["config.json"] = json.dumps(config).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as inner:
+        for name, content in inner_entries.items():
+            inner.writestr(name, content)
+
+    path = rewrite(saved_member, tmp_path / "evil.zip",
+                   replace={"members/0.keras": buffer.getvalue()}, fix_hashes=True)
+    with pytest.raises(ValueError, match=r"the member \(members/0.keras\) refused to load"):
+        load(path)
+    assert not marker.exists()

@@ -1,0 +1,221 @@
+"""Bad input of every kind gets a clear scikit-learn-style error, never a TensorFlow trace.
+
+One table of cases across members, combiners, data loaders and persistence
+(plus the command line below it). Every case runs against estimators that
+were fitted before, and afterwards checks that they still predict exactly
+as they did: a failed call never corrupts a fitted estimator.
+"""
+
+import gzip
+import io
+import struct
+import zipfile
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import scipy.sparse
+from conftest import TINY_TRAINING, build_tiny_mlp, tiny_plain
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
+from ensemble.cli import main as cli_main
+from ensemble.datasets import load_csv, load_npz, read_idx
+from members import KerasMemberClassifier
+
+
+def mlp(**params):
+    return KerasMemberClassifier(build_tiny_mlp, **dict(TINY_TRAINING, epochs=3, **params))
+
+
+@pytest.fixture(scope="module")
+def ctx(tiny_images, tmp_path_factory):
+    """Fitted estimators, their reference predictions, and damaged files."""
+    X, y = tiny_images
+    folder = tmp_path_factory.mktemp("bad_input")
+    plain = tiny_plain().fit(X, y)
+    learned = WeightedAverageEnsemble([("a", mlp()), ("b", mlp(random_state=1))],
+                                      holdout=0.3, random_state=0).fit(X, y)
+    saved = folder / "model.zip"
+    save(plain, saved)
+    return SimpleNamespace(
+        X=X, y=y, flat=X.reshape(len(X), -1), plain=plain, learned=learned, folder=folder,
+        saved=saved, reference={"plain": plain.predict_proba(X), "learned": learned.predict_proba(X)},
+    )
+
+
+def with_value(X, value, index=0):
+    X = X.astype("float64")
+    X.reshape(-1)[index] = value
+    return X
+
+
+def idx_images_file(folder, header_count, n_bytes):
+    """An IDX images file that announces ``header_count`` images and holds ``n_bytes`` of pixels."""
+    path = folder / "images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(struct.pack(">IIII", 0x803, header_count, 28, 28)
+                                   + bytes(n_bytes)))
+    return path
+
+
+def write(folder, name, content):
+    path = folder / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def truncated_zip(source, folder):
+    data = source.read_bytes()
+    return write(folder, "truncated.zip", data[: len(data) // 2])
+
+
+def csv_with_header(folder, header, rows=("1,2,3",)):
+    return write(folder, "data.csv", header + "\n" + "\n".join(rows) + "\n")
+
+
+def good_csv_header():
+    return "label," + ",".join(f"pixel{i}" for i in range(1, 785))
+
+
+# (id, call, exception type, message pattern)
+CASES = [
+    # --------------------------------------------------------------- members
+    ("member-nan-in-X-fit", lambda c: c.plain.fit(with_value(c.X, np.nan), c.y),
+     ValueError, "Input X contains NaN"),
+    ("member-inf-in-X-fit", lambda c: c.plain.fit(with_value(c.X, np.inf), c.y),
+     ValueError, "Input X contains infinity"),
+    ("member-nan-in-X-predict", lambda c: c.plain.predict_proba(with_value(c.X, np.nan)),
+     ValueError, "Input X contains NaN"),
+    ("member-wrong-feature-count", lambda c: c.plain.predict(c.flat[:, :10]),
+     ValueError, "X has 10 features, but PlainCNNClassifier is expecting 64 features"),
+    ("member-wrong-image-shape", lambda c: c.plain.predict(c.X.reshape(len(c.X), 4, 16, 1)),
+     ValueError, r"images of shape \(4, 16, 1\), but PlainCNNClassifier was fitted on "
+                 r"samples of shape \(8, 8, 1\)"),
+    ("member-empty-X-fit", lambda c: c.plain.fit(c.X[:0], c.y[:0]),
+     ValueError, "0 sample"),
+    ("member-empty-X-predict", lambda c: c.plain.predict_proba(c.X[:0]),
+     ValueError, "0 sample"),
+    ("member-one-sample", lambda c: c.plain.fit(c.X[:1], c.y[:1]),
+     ValueError, "only one class"),
+    ("member-one-class", lambda c: c.plain.fit(c.X, np.zeros(len(c.y))),
+     ValueError, "only one class"),
+    ("member-continuous-y", lambda c: c.plain.fit(c.X, np.linspace(0, 1, len(c.y))),
+     ValueError, "Unknown label type: continuous"),
+    ("member-nan-in-y", lambda c: c.plain.fit(c.X, with_value(c.y, np.nan)),
+     ValueError, "Input y contains NaN"),
+    ("member-y-2d", lambda c: c.plain.fit(c.X, np.column_stack([c.y, c.y])),
+     ValueError, "y should be a 1d array"),
+    ("member-length-mismatch", lambda c: c.plain.fit(c.X, c.y[:-1]),
+     ValueError, "inconsistent numbers of samples"),
+    ("member-strings-in-X", lambda c: c.plain.fit(np.full((4, 64), "pixel"), [0, 1, 0, 1]),
+     ValueError, "strings|string|could not convert"),
+    ("member-negative-pixels", lambda c: c.plain.predict(with_value(c.X, -1.0)),
+     ValueError, r"outside \[0, 255\] \(min -1, max"),
+    ("member-huge-pixels", lambda c: c.plain.predict(with_value(c.X, 300.0)),
+     ValueError, r"outside \[0, 255\] \(min 0, max 300\)"),
+    ("member-1d-X", lambda c: c.plain.predict(c.flat[0]),
+     ValueError, "Expected 2D array, got 1D array"),
+    ("member-sparse-X", lambda c: c.plain.predict(scipy.sparse.csr_matrix(c.flat)),
+     TypeError, "Sparse data was passed"),
+    ("member-complex-X", lambda c: c.plain.predict(c.flat.astype(complex)),
+     ValueError, "Complex data not supported"),
+    ("member-not-fitted", lambda c: clone(c.plain).predict(c.X),
+     NotFittedError, "not fitted yet"),
+    ("member-bad-setting", lambda c: clone(c.plain).set_params(epochs=0).fit(c.X, c.y),
+     ValueError, "epochs must be an int >= 1, got 0"),
+    # ------------------------------------------------------------- combiners
+    ("ensemble-nan-in-X-fit", lambda c: c.learned.fit(with_value(c.X, np.nan), c.y),
+     ValueError, "Input X contains NaN"),
+    ("ensemble-wrong-feature-count", lambda c: c.learned.predict(c.flat[:, :10]),
+     ValueError, "X has 10 features, but WeightedAverageEnsemble is expecting 64 features"),
+    ("ensemble-label-only-in-blending-data",
+     lambda c: c.learned.fit(c.X, c.y, validation_data=(c.X[:4], [0, 1, 2, 9])),
+     ValueError, r"blending data holds labels absent from y: \[9\]"),
+    ("ensemble-label-too-rare-to-hold-out",
+     lambda c: c.learned.fit(c.X[:101], np.r_[np.zeros(100, int), 1]),
+     ValueError, "cannot hold out a stratified blending set"),
+    ("ensemble-holdout-too-small", lambda c: clone(c.learned).set_params(holdout=2).fit(c.X, c.y),
+     ValueError, "cannot hold out a stratified blending set"),
+    ("ensemble-weights-wrong-length",
+     lambda c: clone(c.learned).set_params(weighting=[1.0]).fit(c.X, c.y),
+     ValueError, "weights"),
+    ("ensemble-weights-negative",
+     lambda c: clone(c.learned).set_params(weighting=[1.0, -0.5]).fit(c.X, c.y),
+     ValueError, "non-negative|negative"),
+    ("ensemble-weights-all-zero",
+     lambda c: clone(c.learned).set_params(weighting=[0.0, 0.0]).fit(c.X, c.y),
+     ValueError, "zero"),
+    ("ensemble-unknown-weighting",
+     lambda c: clone(c.learned).set_params(weighting="median").fit(c.X, c.y),
+     ValueError, "weighting"),
+    ("ensemble-malformed-validation-data",
+     lambda c: c.learned.fit(c.X, c.y, validation_data=c.X[:4]),
+     ValueError, r"validation_data must be a tuple \(X_val, y_val\)"),
+    ("ensemble-bad-members", lambda c: StackingEnsemble([mlp()]).fit(c.X, c.y),
+     TypeError, r"Each member must be a \(name, estimator\) tuple"),
+    ("ensemble-not-fitted", lambda c: clone(c.learned).predict_proba(c.X),
+     NotFittedError, "not fitted yet"),
+    # ----------------------------------------------------------- data loaders
+    ("idx-wrong-magic", lambda c: read_idx(write(c.folder, "x-idx3-ubyte", b"\0\0\x08\x01" + bytes(8))),
+     ValueError, "x-idx3-ubyte"),
+    ("idx-truncated", lambda c: read_idx(idx_images_file(c.folder, 3, 2 * 784)),
+     ValueError, "images-idx3-ubyte.gz"),
+    ("idx-corrupt-gzip", lambda c: read_idx(write(c.folder, "y.gz", b"\x1f\x8bnot gzip")),
+     ValueError, "not a valid gzip file"),
+    ("npz-not-a-zip", lambda c: load_npz(write(c.folder, "a.npz", b"\x93NUMPY pickled")),
+     ValueError, r"a.npz is not an .npz \(zip\) archive"),
+    ("npz-truncated", lambda c: load_npz(write(c.folder, "b.npz", b"PK\x03\x04" + bytes(10))),
+     ValueError, "b.npz is not a readable .npz archive"),
+    ("csv-wrong-columns", lambda c: load_csv(csv_with_header(c.folder, "a,b,c")),
+     ValueError, "data.csv"),
+    ("csv-not-integers", lambda c: load_csv(csv_with_header(
+        c.folder, good_csv_header(), ["1," + ",".join(["x"] * 784)])),
+     ValueError, "data.csv"),
+    ("csv-missing-file", lambda c: load_csv(c.folder / "nowhere.csv"),
+     ValueError, "No such file: .*nowhere.csv"),
+    ("npz-directory", lambda c: load_npz(c.folder),
+     ValueError, "is a directory; expected an .npz file"),
+    # ----------------------------------------------------------- persistence
+    ("load-missing-file", lambda c: load(c.folder / "nowhere.zip"),
+     ValueError, "No such file"),
+    ("load-directory", lambda c: load(c.folder),
+     ValueError, "is a directory"),
+    ("load-truncated-archive", lambda c: load(truncated_zip(c.saved, c.folder)),
+     ValueError, "zip|archive"),
+    ("save-unfitted", lambda c: save(clone(c.plain), c.folder / "new.zip"),
+     NotFittedError, "not fitted"),
+]
+
+
+@pytest.mark.parametrize("call, error, message",
+                         [pytest.param(*case[1:], id=case[0]) for case in CASES])
+def test_bad_input_gets_a_clear_error(call, error, message, ctx):
+    with pytest.raises(error, match=message) as excinfo:
+        call(ctx)
+    raised_in = str(excinfo.traceback[-1].path)
+    assert "tensorflow" not in raised_in and "/keras/" not in raised_in, raised_in
+    # Whatever failed, the estimators fitted before are untouched.
+    np.testing.assert_array_equal(ctx.plain.predict_proba(ctx.X), ctx.reference["plain"])
+    np.testing.assert_array_equal(ctx.learned.predict_proba(ctx.X), ctx.reference["learned"])
+
+
+def test_the_table_is_large_enough():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "--data", "{folder}/nowhere.csv", "--output", "{folder}/m.zip"], "nowhere.csv"),
+    (["fit", "--data", "{folder}/data.csv", "--output", "{folder}/m.zip"], "data.csv"),
+    (["evaluate", "{folder}/truncated.zip"], "truncated.zip"),
+    (["predict", "{folder}/nowhere.zip", "--data", "sample", "--output", "{folder}/p.csv"],
+     "nowhere.zip"),
+], ids=["missing-data", "bad-csv", "truncated-model", "missing-model"])
+def test_command_line_bad_input_is_one_line(argv, message, ctx, capsys):
+    csv_with_header(ctx.folder, "a,b,c")
+    truncated_zip(ctx.saved, ctx.folder)
+    code = cli_main([arg.format(folder=ctx.folder) for arg in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert "Traceback" not in err

@@ -2,6 +2,7 @@
 
 import numbers
 import os
+import re
 
 import keras
 import numpy as np
@@ -270,7 +271,7 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             return None
         run = {
             "estimator": type(self).__name__,
-            "params": {key: repr(value) for key, value in sorted(self.get_params().items())
+            "params": {key: _stable_repr(value) for key, value in sorted(self.get_params().items())
                        if key not in _PARAMS_FREE_TO_CHANGE_ON_RESUME},
             "n_train": int(len(y)) - (0 if validation is None else int(len(validation[1]))),
             "n_validation": 0 if validation is None else int(len(validation[1])),
@@ -453,6 +454,17 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
 _PARAMS_FREE_TO_CHANGE_ON_RESUME = frozenset(
     {"epochs", "verbose", "callbacks", "tensorboard_dir", "histogram_freq", "checkpoint_dir"}
 )
+
+
+def _stable_repr(value):
+    """A parameter's text for a checkpoint fingerprint, the same in every process.
+
+    A function's repr holds its memory address, which differs between the
+    crashed process and the one resuming; its module and qualified name do not.
+    """
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
 
 
 def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE):

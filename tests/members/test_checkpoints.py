@@ -110,3 +110,25 @@ def test_reduce_lr_counters_survive_a_resume(tiny_images, tmp_path):
     resumed = tiny_plain(**settings, checkpoint_dir=folder).fit(X, y)
     np.testing.assert_allclose(resumed.history_["learning_rate"],
                                uninterrupted.history_["learning_rate"], rtol=1e-6)
+
+
+def build_module_level_mlp(input_shape, n_classes):
+    """A plain function builder: its repr carries a memory address."""
+    inputs = keras.Input(input_shape)
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+
+
+def test_a_function_builder_is_fingerprinted_without_its_address(tiny_images, tmp_path):
+    """Another process has the same function at another address: it must still match."""
+    from members import KerasMemberClassifier
+    from members._wrapper import _stable_repr
+
+    assert "0x" not in _stable_repr(build_module_level_mlp)
+    assert _stable_repr(build_module_level_mlp).endswith("test_checkpoints.build_module_level_mlp")
+    X, y = tiny_images
+    folder = tmp_path / "ckpt"
+    KerasMemberClassifier(build_module_level_mlp, epochs=2, checkpoint_dir=folder,
+                          random_state=0).fit(X, y)
+    run = json.loads((folder / "run.json").read_text())
+    assert "0x" not in json.dumps(run)

@@ -3,6 +3,8 @@
 ``WeightedAverageEnsemble`` and ``StackingEnsemble`` learn how to combine
 members on data the members never trained on (a held-out split, explicit
 validation data, out-of-fold predictions, or prefit members).
+``BayesSearchCV`` (from :mod:`ensemble.tuning`) searches their
+hyper-parameters with Optuna.
 
 The names below are imported on first use (PEP 562), so that
 ``ensemble.datasets``, ``ensemble.metrics``, ``ensemble.weights`` and the
@@ -13,6 +15,7 @@ TensorFlow's import.
 from members._lazy import lazy_attributes
 
 _LAZY = {
+    "BayesSearchCV": ".tuning",
     "Report": "._report",
     "report": "._report",
     "StackingEnsemble": "._stacking",

@@ -11,6 +11,7 @@ stderr before the error propagates, so nothing needed for a diagnosis is lost.
 
 import contextlib
 import importlib
+import logging
 import os
 import sys
 import tempfile
@@ -24,7 +25,9 @@ def import_keras_quietly():
     a failed CUDA initialisation as an *error* on first use, which would
     otherwise greet every user of the command line. Set it yourself to see
     more (``"2"``: errors; ``"0"``: everything, including the start-up lines,
-    which are hidden at any other level). Python exceptions are never hidden.
+    which are hidden at any other level). At levels 2 and 3 TensorFlow's
+    Python logger is set to errors only, too. Python exceptions are never
+    hidden.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:
@@ -38,6 +41,11 @@ def import_keras_quietly():
         except BaseException:
             captured.failed = True
             raise
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] in ("2", "3"):
+        # TensorFlow's Python logger ignores TF_CPP_MIN_LOG_LEVEL; at the quiet
+        # levels its warnings (e.g. "tf.function retracing", which every fresh
+        # member triggers) would still reach the terminal mid-progress-bar.
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,31 @@
+"""Bayesian hyper-parameter search for members and combiners, with Optuna.
+
+:class:`BayesSearchCV` searches any estimator's parameters (a member's, or a
+combiner's members' through nested names such as ``plain__learning_rate``),
+prunes hopeless trials from inside the Keras epoch loop, keeps its study in
+memory or in a database that several processes or machines share, and logs
+trials to TensorBoard's HParams dashboard. :mod:`ensemble.tuning.spaces`
+holds the preset search spaces of the built-in members and reads spaces
+from JSON files.
+
+The names below are imported on first use (PEP 562), so that the command
+line reads and checks a search space without importing scikit-learn; no
+name here imports TensorFlow until a Keras member is searched (or trials
+are logged to TensorBoard).
+"""
+
+from members._lazy import lazy_attributes
+
+_LAZY = {
+    "BayesSearchCV": "._search",
+    "SearchReport": "._report",
+    "study_storage": "._study",
+    "default_search_space": ".spaces",
+    "load_search_space": ".spaces",
+    "parse_search_space": ".spaces",
+}
+
+__all__ = sorted(_LAZY)
+
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

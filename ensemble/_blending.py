@@ -106,7 +106,8 @@ def blending_data(named_members, X, X_rows, y, classes, *, holdout, cv, validati
     members = [estimator for _, estimator in named_members]
     if _is_prefit(cv):
         return _prefit(members, X, X_rows, y, classes, validation_data)
-    check_checkpointing(checkpoint_dir, holdout, cv, validation_data, random_state)
+    check_checkpointing(checkpoint_dir, [name for name, _ in named_members], holdout, cv,
+                        validation_data, random_state)
     template = MemberTemplates(named_members, checkpoint_dir)
     if validation_data is not None:
         X_val, X_val_rows, y_val = validation_data
@@ -147,17 +148,30 @@ class MemberTemplates:
         return estimator
 
 
-def check_checkpointing(checkpoint_dir, holdout, cv, validation_data, random_state):
+def check_checkpointing(checkpoint_dir, names, holdout, cv, validation_data, random_state):
     """A checkpoint folder is only useful if a re-run trains on the same rows."""
     if checkpoint_dir is None:
         return
     if Path(checkpoint_dir).exists() and not Path(checkpoint_dir).is_dir():
         raise ValueError(f"checkpoint_dir {str(checkpoint_dir)!r} exists and is not a directory.")
+    for name in names:
+        # Member names become folder names: none may leave checkpoint_dir.
+        if name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0")):
+            raise ValueError(
+                f"Member name {name!r} can't name a checkpoint folder: use letters, digits, "
+                "'-' or '_' with checkpoint_dir."
+            )
     held_out = cv is None and validation_data is None
     if held_out and not isinstance(random_state, numbers.Integral):
         raise ValueError(
             "checkpoint_dir with a held-out split needs an int random_state, so that a re-run "
             f"holds out the same rows (got random_state={random_state!r})."
+        )
+    if getattr(cv, "shuffle", False) and not isinstance(getattr(cv, "random_state", None),
+                                                        numbers.Integral):
+        raise ValueError(
+            "checkpoint_dir with a shuffling cv needs the splitter's random_state to be an int, "
+            f"so that a re-run makes the same folds (got {cv!r})."
         )
 
 

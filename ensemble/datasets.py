@@ -197,7 +197,7 @@ def full_set_locations(path=None):
 
 def _load_sample(path):
     if not path.exists():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"Fashion-MNIST sample file {path} does not exist. Rebuild it with "
             f"`python data/make_sample.py`, pass path= to another sample file, "
             f"or use subset='full'."

@@ -30,6 +30,7 @@ HISTORY_FILE = "history.json"
 RUN_FILE = "run.json"
 FINAL_MODEL = "final.keras"
 FINAL_RECORD = "final.json"
+LOCK_FILE = ".lock"
 
 
 # --------------------------------------------------------------------------- seeds
@@ -115,7 +116,7 @@ def _gradient_registry():
 
 def _custom_gradient_names():
     registry = _gradient_registry()
-    return None if registry is None else {name for name in registry
+    return None if registry is None else {name for name in list(registry)
                                           if name.startswith("CustomGradient-")}
 
 
@@ -132,7 +133,10 @@ def _drop_traced_custom_gradients(before):
     registry = _gradient_registry()
     if registry is None or before is None:
         return
-    for name in [name for name in registry
+    # list(): another thread may register gradients meanwhile. The entries of
+    # TensorFlow code other than members tracing in another thread at this
+    # moment would go too; members never run concurrently with such code here.
+    for name in [name for name in list(registry)
                  if name.startswith("CustomGradient-") and name not in before]:
         registry.pop(name, None)
 
@@ -344,10 +348,10 @@ def restore_backup(model, backup_folder, state):
     model.load_weights(Path(backup_folder) / state["weights"])
 
 
-def data_digest(X, y):
+def data_digest(*arrays):
     """SHA-256 of the training data, so that a checkpoint never serves other data."""
     digest = hashlib.sha256()
-    for array in (X, y):
+    for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.view(np.uint8).reshape(-1) if array.size else b"")
@@ -386,6 +390,33 @@ class CheckpointFolder:
     def check_usable(self):
         if self.folder.exists() and not self.folder.is_dir():
             raise ValueError(f"checkpoint_dir {str(self.folder)!r} exists and is not a directory.")
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the folder for one fit; another fit using it meanwhile gets a clear error.
+
+        An advisory ``flock`` on ``.lock``: the kernel releases it when its
+        holder dies, so a killed fit never leaves the folder locked.
+        """
+        self.check_usable()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; fits must not share folders
+            yield
+            return
+        with open(self.folder / LOCK_FILE, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ValueError(
+                    f"checkpoint_dir {str(self.folder)!r} is in use by another fit; give each "
+                    "fit that runs at the same time its own folder."
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def finished(self, fingerprint):
         """The finished model and its epoch logs when this very fit already ran, else None."""

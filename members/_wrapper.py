@@ -1,5 +1,7 @@
 """The one scikit-learn wrapper around a Keras network builder."""
 
+import hashlib
+import inspect
 import numbers
 import os
 import re
@@ -57,7 +59,10 @@ TRAINING_PARAMETERS_DOC = """
     checkpoint_dir : str, os.PathLike or None, default=None
         Folder for the best-epoch checkpoint (``best.keras``) and a backup
         of the last finished epoch. Re-running an interrupted ``fit`` with
-        the same folder and settings resumes after the last finished epoch.
+        the same folder, settings and data resumes after the last finished
+        epoch; re-running a finished one loads its model instead of
+        training. Needs an int ``random_state`` when ``validation_fraction``
+        is above 0, so that a re-run validates on the same rows.
     tensorboard_dir : str, os.PathLike or None, default=None
         Folder for TensorBoard logs (scalars every epoch).
     histogram_freq : int, default=0
@@ -205,17 +210,19 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             X_train, y_train, validation = _training.validation_split(
                 X, y_encoded, self.validation_fraction, seed
             )
-            checkpoint = self._checkpoint(X, y_encoded, validation)
+            checkpoint = self._checkpoint(X_train, y_train, validation, input_shape, pixel_scale)
             finished = None if checkpoint is None else checkpoint.folder.finished(checkpoint.final)
             if finished is not None:
                 # This very fit already ran to the end: load it, train nothing.
                 model, epoch_logs = finished
+                self._compile(model)
             else:
                 model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale)
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
                                          checkpoint)
 
         self.classes_ = encoder.classes_
+        self._fit_image_shape = image_shape
         self.input_shape_ = input_shape
         self.pixel_scale_ = pixel_scale
         self.model_ = model
@@ -230,6 +237,13 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             # stopping and the best checkpoint watch the objective being trained.
             X_val, y_val = validation
             validation = (X_val, y_val, np.array([class_weight[label] for label in y_val]))
+        if checkpoint is None:
+            return self._run_fit(model, X, y, validation, class_weight, None, monitor)
+        with checkpoint.folder.locked():
+            return self._run_fit(model, X, y, validation, class_weight, checkpoint, monitor)
+
+    def _run_fit(self, model, X, y, validation, class_weight, checkpoint, monitor):
+        """``model.fit``, resumed from and recorded in the checkpoint folder when there is one."""
         folder = None if checkpoint is None else checkpoint.folder
         state = None if folder is None else folder.prepare(checkpoint.run)
         previous_logs = [] if state is None else state["history"]
@@ -258,7 +272,7 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         folder.record_finished(model, checkpoint.final, epoch_logs)
         return epoch_logs
 
-    def _checkpoint(self, X, y, validation):
+    def _checkpoint(self, X, y, validation, input_shape, pixel_scale):
         """The checkpoint folder and the fingerprints of this fit, or None without one.
 
         ``run`` identifies the fit an interrupted run may resume (the epoch
@@ -269,14 +283,22 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         """
         if self.checkpoint_dir is None:
             return None
+        if validation is not None and _training.seed_from(self.random_state) is None:
+            raise ValueError(
+                "checkpoint_dir with a validation split needs an int random_state, so that a "
+                "re-run validates on the same rows (got random_state=None)."
+            )
+        X_val, y_val = (X[:0], y[:0]) if validation is None else validation[:2]
         run = {
             "estimator": type(self).__name__,
             "params": {key: _stable_repr(value) for key, value in sorted(self.get_params().items())
                        if key not in _PARAMS_FREE_TO_CHANGE_ON_RESUME},
-            "n_train": int(len(y)) - (0 if validation is None else int(len(validation[1]))),
-            "n_validation": 0 if validation is None else int(len(validation[1])),
+            "input_shape": list(input_shape),
+            "pixel_scale": float(pixel_scale),
+            "n_train": int(len(y)),
+            "n_validation": int(len(y_val)),
             "n_features": int(self.n_features_in_),
-            "data_sha256": _training.data_digest(X, y),
+            "data_sha256": _training.data_digest(X, y, X_val, y_val),
         }
         return Bunch(folder=_training.CheckpointFolder(self.checkpoint_dir), run=run,
                      final=dict(run, epochs=int(self.epochs)))
@@ -329,12 +351,16 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
                 f"build_fn returned a model with {model.output_shape[-1]} outputs for "
                 f"{n_classes} classes."
             )
+        self._compile(model)
+        return model
+
+    def _compile(self, model):
+        """Compile with this member's optimizer and loss (also a model loaded from a checkpoint)."""
         model.compile(
             optimizer=_training.make_optimizer(self.optimizer, self.learning_rate),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        return model
 
     def _encoded_class_weight(self, classes, y):
         if self.class_weight is None:
@@ -388,10 +414,13 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _check_image_shape(self, image_shape):
         """Images of another shape with as many pixels would be silently reshaped: refuse them."""
-        if image_shape is not None and tuple(image_shape) != tuple(self.input_shape_):
+        fitted_on = getattr(self, "_fit_image_shape", None)
+        if image_shape is None or fitted_on is None:
+            return  # flat rows, or a member fitted on flat rows: their layout is the user's
+        if tuple(image_shape) not in (tuple(fitted_on), tuple(self.input_shape_)):
             raise ValueError(
                 f"X holds images of shape {tuple(image_shape)}, but {type(self).__name__} was "
-                f"fitted on samples of shape {tuple(self.input_shape_)}."
+                f"fitted on images of shape {tuple(fitted_on)}."
             )
 
     def _check_pixel_range(self, X):
@@ -456,15 +485,34 @@ _PARAMS_FREE_TO_CHANGE_ON_RESUME = frozenset(
 )
 
 
-def _stable_repr(value):
-    """A parameter's text for a checkpoint fingerprint, the same in every process.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
-    A function's repr holds its memory address, which differs between the
-    crashed process and the one resuming; its module and qualified name do not.
+
+def _stable_repr(value):
+    """A parameter's text for a checkpoint fingerprint: the same in every process.
+
+    Reprs of functions and of plain objects hold memory addresses, which
+    differ between the crashed process and the one resuming. A function is
+    described by its name and a digest of its code, defaults and closure
+    (two closures of one factory differ by their cells); an object whose
+    repr holds an address, by its class and attributes.
     """
-    if callable(value) and hasattr(value, "__qualname__"):
-        return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+    if inspect.isfunction(value):
+        code = value.__code__
+        parts = [code.co_code.hex(), repr(code.co_consts), repr(value.__defaults__),
+                 repr(value.__kwdefaults__)]
+        for cell in value.__closure__ or ():
+            try:
+                parts.append(_stable_repr(cell.cell_contents))
+            except ValueError:  # an empty cell
+                parts.append("<empty>")
+        digest = hashlib.sha256(_ADDRESS.sub("", "|".join(parts)).encode()).hexdigest()[:16]
+        return f"{value.__module__}.{value.__qualname__}#{digest}"
+    text = repr(value)
+    if _ADDRESS.search(text) and hasattr(value, "__dict__"):
+        return (f"{type(value).__module__}.{type(value).__qualname__}"
+                f"({_stable_repr(dict(sorted(vars(value).items())))})")
+    return _ADDRESS.sub("", text)
 
 
 def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE):

@@ -148,3 +148,23 @@ def test_checkpoint_files_record_what_was_trained(tiny_images, tmp_path):
     record = json.loads((tmp_path / "checkpoints" / "first" / "holdout" / "final.json").read_text())
     assert record["fingerprint"]["epochs"] == EPOCHS
     assert len(record["fingerprint"]["data_sha256"]) == 64
+
+
+def test_a_shuffling_cv_without_a_seed_is_refused(tiny_images, tmp_path):
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = tiny_images
+    learned = make_ensemble(tmp_path, tmp_path / "checkpoints",
+                            cv=StratifiedKFold(2, shuffle=True))
+    with pytest.raises(ValueError, match="shuffling cv needs the splitter's random_state"):
+        learned.fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".."])
+def test_member_names_that_are_not_folder_names_are_refused(name, tiny_images, tmp_path):
+    X, y = tiny_images
+    learned = WeightedAverageEnsemble([(name, tiny_plain())], random_state=0,
+                                      checkpoint_dir=tmp_path / "checkpoints")
+    with pytest.raises(ValueError, match="can't name a checkpoint folder"):
+        learned.fit(X, y)
+    assert not (tmp_path / "escape").exists()

@@ -125,10 +125,67 @@ def test_a_function_builder_is_fingerprinted_without_its_address(tiny_images, tm
     from members._wrapper import _stable_repr
 
     assert "0x" not in _stable_repr(build_module_level_mlp)
-    assert _stable_repr(build_module_level_mlp).endswith("test_checkpoints.build_module_level_mlp")
+    assert "test_checkpoints.build_module_level_mlp#" in _stable_repr(build_module_level_mlp)
     X, y = tiny_images
     folder = tmp_path / "ckpt"
     KerasMemberClassifier(build_module_level_mlp, epochs=2, checkpoint_dir=folder,
                           random_state=0).fit(X, y)
     run = json.loads((folder / "run.json").read_text())
     assert "0x" not in json.dumps(run)
+
+
+def make_builder(units):
+    """Two calls give two closures with one qualified name."""
+    def build(input_shape, n_classes):
+        inputs = keras.Input(input_shape)
+        hidden = keras.layers.Dense(units, activation="relu")(keras.layers.Flatten()(inputs))
+        return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+    return build
+
+
+def test_closures_of_one_factory_are_different_configurations(tiny_images, tmp_path):
+    from members import KerasMemberClassifier
+
+    X, y = tiny_images
+    folder = tmp_path / "ckpt"
+    small = KerasMemberClassifier(make_builder(4), epochs=1, checkpoint_dir=folder,
+                                  random_state=0).fit(X, y)
+    large = KerasMemberClassifier(make_builder(64), epochs=1, checkpoint_dir=folder,
+                                  random_state=0).fit(X, y)
+    assert large.model_.count_params() > small.model_.count_params()
+
+
+def test_a_loaded_finished_fit_is_compiled_and_can_train_on(tiny_images, tmp_path):
+    X, y = tiny_images
+    tiny_plain(**SETTINGS, checkpoint_dir=tmp_path).fit(X, y)
+    again = tiny_plain(**SETTINGS, checkpoint_dir=tmp_path).fit(X, y)
+    assert again.model_.optimizer is not None
+    again.model_.fit(X.reshape(len(X), -1).astype("float32"), y, epochs=1, verbose=0)
+
+
+def test_flat_rows_and_images_are_different_fits(tiny_images, tmp_path):
+    """The same pixels as flat rows and as images of another shape build different networks."""
+    X, y = tiny_images
+    flat = tiny_plain(**SETTINGS, checkpoint_dir=tmp_path, input_shape=(1, 64, 1)).fit(
+        X.reshape(len(X), -1), y)
+    log = tmp_path / "images.log"
+    images = tiny_plain(**SETTINGS, checkpoint_dir=tmp_path, callbacks=[EpochLog(log)]).fit(X, y)
+    assert flat.input_shape_ == (1, 64, 1) and images.input_shape_ == (8, 8, 1)
+    assert epochs_begun(log) == list(range(EPOCHS))  # trained, not the flat model reloaded
+
+
+def test_checkpointing_with_a_validation_split_needs_a_seed(tiny_images, tmp_path):
+    X, y = tiny_images
+    with pytest.raises(ValueError, match="needs an int random_state"):
+        tiny_plain(**SETTINGS, checkpoint_dir=tmp_path, random_state=None).fit(X, y)
+
+
+def test_a_folder_in_use_by_another_fit_is_refused(tiny_images, tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    X, y = tiny_images
+    tmp_path.joinpath(".lock").touch()
+    with open(tmp_path / ".lock") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a fit running in another thread or process would
+        with pytest.raises(ValueError, match="is in use by another fit"):
+            tiny_plain(**SETTINGS, checkpoint_dir=tmp_path).fit(X, y)
+    tiny_plain(**SETTINGS, checkpoint_dir=tmp_path).fit(X, y)  # free again

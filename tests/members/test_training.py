@@ -253,3 +253,25 @@ def test_fitting_does_not_change_global_random_state(tiny_images):
     np.random.seed(123)
     tiny_plain(epochs=1).fit(X, y)
     assert np.random.rand() == expected
+
+
+def test_images_predict_as_they_were_fitted_even_with_an_input_shape(tiny_images):
+    """input_shape may differ from the images' shape: those images still predict."""
+    X, y = tiny_images
+    member = KerasMemberClassifier(build_tiny_mlp, input_shape=(64,), **TINY_TRAINING).fit(X, y)
+    assert member.predict_proba(X).shape == (len(X), 4)
+    with pytest.raises(ValueError, match=r"images of shape \(4, 16, 1\)"):
+        member.predict(X.reshape(len(X), 4, 16, 1))
+    # Fitted on flat rows, the layout of images at prediction is the user's business.
+    flat = KerasMemberClassifier(build_tiny_mlp, **TINY_TRAINING).fit(X.reshape(len(X), -1), y)
+    assert flat.predict(X).shape == (len(X),)
+
+
+def test_an_ensemble_of_members_with_an_input_shape_fits_images(tiny_images):
+    from ensemble import WeightedAverageEnsemble
+
+    X, y = tiny_images
+    members = [("mlp", KerasMemberClassifier(build_tiny_mlp, input_shape=(64,), **TINY_TRAINING)),
+               ("cnn", tiny_plain(input_shape=(8, 8, 1)))]
+    learned = WeightedAverageEnsemble(members, holdout=0.3, random_state=0).fit(X[..., 0], y)
+    assert learned.predict(X[..., 0]).shape == (len(X),)

@@ -1,6 +1,7 @@
 """Argument parsing shared by the subcommands: the parser class, value checks, option groups."""
 
 import argparse
+import math
 
 PROG = "keras-ensembles"
 
@@ -50,6 +51,14 @@ def positive_int(text):
     value = _parse(int, text, "an integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text, noun="number"):
+    """A finite number > 0 (``inf`` and ``nan`` are refused); ``noun`` names it in the error."""
+    value = _parse(float, text, f"a {noun}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite positive {noun}, got {text!r}")
     return value
 
 

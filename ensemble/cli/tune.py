@@ -38,6 +38,7 @@ from ._options import (
     add_data_option,
     add_overwrite_option,
     holdout,
+    positive_float,
     positive_int,
 )
 from ._output import emit_json, refuse_existing, say
@@ -47,7 +48,8 @@ DEFAULT_STORAGE = "tune.db"
 #: Share of a file without a test split kept aside as the unseen data.
 UNSEEN_FRACTION = 0.2
 SCORINGS = ("accuracy", "neg_log_loss")
-#: User attribute of the study recording the command line's data and training settings.
+#: User attribute of the study recording the command line's data (which the search's own
+#: fingerprint of its settings can't see).
 SETTINGS_ATTR = "keras_ensembles_cli"
 TOP_TRIALS = 5
 
@@ -110,7 +112,7 @@ def run(args):
     search = _search(args, space, url, study_name)
     # A misspelt parameter is refused before the study is created or resumed.
     check_distributions(space, set(search.estimator.get_params()), search.estimator)
-    finished_before = _prepare_study(url, study_name, _settings(args, len(y)), args)
+    finished_before = _prepare_study(url, study_name, _settings(args, len(y)), search, args)
     start = time.perf_counter()
     search.fit(X, y)
     seconds = time.perf_counter() - start
@@ -152,15 +154,7 @@ def storage_url(text):
 
 
 def _seconds(text):
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
+    return positive_float(text, "number of seconds")
 
 
 def _existing_file(path):
@@ -197,13 +191,15 @@ def _training_and_unseen(args):
 
 
 def _settings(args, n_train):
-    """What the trials' scores depend on besides the search space: a resume must not change it."""
-    return {"member": args.member, "data": args.data, "n_train": int(n_train),
-            "epochs": args.epochs, "holdout": args.holdout, "seed": args.seed,
-            "scoring": args.scoring}
+    """The data the trials are scored on: a resume must not change it.
+
+    The member, its epochs and seed, the holdout and the scoring are in the
+    fingerprint the search itself records and checks.
+    """
+    return {"data": args.data, "n_train": int(n_train)}
 
 
-def _prepare_study(url, study_name, settings, args):
+def _prepare_study(url, study_name, settings, search, args):
     """Create the study or check that it continues the same search; say which.
 
     Returns
@@ -215,7 +211,7 @@ def _prepare_study(url, study_name, settings, args):
     import sqlalchemy
 
     from ..tuning import study_storage
-    from ..tuning._study import FINISHED, optuna_quiet
+    from ..tuning._study import FINGERPRINT_ATTR, FINISHED, optuna_quiet
 
     with optuna_quiet():
         try:
@@ -227,13 +223,16 @@ def _prepare_study(url, study_name, settings, args):
             raise CliError(f"cannot open the study storage {url}: "
                            f"{getattr(error, 'orig', None) or error}") from None
     recorded = study.user_attrs.get(SETTINGS_ATTR)
+    changed = [f"{key} {recorded.get(key)!r} (now {settings[key]!r})"
+               for key in settings if recorded is not None and recorded.get(key) != settings[key]]
+    fingerprint = study.user_attrs.get(FINGERPRINT_ATTR)
+    if fingerprint is not None:  # the search checks it too; here it is said in CLI terms
+        changed += search._fingerprint_changes(fingerprint)
+    if changed:
+        raise CliError(f"study {study_name!r} in {args.storage} was run with other settings: "
+                       f"{'; '.join(changed)}; rerun with those, or choose another --study-name")
     if recorded is None:
         study.set_user_attr(SETTINGS_ATTR, settings)
-    elif recorded != settings:
-        changed = ", ".join(f"{key} {recorded.get(key)!r} (now {settings[key]!r})"
-                            for key in settings if recorded.get(key) != settings[key])
-        raise CliError(f"study {study_name!r} in {args.storage} was run with other settings: "
-                       f"{changed}; rerun with those, or choose another --study-name")
     if not exists:
         say(args, f"New study {study_name!r} in {args.storage}")
         return None
@@ -253,7 +252,7 @@ def _search(args, space, url, study_name):
     member = MEMBER_CLASSES[args.member](**params)
     return BayesSearchCV(
         member, space, n_trials=args.trials, timeout=args.timeout, holdout=args.holdout,
-        scoring=None if args.scoring == "accuracy" else args.scoring, sampler=args.sampler,
+        scoring=args.scoring, sampler=args.sampler,
         pruning=not args.no_pruning, storage=url, study_name=study_name,
         random_state=args.seed, tensorboard_dir=args.tensorboard_dir,
         verbose=0 if (args.quiet or args.json) else 1,

@@ -1,4 +1,18 @@
-"""The trial loop: run trials until the study holds ``n_trials`` finished ones."""
+"""The trial loop: run trials until the study holds ``n_trials`` finished ones.
+
+Failed trials don't count, and the loop gives up (``ValueError``) only on a
+search that looks misconfigured: when a worker's last
+:data:`FAILURES_BEFORE_ANY_FINISHED` trials failed while no trial of the
+study has finished yet, or when ``max(MAX_CONSECUTIVE_FAILURES, n_trials)``
+of its trials failed in a row whatever the study holds. A space with a
+failing region (too wide a layer for memory, a diverging learning rate)
+therefore goes on once any trial finished.
+
+A trial that another worker marked failed while it still ran (its heartbeat
+came later than the grace period allows, see :mod:`._study`) is *lost*: its
+result can't be recorded, so the worker warns, drops it and carries on; its
+slot is run again.
+"""
 
 import threading
 import time
@@ -15,9 +29,12 @@ from ._study import (
     release_stale_trials,
 )
 
-#: Failed trials in a row, in one worker, after which the search gives up: a
-#: search whose every trial fails is misconfigured, and would never finish.
-MAX_CONSECUTIVE_FAILURES = 3
+#: Failed trials in a row, in one worker, after which the search gives up while no
+#: trial of the study has finished: a search whose every trial fails is misconfigured.
+FAILURES_BEFORE_ANY_FINISHED = 3
+#: Failed trials in a row (or ``n_trials`` if more) after which the search gives up
+#: even though some trials finished: it would otherwise never end.
+MAX_CONSECUTIVE_FAILURES = 10
 
 
 class TrialRunner:
@@ -79,30 +96,68 @@ class TrialRunner:
                     time.sleep(WAIT_POLL_S)
                     continue
                 trial = self._one_trial()
-                if trial.user_attrs.get(SURPLUS_ATTR):
+                if trial is None:  # surplus or lost: it neither counts nor failed
                     continue
                 failures = failures + 1 if trial.state == TrialState.FAIL else 0
-                if failures >= MAX_CONSECUTIVE_FAILURES:
-                    raise ValueError(
-                        f"{failures} trials in a row failed; the last one with: "
-                        f"{failure_reason(trial)}. Check the estimator and the search space."
-                    )
+                self._check_failures(failures, trial)
         except BaseException:
             self._stop.set()
             raise
 
+    def _check_failures(self, failures, trial):
+        """Give up on a search that looks misconfigured (see the module docstring)."""
+        if failures >= FAILURES_BEFORE_ANY_FINISHED:
+            finished, _ = count_trials(self.study, live_running=False)
+            if finished == 0:
+                raise ValueError(
+                    f"{failures} trials in a row failed and no trial of the study finished; the "
+                    f"last one with: {failure_reason(trial)}. Check the estimator and the "
+                    "search space."
+                )
+        if failures >= max(MAX_CONSECUTIVE_FAILURES, self.n_trials):
+            raise ValueError(
+                f"{failures} trials in a row failed; the last one with: {failure_reason(trial)}. "
+                "Check the estimator and the search space."
+            )
+
     def _one_trial(self):
-        ended = []
-        self.study.optimize(self.objective, n_trials=1, catch=(Exception,),
-                            callbacks=[lambda study, trial: ended.append(trial)])
+        """Run one trial; return it, or None when it was surplus or lost."""
+        started, ended = [], []
+
+        def objective(trial):
+            started.append(trial)
+            return self.objective(trial)
+
+        try:
+            self.study.optimize(objective, n_trials=1, catch=(Exception,),
+                                callbacks=[lambda study, trial: ended.append(trial)])
+        except ValueError:
+            # "Cannot tell a FAIL trial": another worker failed it as stale meanwhile.
+            lost = self._lost_trial(started)
+            if lost is None:
+                raise
+            warnings.warn(
+                f"Trial {lost.number} was marked failed by another worker while it ran (its "
+                "heartbeat came later than the grace period allows: a loaded machine, or a "
+                "grace period too short for the heartbeat interval); its result is dropped and "
+                "its slot run again.", RuntimeWarning, stacklevel=2)
+            self.on_trial_end(lost)
+            return None
         trial = ended[0]
         if trial.user_attrs.get(SURPLUS_ATTR):
-            return trial
+            return None
         if trial.state == TrialState.FAIL:
             warnings.warn(f"Trial {trial.number} failed: {failure_reason(trial)}",
                           FitFailedWarning, stacklevel=2)
         self.on_trial_end(trial)
         return trial
+
+    def _lost_trial(self, started):
+        """The trial this worker ran, as stored, if another worker failed it; else None."""
+        if not started:
+            return None
+        stored = self.study._storage.get_trial(started[-1]._trial_id)
+        return stored if stored.state == TrialState.FAIL else None
 
 
 def failure_reason(trial):

@@ -14,6 +14,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
+from .._blending import _check_holdout
 from ._report import SearchReport
 from ._results import results_table, top_trials, trial_counts
 from ._runner import TrialRunner
@@ -25,6 +26,7 @@ from ._study import (
     check_sampler,
     check_storage,
     count_trials,
+    fingerprint_changes,
     is_surplus,
     make_pruner,
     make_sampler,
@@ -64,7 +66,9 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         returns, counting those already in a stored study and those other
         processes run: a resumed search runs only the missing ones, and
         several processes together run exactly ``n_trials``. Failed trials
-        don't count.
+        don't count; the search gives up (``ValueError``) when a process's
+        first 3 trials in a row fail while no trial of the study has finished,
+        or when ``max(10, n_trials)`` of its trials fail in a row.
     timeout : float or None, default=None
         Seconds after which this ``fit`` starts no new trial.
     cv : int, cross-validation splitter or None, default=None
@@ -80,7 +84,8 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         ``"tpe"``: Optuna's tree-structured Parzen estimator (with
         ``constant_liar`` for parallel workers). ``"gp"``: Gaussian-process
         Bayesian optimisation, which needs PyTorch (not a dependency of this
-        package). ``"random"``: random search. The first ``n_trials // 3``
+        package): without it ``fit`` raises ``ImportError`` before any
+        training. ``"random"``: random search. The first ``n_trials // 3``
         trials (3 to 10) are random for the model-based samplers.
     pruning : bool or optuna.pruners.BasePruner, default=True
         True: ``MedianPruner`` (stop a trial whose score at a step is below
@@ -93,11 +98,16 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         None: in memory, a fresh study per ``fit``. A SQLAlchemy URL
         (``"sqlite:///study.db"``, PostgreSQL, ...): a study shared by every
         process using it, built by :func:`study_storage` (heartbeats, so
-        that a killed process's running trial is released after 30 s).
+        that a killed process's running trial is released 30 s after its
+        last heartbeat, or after its start if it sent none).
     study_name : str or None, default=None
         The study's name in ``storage``; None: generated in memory, the
         estimator's class name in a database. Resuming a stored study with
-        another search space, scoring or estimator class is refused.
+        another search space, scoring, estimator class, estimator
+        parameters that are not searched (``epochs``, ...; ``verbose``,
+        ``n_jobs``, ``callbacks`` and logging folders may change), ``cv``,
+        or ``holdout`` and ``random_state`` (without ``cv``) is refused:
+        the trials' scores would not compare.
     refit : bool, default=True
         Refit the best parameters on all of ``X`` (``best_estimator_``).
     random_state : int, RandomState or None, default=None
@@ -113,8 +123,8 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         Log every trial to TensorBoard's HParams dashboard: one run folder
         per trial (``trial_0007``) with its parameters, state, score, epochs
         and per-step scores.
-    verbose : int, default=0
-        A progress bar over trials when > 0.
+    verbose : int or bool, default=0
+        A progress bar over trials when > 0 (or True).
 
     Attributes
     ----------
@@ -145,6 +155,14 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     scorer_ : callable
     classes_ : ndarray of shape (n_classes,)
         From ``best_estimator_``.
+    n_features_in_ : int
+        From ``best_estimator_`` (only when ``refit`` and the estimator has it).
+
+    Notes
+    -----
+    The estimator (and a combiner's members) must have no
+    ``checkpoint_dir``: every trial would write to the same folder, and a
+    pruned trial's partial fit would be taken for a finished one.
 
     Examples
     --------
@@ -193,6 +211,10 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         self : object
         """
         self._check_params()
+        # Nothing of an earlier fit survives (a refit=False fit must not keep its best_estimator_).
+        for name in [name for name in vars(self)
+                     if (name.endswith("_") and not name.startswith("_")) or name == "_trials"]:
+            delattr(self, name)
         if not (hasattr(X, "shape") or hasattr(X, "iloc")):
             X = np.asarray(X)  # rows are taken by index for every split
         y = np.asarray(y)
@@ -205,7 +227,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         storage = resolve_storage(self.storage)
         with optuna_quiet():
-            study = self._open_study(storage, seed)
+            study = self._open_study(storage, seed, splits)
             self._run_trials(study, running_trials_are_live(storage), X, y, splits, scorer)
         self._set_results(study, len(splits), scorer)
         if self.refit:
@@ -214,13 +236,23 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
             self.refit_time_ = time.perf_counter() - start
         return self
 
-    def _open_study(self, storage, seed):
+    def _open_study(self, storage, seed, splits):
         name = self.study_name
         if name is None and not isinstance(storage, optuna.storages.InMemoryStorage):
             name = type(self.estimator).__name__  # a stable name, so that a rerun resumes
-        fingerprint = search_fingerprint(self.param_distributions, self.scoring, self.estimator)
         return open_study(storage, name, make_sampler(self.sampler, self.n_trials, seed),
-                          make_pruner(self.pruning, self.n_trials), fingerprint)
+                          make_pruner(self.pruning, self.n_trials), self._fingerprint(seed, splits))
+
+    def _fingerprint(self, seed, splits=None):
+        """What the study must have been created with (see :func:`._study.search_fingerprint`)."""
+        return search_fingerprint(self.param_distributions, self.scoring, self.estimator,
+                                  cv=self.cv, holdout=self.holdout, random_state=seed,
+                                  splits=splits)
+
+    def _fingerprint_changes(self, recorded):
+        """How this search differs from a study's recorded fingerprint (the command line asks)."""
+        self._check_params()
+        return fingerprint_changes(recorded, self._fingerprint(_seed(self.random_state)))
 
     def _run_trials(self, study, live_running, X, y, splits, scorer):
         """The missing trials, by this process (and any other sharing the study)."""
@@ -247,17 +279,21 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         return on_trial_end
 
     def _set_results(self, study, n_splits, scorer):
-        trials = [trial for trial in study.get_trials(deepcopy=False)
+        # One snapshot of the study: other processes may add trials while this one reads
+        # them, and report() must show the trials the best was chosen from.
+        trials = [trial for trial in study.get_trials(deepcopy=True)
                   if not trial.user_attrs.get(SURPLUS_ATTR)]
+        self.study_ = study
         self.cv_results_ = results_table(trials, list(self.param_distributions), n_splits)
+        self._trials = trials
         complete = [trial for trial in trials if trial.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             raise ValueError(
                 f"No trial of study {study.study_name!r} completed ({trial_counts(trials)}); "
                 "there are no best parameters. Run more trials or prune less."
             )
-        self.study_ = study
-        self.best_trial_ = study.best_trial
+        # The best score, the earliest trial among equals (as Optuna's best_trial).
+        self.best_trial_ = max(complete, key=lambda trial: (trial.value, -trial.number))
         self.best_params_ = dict(self.best_trial_.params)
         self.best_score_ = float(self.best_trial_.value)
         numbers = self.cv_results_["number"]
@@ -272,9 +308,11 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise TypeError(f"estimator must be a scikit-learn estimator, got {self.estimator!r}.")
         check_distributions(self.param_distributions, set(self.estimator.get_params(deep=True)),
                             self.estimator)
+        _check_no_checkpoint_dir(self.estimator)
         _check_int(self.n_trials, "n_trials", minimum=1)
         _check_int(self.n_jobs, "n_jobs", minimum=1)
-        _check_int(self.verbose, "verbose", minimum=0)
+        if not isinstance(self.verbose, bool):
+            _check_int(self.verbose, "verbose", minimum=0)
         if self.timeout is not None and not (_is_real(self.timeout) and self.timeout > 0):
             raise ValueError(f"timeout must be None or a number > 0, got {self.timeout!r}.")
         if self.cv is None:
@@ -286,6 +324,10 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise TypeError(f"study_name must be None or a str, got {self.study_name!r}.")
         if not isinstance(self.refit, bool):
             raise ValueError(f"refit must be True or False, got {self.refit!r}.")
+        if self.tensorboard_dir is not None and not isinstance(self.tensorboard_dir,
+                                                               (str, os.PathLike)):
+            raise TypeError(f"tensorboard_dir must be None, a str or a path, got "
+                            f"{self.tensorboard_dir!r}.")
 
     # ---------------------------------------------------------------------- report
     def report(self, X, y, *, top=5):
@@ -305,8 +347,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
             ``print(report)`` shows two tables; ``.to_dict()`` the numbers.
         """
         self._check_refitted("report")
-        trials = [trial for trial in self.study_.get_trials(deepcopy=False)
-                  if not trial.user_attrs.get(SURPLUS_ATTR)]
+        trials = self._trials  # as fit left the study: other processes may have gone on
         return SearchReport(
             score_name=_score_name(self.estimator, self.scoring),
             trials=top_trials(trials, top),
@@ -339,6 +380,11 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     def classes_(self):
         self._check_refitted("classes_")
         return self.best_estimator_.classes_
+
+    @property
+    def n_features_in_(self):
+        self._check_refitted("n_features_in_")
+        return self.best_estimator_.n_features_in_
 
     def _check_refitted(self, what):
         check_is_fitted(self)
@@ -468,14 +514,20 @@ def _is_real(value):
 
 
 def _check_int(value, name, *, minimum):
+    # members._wrapper has the same check, but importing it imports TensorFlow.
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
 
 
-def _check_holdout(holdout):
-    if isinstance(holdout, numbers.Integral) and not isinstance(holdout, bool) and holdout >= 1:
-        return
-    if _is_real(holdout) and 0 < holdout < 1:
-        return
-    raise ValueError(f"holdout must be a float in (0, 1) or an int >= 1, got {holdout!r}.")
+def _check_no_checkpoint_dir(estimator):
+    """Refuse a ``checkpoint_dir`` on the estimator or any nested one (a combiner's members)."""
+    folders = {name: value for name, value in estimator.get_params(deep=True).items()
+               if name.rsplit("__", 1)[-1] == "checkpoint_dir" and value is not None}
+    if folders:
+        name, folder = next(iter(folders.items()))
+        raise ValueError(
+            f"estimator parameter {name}={str(folder)!r}: a searched estimator must not "
+            "checkpoint, since trials would share one folder (a pruned trial's partial fit "
+            "would be taken for a finished one). Set it to None while searching."
+        )
 

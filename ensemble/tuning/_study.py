@@ -17,17 +17,27 @@ claimed instead:
 
 Running trials of a killed process would hold their slots forever. Shared
 storages therefore record a heartbeat (Optuna's ``heartbeat_interval``) and
-every worker fails trials whose heartbeat is older than the grace period
-before counting; a resumed study continues with exactly the missing trials.
-A storage without heartbeats (one you built without ``heartbeat_interval``)
-can't tell a killed trial from a slow one: there running trials are not
-counted, and several processes may overshoot ``n_trials`` by one each.
+every worker fails, before counting, the running trials whose heartbeat is
+older than the grace period, and those that never sent one (a process killed
+between asking for its trial and its first heartbeat) and started longer
+than the grace period ago; a resumed study continues with exactly the
+missing trials. A live trial whose heartbeat came late (a loaded machine)
+may be failed that way too: its worker then drops its result and the slot
+is run again (see :mod:`._runner`). A storage without heartbeats (one you
+built without ``heartbeat_interval``) can't tell a killed trial from a slow
+one: there running trials are not counted, and several processes may
+overshoot ``n_trials`` by one each.
 """
 
 import contextlib
 import copy
+import datetime
+import hashlib
 import importlib.util
 import json
+import numbers
+import re
+import sys
 import threading
 import time
 import warnings
@@ -58,6 +68,13 @@ SAMPLERS = ("tpe", "gp", "random")
 FINGERPRINT_ATTR = "keras_ensembles_search"
 #: User attribute of a trial that was asked for but not needed (see the module docstring).
 SURPLUS_ATTR = "surplus"
+#: Estimator parameters (nested ones by their last name part) that change neither what a
+#: trial trains nor its score: a resumed study may be given other values.
+PARAMS_FREE_ON_RESUME = frozenset(
+    {"verbose", "n_jobs", "callbacks", "tensorboard_dir", "histogram_freq", "checkpoint_dir"}
+)
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 class SurplusTrial(Exception):
@@ -151,10 +168,49 @@ def _heartbeat_enabled(storage):
 
 
 def release_stale_trials(study):
-    """Fail the running trials whose process stopped sending heartbeats."""
+    """Fail the running trials whose process stopped sending heartbeats, or never sent one.
+
+    Optuna's own check skips a running trial without any heartbeat record,
+    which a process killed between ``study.ask()`` and its first heartbeat
+    leaves behind; such a trial is failed here once it started more than
+    the grace period ago (by the clock of the machine that started it: keep
+    the clocks of machines sharing a study in step).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    storage = study._storage
+    backend = getattr(storage, "_backend", storage)  # Optuna wraps an RDBStorage in a cache
+    if not (isinstance(backend, RDBStorage) and _heartbeat_enabled(backend)):
+        return
+    grace = backend.grace_period
+    grace = 2 * backend.heartbeat_interval if grace is None else grace
+    started_before = datetime.datetime.now() - datetime.timedelta(seconds=grace)
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    old = [trial._trial_id for trial in running
+           if trial.datetime_start is not None and trial.datetime_start < started_before]
+    for trial_id in sorted(set(old) - _trials_with_heartbeat(backend, old)):
+        try:
+            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # it ended meanwhile, or another worker failed it first
+
+
+def _trials_with_heartbeat(storage, trial_ids):
+    """Those of ``trial_ids`` that have a heartbeat record.
+
+    Optuna has no public query for heartbeats; this reads its heartbeat
+    table as its own stale-trial check does.
+    """
+    if not trial_ids:
+        return set()
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    beat = models.TrialHeartbeatModel
+    with _create_scoped_session(storage.scoped_session) as session:
+        rows = session.query(beat.trial_id).filter(beat.trial_id.in_(trial_ids)).all()
+    return {row[0] for row in rows}
 
 
 # ---------------------------------------------------------------- sampler, pruner
@@ -298,15 +354,135 @@ def optuna_quiet():
         optuna.logging.set_verbosity(previous)
 
 
-def search_fingerprint(distributions, scoring, estimator):
-    """What a study searches: resuming it with anything else would mix incomparable trials."""
+def search_fingerprint(distributions, scoring, estimator, *, cv, holdout, random_state,
+                       splits=None):
+    """What a study searches and how its trials are scored: a resume with anything else is refused.
+
+    Besides the search space, the scoring and the estimator's class, the
+    estimator's parameters that are not searched (``epochs``, a member's
+    seed, ...) and the split every trial is scored on (``cv``, or
+    ``holdout`` and the seed that draws it) decide what a trial's score
+    means. Parameters in :data:`PARAMS_FREE_ON_RESUME` are left out.
+    Everything is plain JSON (stored in the study), and no text holds a
+    memory address, so that other processes compute the same.
+
+    Parameters
+    ----------
+    distributions : dict
+    scoring : str, callable or None
+    estimator : estimator object
+    cv : int, splitter or None
+    holdout : float or int
+    random_state : int or None
+        The seed the search draws its holdout split with.
+    splits : list of (ndarray, ndarray) or None
+        The splits made from ``cv`` when it is an iterable of splits rather
+        than an int or a splitter: they are recorded by a digest.
+
+    Returns
+    -------
+    dict
+    """
     return {
         "estimator": type(estimator).__name__,
+        "estimator_params": estimator_settings(estimator, distributions),
         "scoring": scoring if scoring is None or isinstance(scoring, str)
-        else getattr(scoring, "__name__", type(scoring).__name__),
+        else _without_addresses(scoring),
+        "cv": _cv_text(cv, splits),
+        # The holdout rows depend on these only when there is no cv.
+        "holdout": _json_number(holdout) if cv is None else None,
+        "random_state": random_state if cv is None else None,
         "search_space": {name: json.loads(distribution_to_json(distribution))
                          for name, distribution in sorted(distributions.items())},
     }
+
+
+def estimator_settings(estimator, distributions):
+    """``{parameter: text}``: the estimator's parameters (nested ones too) that are not searched.
+
+    A nested estimator (a combiner's member) appears as its class name; its
+    own parameters appear under their nested names. Values are described by
+    :func:`members._wrapper._stable_repr` (functions by their code) when the
+    estimator is or holds a Keras member -- its module is loaded then -- and
+    by their repr without memory addresses otherwise, so that a search of a
+    scikit-learn model never imports TensorFlow.
+    """
+    params = estimator.get_params(deep=True)
+    describe = _value_describer(estimator, params)
+    return {name: _describe(value, describe) for name, value in sorted(params.items())
+            if name not in distributions and name.rsplit("__", 1)[-1] not in PARAMS_FREE_ON_RESUME}
+
+
+def _value_describer(estimator, params):
+    wrapper = sys.modules.get("members._wrapper")
+    if wrapper is not None and any(isinstance(value, wrapper.MemberClassifierBase)
+                                   for value in [estimator, *params.values()]):
+        return wrapper._stable_repr
+    return _without_addresses
+
+
+def _describe(value, describe):
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return type(value).__name__
+    if isinstance(value, (list, tuple)) and any(_holds_estimator(item) for item in value):
+        return "[" + ", ".join(_describe(item, describe) for item in value) + "]"
+    return describe(value)
+
+
+def _holds_estimator(value):
+    if isinstance(value, (list, tuple)):
+        return any(_holds_estimator(item) for item in value)
+    return hasattr(value, "get_params") and not isinstance(value, type)
+
+
+def _cv_text(cv, splits):
+    if cv is None or isinstance(cv, numbers.Integral):
+        return _json_number(cv)
+    if hasattr(cv, "split") or splits is None:
+        return _without_addresses(cv)  # a splitter's repr holds its settings
+    digest = hashlib.sha256()
+    for train, valid in splits:
+        for rows in (train, valid):
+            digest.update(np.asarray(rows, dtype=np.int64).tobytes() + b"|")
+    return f"{len(splits)} given splits, sha256 {digest.hexdigest()[:16]}"
+
+
+def _without_addresses(value):
+    return _ADDRESS.sub("", repr(value))
+
+
+def _json_number(value):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return float(value)
+
+
+def fingerprint_changes(recorded, fingerprint):
+    """What differs between a study's recorded fingerprint and this search's, as short texts.
+
+    Returns
+    -------
+    list of str
+        ``["epochs 1 (now 2)", "holdout 0.2 (now 0.3)", ...]``; empty when
+        they match.
+    """
+    changes = []
+    for key, value in fingerprint.items():
+        before = recorded.get(key, "missing")
+        if before == value:
+            continue
+        if key == "estimator_params" and isinstance(before, dict):
+            if recorded.get("estimator") != fingerprint["estimator"]:
+                continue  # another class: its parameters differ anyway
+            for name in sorted(set(before) | set(value)):
+                if before.get(name) != value.get(name):
+                    changes.append(f"{name} {before.get(name, 'missing')} "
+                                   f"(now {value.get(name, 'missing')})")
+        else:
+            changes.append(f"{key} {before!r} (now {value!r})")
+    return changes
 
 
 def open_study(storage, study_name, sampler, pruner, fingerprint):
@@ -315,8 +491,8 @@ def open_study(storage, study_name, sampler, pruner, fingerprint):
     Raises
     ------
     ValueError
-        The stored study searches another space, estimator or score, or
-        minimises.
+        The stored study searches another space, estimator or score, scores
+        its trials on another split, or minimises.
     """
     study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler,
                                 pruner=pruner, direction="maximize", load_if_exists=True)
@@ -332,12 +508,12 @@ def open_study(storage, study_name, sampler, pruner, fingerprint):
     if recorded is None:
         raise ValueError(f"{where} already holds trials of another program; use another "
                          "study_name.")
-    if recorded != fingerprint:
-        differences = [key for key in fingerprint if recorded.get(key) != fingerprint[key]]
+    changes = fingerprint_changes(recorded, fingerprint)
+    if changes:
         raise ValueError(
-            f"{where} was created with another {' and '.join(differences)} "
-            f"({json.dumps({key: recorded.get(key) for key in differences})}); resume it with "
-            "the same settings, or use another study_name (nothing was changed)."
+            f"{where} was created with other settings, so its trials would not compare: "
+            f"{'; '.join(changes)}. Resume it with the same settings, or use another "
+            "study_name (the study was left as it was)."
         )
     return study
 

@@ -110,6 +110,10 @@ def test_a_study_is_not_resumed_with_other_settings_or_a_misspelt_parameter(tune
     result = run_cli("tune", "--trials", "4", *QUICK, "--epochs", "2", cwd=tmp_path, check=False)
     assert_one_line_error(result, 1, "study 'plain' in tune.db was run with other settings",
                           "epochs 1 (now 2)", "--study-name")
+    # The search's own fingerprint (holdout, seed) and the command line's data settings.
+    result = run_cli("tune", "--trials", "4", *QUICK, "--holdout", "0.3", "--n-train", "150",
+                     cwd=tmp_path, check=False)
+    assert_one_line_error(result, 1, "n_train 200 (now 150)", "holdout 0.25 (now 0.3)")
 
     (tmp_path / "typo.json").write_text(
         json.dumps({"learning_rat": {"type": "float", "low": 1e-4, "high": 1e-2}}))
@@ -123,6 +127,9 @@ def test_a_study_is_not_resumed_with_other_settings_or_a_misspelt_parameter(tune
 @pytest.mark.parametrize("args, status, fragments", [
     (["--trials", "0"], 2, ["--trials", "positive integer"]),
     (["--timeout", "-5"], 2, ["--timeout", "positive number of seconds"]),
+    (["--timeout", "inf"], 2, ["--timeout", "finite positive number of seconds", "'inf'"]),
+    (["--timeout", "nan"], 2, ["--timeout", "finite positive number of seconds", "'nan'"]),
+    (["--timeout", "soon"], 2, ["--timeout", "expected a number of seconds", "'soon'"]),
     (["--member", "vgg"], 2, ["invalid choice", "vgg"]),
     (["--sampler", "cmaes"], 2, ["invalid choice", "cmaes"]),
     (["--space", "nothere.json"], 1, ["nothere.json", "does not exist"]),

@@ -316,7 +316,7 @@ def test_n_jobs_runs_trials_at_once_in_threads(tabular):
     X, y = tabular
     search = BayesSearchCV(SlowClassifier(delay=0.3), C_SPACE, n_trials=6, n_jobs=2,
                            random_state=0, refit=False).fit(X, y)
-    trials = search.study_.trials
+    trials = [t for t in search.study_.trials if not t.user_attrs.get("surplus")]
     assert search.n_trials_ == 6 and len(trials) == 6
     overlapping = [(a.number, b.number) for a in trials for b in trials
                    if a.number < b.number and a.datetime_start < b.datetime_complete
@@ -348,8 +348,44 @@ def test_failing_trials_are_recorded_and_a_search_that_only_fails_stops(tabular)
     always_failing = {"noise": CategoricalDistribution([2.0, 3.0])}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitFailedWarning)
-        with pytest.raises(ValueError, match="3 trials in a row failed.*noise must be in"):
+        with pytest.raises(ValueError, match="3 trials in a row failed and no trial of the "
+                                             "study finished.*noise must be in"):
             BayesSearchCV(NoisyClassifier(), always_failing, n_trials=6).fit(X, y)
+
+
+class SequenceSampler(optuna.samplers.BaseSampler):
+    """Trial k gets ``values[k]`` for every parameter: a sampler whose failures come where told."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def infer_relative_search_space(self, study, trial):
+        return {}
+
+    def sample_relative(self, study, trial, search_space):
+        return {}
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self.values[trial.number]
+
+
+def test_a_failing_region_stops_a_search_only_after_many_failures_in_a_row(tabular):
+    X, y = tabular
+    space = {"noise": CategoricalDistribution([0.0, 2.0])}  # 2.0 makes fit raise
+    # Three failures in a row once a trial finished: a failing region, not a broken search.
+    sampler = SequenceSampler([0.0, 2.0, 2.0, 2.0, 2.0, 0.0, 0.0])
+    with pytest.warns(FitFailedWarning):
+        search = BayesSearchCV(NoisyClassifier(), space, n_trials=3, sampler=sampler,
+                               pruning=False, refit=False).fit(X, y)
+    assert list(search.cv_results_["state"]) == ["COMPLETE"] + ["FAIL"] * 4 + ["COMPLETE"] * 2
+    # Failing for good after a finished trial: given up after max(10, n_trials) in a row.
+    sampler = SequenceSampler([0.0] + [2.0] * 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        with pytest.raises(ValueError, match="^10 trials in a row failed; the last one with: "
+                                             "ValueError: noise must be in"):
+            BayesSearchCV(NoisyClassifier(), space, n_trials=3, sampler=sampler,
+                          pruning=False).fit(X, y)
 
 
 # --- bad input, before any training ---------------------------------------------
@@ -376,6 +412,8 @@ class _MustNotFit(SlowClassifier):
     ({"storage": "study.db"}, ValueError, "SQLAlchemy URL"),
     ({"storage": 3}, TypeError, "storage must be None"),
     ({"study_name": 3}, TypeError, "study_name must be None or a str"),
+    ({"tensorboard_dir": 3}, TypeError, "tensorboard_dir must be None, a str or a path"),
+    ({"verbose": -1}, ValueError, "verbose must be an int >= 0"),
 ])
 def test_bad_settings_are_refused_before_any_training(params, error, match, tabular):
     X, y = tabular
@@ -385,10 +423,69 @@ def test_bad_settings_are_refused_before_any_training(params, error, match, tabu
         BayesSearchCV(_MustNotFit(), **settings).fit(X, y)
 
 
+def test_a_checkpoint_dir_anywhere_in_the_searched_estimator_is_refused(tmp_path, images):
+    X, y, _, _ = images
+    space = {"learning_rate": FloatDistribution(1e-3, 1e-1, log=True)}
+    member = tiny_member(checkpoint_dir=tmp_path / "ckpt")
+    with pytest.raises(ValueError, match="checkpoint_dir=.*trials would share one folder"):
+        BayesSearchCV(member, space, n_trials=2).fit(X, y)
+    combiner = WeightedAverageEnsemble([("a", tiny_member()), ("b", member)])
+    with pytest.raises(ValueError, match="b__checkpoint_dir=.*trials would share one folder"):
+        BayesSearchCV(combiner, {"a__learning_rate": space["learning_rate"]}, n_trials=2).fit(X, y)
+    combiner = WeightedAverageEnsemble([("a", tiny_member())], checkpoint_dir=tmp_path / "ens")
+    with pytest.raises(ValueError, match="parameter checkpoint_dir=.*share one folder"):
+        BayesSearchCV(combiner, {"a__learning_rate": space["learning_rate"]}, n_trials=2).fit(X, y)
+    assert not any(tmp_path.iterdir()), "refused before anything trained"
+
+
+def test_verbose_true_shows_progress_and_the_fitted_search_has_n_features_in(tabular, capsys):
+    X, y = tabular
+    search = BayesSearchCV(GaussianNB(), {"var_smoothing": FloatDistribution(1e-9, 1e-6, log=True)},
+                           n_trials=2, verbose=True, random_state=0)
+    assert not hasattr(search, "n_features_in_")
+    search.fit(X, y)
+    assert search.n_features_in_ == X.shape[1] == search.best_estimator_.n_features_in_
+    assert "Trials" in capsys.readouterr().err  # the progress bar
+    search.set_params(refit=False).fit(X, y)
+    with pytest.raises(AttributeError, match="refit=False"):
+        search.n_features_in_
+
+
+class AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return True
+
+
+def test_a_search_without_a_complete_trial_still_keeps_its_study_and_results(tabular):
+    X, y = tabular
+    search = BayesSearchCV(SlowClassifier(), C_SPACE, n_trials=3, cv=2, pruning=AlwaysPrune())
+    with pytest.raises(ValueError, match="No trial of study .* completed .*'PRUNED': 3"):
+        search.fit(X, y)
+    assert len(search.study_.trials) == 3
+    assert list(search.cv_results_["state"]) == ["PRUNED"] * 3
+    assert not hasattr(search, "best_params_")
+
+
+def test_the_report_shows_the_study_as_fit_left_it(tmp_path, tabular):
+    X, y = tabular
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    search = BayesSearchCV(SlowClassifier(), C_SPACE, n_trials=2, storage=url,
+                           random_state=0).fit(X, y)
+    # Another process goes on with the study (here: one more trial, recorded by hand).
+    study = optuna.load_study(study_name="SlowClassifier", storage=url)
+    study.add_trial(optuna.trial.create_trial(params={"C": 1.0}, distributions=C_SPACE,
+                                              value=2.0))
+    report = search.report(X, y)
+    assert report.counts == {"COMPLETE": 2, "PRUNED": 0, "FAIL": 0}
+    assert [t["number"] for t in report.trials] == sorted(
+        [0, 1], key=lambda n: -search.cv_results_["mean_test_score"][n])
+    assert report.best_trial == search.best_trial_.number != 2
+
+
 # --- storage: shared, resumed, refused --------------------------------------------
 
 WORKER_SCRIPT = '''
-import json, sys, time
+import json, os, pathlib, sys, time
 from optuna.distributions import FloatDistribution
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification
@@ -400,6 +497,13 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.delay = delay
     def fit(self, X, y):
+        if not STARTED:  # the barrier: no worker finishes its first trial before all started one
+            STARTED.append(True)
+            pathlib.Path(f"started_{os.getpid()}").touch()
+            deadline = time.monotonic() + 60
+            while len(list(pathlib.Path().glob("started_*"))) < parties:
+                assert time.monotonic() < deadline, "the other workers never started a trial"
+                time.sleep(0.05)
         time.sleep(self.delay)
         self.model_ = RidgeClassifier(alpha=1 / self.C).fit(X, y)
         self.classes_ = self.model_.classes_
@@ -407,9 +511,10 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         return self.model_.predict(X)
 
-url, n_trials, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+STARTED = []
+url, n_trials, delay, parties = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 X, y = make_classification(300, n_features=8, n_informative=4, n_classes=3, random_state=0)
-storage = study_storage(url, heartbeat_interval=1, grace_period=2)
+storage = study_storage(url, heartbeat_interval=1, grace_period=GRACE_S)
 search = BayesSearchCV(SlowClassifier(delay=delay), {"C": FloatDistribution(1e-3, 1e2, log=True)},
                        n_trials=n_trials, storage=storage, study_name="shared", random_state=0)
 search.fit(X, y)
@@ -418,11 +523,18 @@ print(json.dumps({"n_trials": search.n_trials_, "best": search.best_trial_.numbe
 '''
 
 
-def start_worker(folder, url, n_trials, delay):
+#: Grace period of the tests' shared storages: heartbeats come every second, and a
+#: trial counts as killed after 5 s without one (not 2: a loaded machine delays them).
+GRACE_S = 5
+
+
+def start_worker(folder, url, n_trials, delay, parties=1):
+    """A search in another process; ``parties`` workers wait for each other in their first trial."""
     script = folder / "worker.py"
-    script.write_text(WORKER_SCRIPT)
+    script.write_text(WORKER_SCRIPT.replace("GRACE_S", str(GRACE_S)))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.Popen([sys.executable, str(script), url, str(n_trials), str(delay)],
+    return subprocess.Popen([sys.executable, str(script), url, str(n_trials), str(delay),
+                             str(parties)],
                             cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
 
@@ -435,7 +547,7 @@ def finish(worker):
 
 def test_two_processes_share_one_study_and_finish_exactly_n_trials(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    workers = [start_worker(tmp_path, url, n_trials=10, delay=0.2) for _ in range(2)]
+    workers = [start_worker(tmp_path, url, n_trials=10, delay=0.2, parties=2) for _ in range(2)]
     outputs = [finish(worker) for worker in workers]
 
     study = optuna.load_study(study_name="shared", storage=url)
@@ -455,7 +567,7 @@ def test_two_processes_share_one_study_and_finish_exactly_n_trials(tmp_path):
 
 def test_a_killed_search_resumes_from_its_storage(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    storage = study_storage(url, heartbeat_interval=1, grace_period=2)
+    storage = study_storage(url, heartbeat_interval=1, grace_period=GRACE_S)
     worker = start_worker(tmp_path, url, n_trials=8, delay=0.5)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -477,7 +589,8 @@ def test_a_killed_search_resumes_from_its_storage(tmp_path):
     assert len(killed) == 1
 
     X, y = make_classification(300, n_features=8, n_informative=4, n_classes=3, random_state=0)
-    search = BayesSearchCV(SlowClassifier(delay=0.1), C_SPACE, n_trials=8, storage=storage,
+    # The worker's very settings (delay included): another one would be refused.
+    search = BayesSearchCV(SlowClassifier(delay=0.5), C_SPACE, n_trials=8, storage=storage,
                            study_name="shared", random_state=0).fit(X, y)
     trials = search.study_.trials
     assert search.n_trials_ == 8
@@ -486,6 +599,69 @@ def test_a_killed_search_resumes_from_its_storage(tmp_path):
     assert trials[killed[0].number].state == TrialState.FAIL
     assert "FAIL" in search.cv_results_["state"]
     assert len({t.user_attrs.get("worker") for t in trials if "worker" in t.user_attrs}) == 2
+
+
+#: Storages whose running trials a StaleMarkingClassifier fails (once), from inside a fit.
+STALE_MARKING = []
+
+
+class StaleMarkingClassifier(SlowClassifier):
+    """Fails the running trials while it fits, as another worker does when heartbeats come late."""
+
+    def fit(self, X, y):
+        if STALE_MARKING:
+            storage = STALE_MARKING.pop()
+            study = optuna.load_study(study_name="stale", storage=storage)
+            for trial in study.get_trials(states=(TrialState.RUNNING,)):
+                storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        return super().fit(X, y)
+
+
+def test_a_trial_failed_as_stale_while_it_runs_is_dropped_and_its_slot_run_again(tmp_path,
+                                                                                 tabular):
+    X, y = tabular
+    storage = study_storage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_interval=1,
+                            grace_period=GRACE_S)
+    STALE_MARKING[:] = [storage]
+    with pytest.warns(RuntimeWarning, match="Trial 0 was marked failed by another worker"):
+        search = BayesSearchCV(StaleMarkingClassifier(), C_SPACE, n_trials=3, storage=storage,
+                               study_name="stale", random_state=0).fit(X, y)
+    assert not STALE_MARKING
+    assert search.n_trials_ == 3
+    assert list(search.cv_results_["state"]) == ["FAIL", "COMPLETE", "COMPLETE", "COMPLETE"]
+
+
+def test_a_running_trial_that_never_sent_a_heartbeat_is_released_after_the_grace_period(
+        tmp_path, tabular):
+    import datetime
+
+    from ensemble.tuning._study import release_stale_trials
+
+    X, y = tabular
+    storage = study_storage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_interval=1,
+                            grace_period=GRACE_S)
+
+    def search(n_trials):
+        return BayesSearchCV(SlowClassifier(), C_SPACE, n_trials=n_trials, timeout=30,
+                             storage=storage, study_name="s", random_state=0, refit=False)
+
+    def running_trial(started):
+        """What a process killed between study.ask() and its first heartbeat leaves behind."""
+        trial = optuna.trial.create_trial(state=TrialState.RUNNING)
+        trial.datetime_start = started
+        return trial
+
+    study = search(1).fit(X, y).study_
+    study.add_trial(running_trial(datetime.datetime.now() - datetime.timedelta(minutes=10)))
+    start = time.monotonic()
+    fitted = search(2).fit(X, y)  # would wait for the killed trial until the timeout
+    assert fitted.n_trials_ == 2 and time.monotonic() - start < 20
+    assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE, TrialState.FAIL,
+                                                     TrialState.COMPLETE]
+    # One that started within the grace period may still be about to send its heartbeat.
+    study.add_trial(running_trial(datetime.datetime.now()))
+    release_stale_trials(study)
+    assert study.get_trials()[-1].state == TrialState.RUNNING
 
 
 def test_a_stored_study_is_resumed_only_with_the_same_search(tmp_path, tabular):
@@ -497,13 +673,54 @@ def test_a_stored_study_is_resumed_only_with_the_same_search(tmp_path, tabular):
     again = BayesSearchCV(SlowClassifier(), C_SPACE, n_trials=5, storage=url,
                           random_state=0).fit(X, y)
     assert again.n_trials_ == 5 and len(again.study_.trials) == 5  # 2 more, not 5
-    other_space = {"C": FloatDistribution(1e-2, 1e2, log=True)}
-    with pytest.raises(ValueError, match="was created with another search_space"):
-        BayesSearchCV(SlowClassifier(), other_space, n_trials=6, storage=url).fit(X, y)
-    with pytest.raises(ValueError, match="another scoring"):
-        BayesSearchCV(SlowClassifier(), C_SPACE, n_trials=6, storage=url,
-                      scoring="balanced_accuracy").fit(X, y)
+    # What the trials' scores depend on must not change: refused before any trial.
+    refused = [
+        ({"param_distributions": {"C": FloatDistribution(1e-2, 1e2, log=True)}},
+         "search_space {'C'"),
+        ({"scoring": "balanced_accuracy"}, "scoring None \\(now 'balanced_accuracy'\\)"),
+        ({"holdout": 0.3}, "holdout 0.2 \\(now 0.3\\)"),
+        ({"random_state": 1}, "random_state 0 \\(now 1\\)"),
+        ({"cv": 3}, "cv None \\(now 3\\); holdout 0.2 \\(now None\\); random_state 0"),
+        ({"estimator": SlowClassifier(delay=0.01)}, "delay 0.0 \\(now 0.01\\)"),
+    ]
+    for change, match in refused:
+        settings = dict(estimator=SlowClassifier(), param_distributions=C_SPACE, n_trials=6,
+                        storage=url, random_state=0)
+        settings.update(change)
+        with pytest.raises(ValueError, match="was created with other settings, so its trials "
+                                             f"would not compare: {match}"):
+            BayesSearchCV(**settings).fit(X, y)
     assert len(optuna.load_study(study_name="SlowClassifier", storage=url).trials) == 5
+    # What doesn't change the scores may: verbosity, the number of threads, the timeout.
+    BayesSearchCV(SlowClassifier(), C_SPACE, n_trials=5, storage=url, random_state=0,
+                  verbose=1, n_jobs=2, timeout=60).fit(X, y)
+
+
+def test_a_study_records_custom_scorers_and_estimator_functions_without_addresses():
+    from sklearn.metrics import make_scorer
+
+    from ensemble.tuning._study import search_fingerprint
+
+    def first(y_true, y_pred):
+        return 0.0
+
+    def second(y_true, y_pred):
+        return 0.0
+
+    def fingerprint(scoring, estimator=None):
+        return search_fingerprint(C_SPACE, scoring, estimator or SlowClassifier(), cv=None,
+                                  holdout=0.2, random_state=0)
+
+    one, other = fingerprint(make_scorer(first)), fingerprint(make_scorer(second))
+    assert one["scoring"].startswith("make_scorer(first")
+    assert other["scoring"].startswith("make_scorer(second")
+    assert fingerprint(make_scorer(first, greater_is_better=False))["scoring"] != one["scoring"]
+    assert fingerprint(make_scorer(first)) == one  # a new object, the same scorer
+    assert " at 0x" not in json.dumps(fingerprint(first, SlowClassifier(delay=lambda: 0)))
+    # A Keras member's functions are told apart by their code (members._wrapper._stable_repr).
+    settings = fingerprint(None, tiny_member(build_params={"units": 8}))["estimator_params"]
+    assert settings["epochs"] == "4" and settings["build_params"] == "{'units': 8}"
+    assert "TinyMLPBuilder" in settings["build_fn"] and "verbose" not in settings
 
 
 # --- TensorBoard ------------------------------------------------------------------

@@ -176,3 +176,20 @@ def kill_when(script, ready, timeout=120):
         child.wait()
     assert child.returncode == -signal.SIGKILL
     return child.stderr.read()
+
+
+# ------------------------------------------------------------- command line
+CLI = [sys.executable, "-m", "ensemble"]
+
+
+def run_cli(*args, cwd, check=True):
+    """Run ``keras-ensembles ARGS`` as users do: a fresh process, TensorFlow not quietened for it."""
+    env = dict(os.environ)
+    env.pop("KERAS_ENSEMBLES_DEBUG", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quieten TensorFlow by itself
+    result = subprocess.run(CLI + [str(arg) for arg in args], cwd=cwd, capture_output=True,
+                            text=True, timeout=900, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\n"
+                             f"stderr:\n{result.stderr}")
+    return result

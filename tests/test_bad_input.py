@@ -7,9 +7,7 @@ as they did: a failed call never corrupts a fitted estimator.
 """
 
 import gzip
-import io
 import struct
-import zipfile
 from types import SimpleNamespace
 
 import numpy as np

@@ -9,23 +9,11 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from ensemble.datasets import load_fashion_mnist, save_csv
 
-CLI = [sys.executable, "-m", "ensemble"]
 QUICK_TRAINING = ["--n-train", "300", "--epochs", "1", "--seed", "0"]
-
-
-def run_cli(*args, cwd, check=True):
-    env = dict(os.environ)
-    env.pop("KERAS_ENSEMBLES_DEBUG", None)
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quieten TensorFlow by itself
-    result = subprocess.run(CLI + [str(arg) for arg in args], cwd=cwd, capture_output=True,
-                            text=True, timeout=900, env=env)
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\n"
-                             f"stderr:\n{result.stderr}")
-    return result
 
 
 def read_csv(path):

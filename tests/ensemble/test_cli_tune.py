@@ -3,34 +3,19 @@
 import argparse
 import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import optuna
 import pytest
+from conftest import run_cli
 
 from ensemble.cli import tune
 from ensemble.datasets import load_fashion_mnist, save_csv
 
-CLI = [sys.executable, "-m", "ensemble"]
 #: A study that finishes in seconds: 200 rows, 1 epoch per trial.
 QUICK = ["--n-train", "200", "--epochs", "1", "--seed", "0", "--scoring", "neg_log_loss",
          "--holdout", "0.25"]
-
-
-def run_cli(*args, cwd, check=True):
-    env = dict(os.environ)
-    env.pop("KERAS_ENSEMBLES_DEBUG", None)
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quieten TensorFlow by itself
-    result = subprocess.run(CLI + [str(arg) for arg in args], cwd=cwd, capture_output=True,
-                            text=True, timeout=900, env=env)
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\n"
-                             f"stderr:\n{result.stderr}")
-    return result
 
 
 def assert_one_line_error(result, status, *fragments):

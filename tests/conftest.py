@@ -193,3 +193,14 @@ def run_cli(*args, cwd, check=True):
         raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\n"
                              f"stderr:\n{result.stderr}")
     return result
+
+
+def assert_one_line_error(result, *fragments, status=None):
+    """The command failed (with ``status`` when given) in one stderr line holding ``fragments``."""
+    assert result.returncode != 0 if status is None else result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("keras-ensembles")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import assert_one_line_error, run_cli
 
 from ensemble.datasets import load_fashion_mnist, save_csv
 
@@ -163,16 +163,6 @@ def test_every_command_has_help_with_examples(command, tmp_path):
     assert "--quiet" in result.stdout and "--seed" in result.stdout
 
 
-def _assert_one_line_error(result, *fragments):
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("keras-ensembles")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("args, fragments", [
     (["cv", "--folds", "1", "--out-dir", "x"], ["--folds", "at least 2 folds"]),
     (["fit", "--holdout", "1.5", "-o", "m.zip"], ["--holdout", "fraction"]),
@@ -186,22 +176,22 @@ def _assert_one_line_error(result, *fragments):
 def test_bad_option_values_are_one_line_usage_errors(args, fragments, tmp_path):
     result = run_cli(*args, cwd=tmp_path, check=False)
     assert result.returncode == 2
-    _assert_one_line_error(result, *fragments)
+    assert_one_line_error(result, *fragments)
 
 
 def test_missing_files_are_one_line_errors(tmp_path):
-    _assert_one_line_error(run_cli("evaluate", "nothere.zip", cwd=tmp_path, check=False),
+    assert_one_line_error(run_cli("evaluate", "nothere.zip", cwd=tmp_path, check=False),
                            "nothere.zip", "does not exist")
-    _assert_one_line_error(run_cli("fit", "--data", "nothere.csv", "-o", "m.zip", cwd=tmp_path,
+    assert_one_line_error(run_cli("fit", "--data", "nothere.csv", "-o", "m.zip", cwd=tmp_path,
                                    check=False), "nothere.csv")
-    _assert_one_line_error(run_cli("fit", "-o", "no/such/folder/m.zip", cwd=tmp_path,
+    assert_one_line_error(run_cli("fit", "-o", "no/such/folder/m.zip", cwd=tmp_path,
                                    check=False), "does not exist")
 
 
 def test_wrong_csv_columns_are_a_one_line_error(tmp_path):
     (tmp_path / "bad.csv").write_text("id,value\n1,2\n")
     result = run_cli("fit", "--data", "bad.csv", "-o", "m.zip", cwd=tmp_path, check=False)
-    _assert_one_line_error(result, "bad.csv", "pixel1")
+    assert_one_line_error(result, "bad.csv", "pixel1")
 
 
 def test_unlabelled_data_cannot_train(tmp_path):
@@ -209,7 +199,7 @@ def test_unlabelled_data_cannot_train(tmp_path):
     save_csv(tmp_path / "unlabelled.csv", X_train[:20])
     result = run_cli("cv", "--data", "unlabelled.csv", "--out-dir", "oof", cwd=tmp_path,
                      check=False)
-    _assert_one_line_error(result, "no labels")
+    assert_one_line_error(result, "no labels")
 
 
 def test_an_archive_that_fails_verification_is_a_one_line_error(fitted, tmp_path):
@@ -223,10 +213,10 @@ def test_an_archive_that_fails_verification_is_a_one_line_error(fitted, tmp_path
             target.writestr(info, data)
     result = run_cli("predict", tampered, "--data", "sample", "--output", "p.csv", cwd=tmp_path,
                      check=False)
-    _assert_one_line_error(result, "SHA-256")
+    assert_one_line_error(result, "SHA-256")
     assert not (tmp_path / "p.csv").exists()
     (tmp_path / "garbage.zip").write_bytes(b"not a zip")
-    _assert_one_line_error(run_cli("evaluate", "garbage.zip", cwd=tmp_path, check=False),
+    assert_one_line_error(run_cli("evaluate", "garbage.zip", cwd=tmp_path, check=False),
                            "garbage.zip")
 
 
@@ -235,11 +225,11 @@ def test_outputs_are_never_overwritten_without_overwrite(fitted, tmp_path):
     (tmp_path / "taken.csv").write_text("mine\n")
     result = run_cli("predict", folder / "model.zip", "--data", "sample", "--output", "taken.csv",
                      cwd=tmp_path, check=False)
-    _assert_one_line_error(result, "taken.csv", "--overwrite")
+    assert_one_line_error(result, "taken.csv", "--overwrite")
     assert (tmp_path / "taken.csv").read_text() == "mine\n"
     (tmp_path / "model.zip").write_bytes(b"previous model")
     result = run_cli("fit", "-o", "model.zip", *QUICK_TRAINING, cwd=tmp_path, check=False)
-    _assert_one_line_error(result, "model.zip", "already exists")
+    assert_one_line_error(result, "model.zip", "already exists")
     assert (tmp_path / "model.zip").read_bytes() == b"previous model"
     run_cli("predict", folder / "model.zip", "--data", "sample", "--output", "taken.csv",
             "--overwrite", "--quiet", cwd=tmp_path)

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import optuna
 import pytest
-from conftest import run_cli
+from conftest import assert_one_line_error, run_cli
 
 from ensemble.cli import tune
 from ensemble.datasets import load_fashion_mnist, save_csv
@@ -16,16 +16,6 @@ from ensemble.datasets import load_fashion_mnist, save_csv
 #: A study that finishes in seconds: 200 rows, 1 epoch per trial.
 QUICK = ["--n-train", "200", "--epochs", "1", "--seed", "0", "--scoring", "neg_log_loss",
          "--holdout", "0.25"]
-
-
-def assert_one_line_error(result, status, *fragments):
-    assert result.returncode == status, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("keras-ensembles")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -93,19 +83,19 @@ def test_a_study_is_not_resumed_with_other_settings_or_a_misspelt_parameter(tune
     folder, _, _ = tuned
     shutil.copy(folder / "tune.db", tmp_path / "tune.db")
     result = run_cli("tune", "--trials", "4", *QUICK, "--epochs", "2", cwd=tmp_path, check=False)
-    assert_one_line_error(result, 1, "study 'plain' in tune.db was run with other settings",
-                          "epochs 1 (now 2)", "--study-name")
+    assert_one_line_error(result, "study 'plain' in tune.db was run with other settings",
+                          "epochs 1 (now 2)", "--study-name", status=1)
     # The search's own fingerprint (holdout, seed) and the command line's data settings.
     result = run_cli("tune", "--trials", "4", *QUICK, "--holdout", "0.3", "--n-train", "150",
                      cwd=tmp_path, check=False)
-    assert_one_line_error(result, 1, "n_train 200 (now 150)", "holdout 0.25 (now 0.3)")
+    assert_one_line_error(result, "n_train 200 (now 150)", "holdout 0.25 (now 0.3)", status=1)
 
     (tmp_path / "typo.json").write_text(
         json.dumps({"learning_rat": {"type": "float", "low": 1e-4, "high": 1e-2}}))
     result = run_cli("tune", "--space", "typo.json", "--storage", "new.db", *QUICK, cwd=tmp_path,
                      check=False)
-    assert_one_line_error(result, 1, "Invalid parameter 'learning_rat'",
-                          "PlainCNNClassifier")
+    assert_one_line_error(result, "Invalid parameter 'learning_rat'",
+                          "PlainCNNClassifier", status=1)
     assert not (tmp_path / "new.db").exists(), "refused before any study was created"
 
 
@@ -130,7 +120,7 @@ def test_bad_input_is_a_one_line_error_before_anything_trains(args, status, frag
     (tmp_path / "broken.json").write_text('{"learning_rate": ')
     (tmp_path / "taken.zip").write_bytes(b"mine")
     result = run_cli("tune", *args, cwd=tmp_path, check=False)
-    assert_one_line_error(result, status, *fragments)
+    assert_one_line_error(result, *fragments, status=status)
     assert not (tmp_path / "tune.db").exists()
     assert (tmp_path / "taken.zip").read_bytes() == b"mine"
 
@@ -139,7 +129,7 @@ def test_the_gp_sampler_without_pytorch_says_what_to_install(tmp_path):
     if importlib.util.find_spec("torch") is not None:
         pytest.skip("PyTorch is installed: the GP sampler works")
     result = run_cli("tune", "--sampler", "gp", cwd=tmp_path, check=False)
-    assert_one_line_error(result, 1, "--sampler gp", "PyTorch", "pip install torch", "tpe")
+    assert_one_line_error(result, "--sampler gp", "PyTorch", "pip install torch", "tpe", status=1)
 
 
 def test_help_documents_the_search_space_format(tmp_path):

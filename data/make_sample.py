@@ -21,20 +21,12 @@ from pathlib import Path
 import numpy as np
 
 try:
-    from ensemble.datasets import (
-        CLASS_NAMES,
-        DatasetNotFoundError,
-        _atomic_open,
-        load_fashion_mnist,
-    )
+    from ensemble.datasets import CLASS_NAMES, DatasetNotFoundError, load_fashion_mnist
+    from ensemble.datasets._csv import _atomic_open
 except ImportError:  # run from a checkout without the editable install
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from ensemble.datasets import (
-        CLASS_NAMES,
-        DatasetNotFoundError,
-        _atomic_open,
-        load_fashion_mnist,
-    )
+    from ensemble.datasets import CLASS_NAMES, DatasetNotFoundError, load_fashion_mnist
+    from ensemble.datasets._csv import _atomic_open
 
 SEED = 20170825  # Fashion-MNIST's release date; any fixed value would do.
 TRAIN_PER_CLASS = 600

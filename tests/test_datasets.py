@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ensemble import datasets
+from ensemble.datasets import _fashion_mnist as fashion
 from ensemble.datasets import (
     CLASS_NAMES,
     DatasetNotFoundError,
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "fashion_mnist_sample.npz"
 MAKE_SAMPLE = REPO / "data" / "make_sample.py"
 FULL_DIR = Path("/usr/share/datasets/fashion-mnist")
-HAVE_FULL = all((FULL_DIR / f"{stem}.gz").is_file() for stem in datasets.IDX_FILES.values())
+HAVE_FULL = all((FULL_DIR / f"{stem}.gz").is_file() for stem in fashion.IDX_FILES.values())
 needs_full = pytest.mark.skipif(
     not HAVE_FULL,
     reason=f"the full Fashion-MNIST set is not installed in {FULL_DIR} "
@@ -74,8 +74,8 @@ def write_idx_set(directory, n_train=20, n_test=10, gz=True, seed=0):
     suffix = ".gz" if gz else ""
     train, test = random_set(n_train, seed), random_set(n_test, seed + 1)
     for split, (X, y) in (("train", train), ("test", test)):
-        write_idx(directory / f"{datasets.IDX_FILES[split + '_images']}{suffix}", X)
-        write_idx(directory / f"{datasets.IDX_FILES[split + '_labels']}{suffix}", y)
+        write_idx(directory / f"{fashion.IDX_FILES[split + '_images']}{suffix}", X)
+        write_idx(directory / f"{fashion.IDX_FILES[split + '_labels']}{suffix}", y)
     return train, test
 
 
@@ -88,7 +88,7 @@ def download_calls(monkeypatch):
         calls.append("download")
         raise ConnectionError("downloads are disabled in tests")
 
-    monkeypatch.setattr(datasets, "_download_full_set", refuse)
+    monkeypatch.setattr(fashion, "_download_full_set", refuse)
     return calls
 
 
@@ -99,7 +99,7 @@ def places(tmp_path, monkeypatch):
     keras_home.mkdir()
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     debian = tmp_path / "debian"
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", debian)
+    monkeypatch.setattr(fashion, "DEBIAN_DIR", debian)
     return SimpleNamespace(
         path=tmp_path / "given",
         keras=keras_home / "datasets" / "fashion-mnist",
@@ -147,14 +147,10 @@ def test_invalid_subset(subset):
 
 
 def test_importing_datasets_does_not_import_keras():
-    # Loaded from its file, so the check does not depend on what
-    # ensemble/__init__.py imports.
     code = (
-        "import importlib.util, sys\n"
-        f"path = {str(REPO / 'ensemble' / 'datasets.py')!r}\n"
-        "spec = importlib.util.spec_from_file_location('ds', path)\n"
-        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "bad = [m for m in ('keras', 'tensorflow') if m in sys.modules]\n"
+        "import sys\n"
+        "import ensemble.datasets\n"
+        "bad = [m for m in ('keras', 'tensorflow', 'PIL') if m in sys.modules]\n"
         "sys.exit(f'imported {bad}' if bad else 0)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -179,16 +175,13 @@ def test_full_set_from_explicit_path(places, gz):
 
 
 def test_search_order(places, download_calls, monkeypatch):
-    write_idx_set(places.path, n_train=11)
     write_idx_set(places.keras, n_train=12)
     write_idx_set(places.debian, n_train=13)
 
     def n_train_found():
-        (X_train, _), _, _ = load_fashion_mnist("full", path=places.path)
+        (X_train, _), _, _ = load_fashion_mnist("full")
         return len(X_train)
 
-    assert n_train_found() == 11
-    (places.path / "train-images-idx3-ubyte.gz").unlink()
     assert n_train_found() == 12
     (places.keras / "t10k-labels-idx1-ubyte.gz").unlink()
     assert n_train_found() == 13
@@ -196,19 +189,37 @@ def test_search_order(places, download_calls, monkeypatch):
 
     (places.debian / "train-labels-idx1-ubyte.gz").unlink()
     downloaded = random_set(14, seed=5), random_set(3, seed=6)
-    monkeypatch.setattr(datasets, "_download_full_set", lambda: downloaded)
+    monkeypatch.setattr(fashion, "_download_full_set", lambda: downloaded)
     assert n_train_found() == 14
 
 
+def test_an_explicit_path_is_the_only_place_looked_at(places, download_calls):
+    write_idx_set(places.path, n_train=11)
+    write_idx_set(places.keras, n_train=12)
+    write_idx_set(places.debian, n_train=13)
+    (X_train, _), _, _ = load_fashion_mnist("full", path=places.path)
+    assert len(X_train) == 11
+    (places.path / "train-images-idx3-ubyte.gz").unlink()
+    # Another copy exists in the Keras cache and the Debian folder: still an error.
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_fashion_mnist("full", path=places.path)
+    message = str(info.value)
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ValueError)
+    assert str(places.path) in message and "missing train-images-idx3-ubyte[.gz]" in message
+    assert "the only place looked at" in message and "\n" not in message
+    assert download_calls == []
+    with pytest.raises(DatasetNotFoundError, match="does not exist"):
+        load_fashion_mnist("full", path=places.path / "nowhere")
+
+
 def test_full_set_locations_order(places):
-    locations = full_set_locations(places.path)
-    assert [directory for _, directory in locations] == [places.path, places.keras, places.debian]
+    assert full_set_locations(places.path) == [("path argument", places.path)]
     assert [directory for _, directory in full_set_locations()] == [places.keras, places.debian]
 
 
 def test_keras_cache_follows_keras_home(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert datasets.keras_cache_dir() == tmp_path / "datasets" / "fashion-mnist"
+    assert fashion.keras_cache_dir() == tmp_path / "datasets" / "fashion-mnist"
 
 
 def test_all_failed_error_lists_every_place(places, download_calls):
@@ -217,14 +228,13 @@ def test_all_failed_error_lists_every_place(places, download_calls):
     places.debian.write_text("not a directory")
 
     with pytest.raises(DatasetNotFoundError) as info:
-        load_fashion_mnist("full", path=places.path)
+        load_fashion_mnist("full")
     message = str(info.value)
     assert isinstance(info.value, FileNotFoundError)
-    assert f"1. path argument {places.path}: does not exist" in message
-    assert f"2. Keras cache {places.keras}: missing train-labels-idx1-ubyte[.gz]" in message
-    assert "train-images" not in message.split("\n")[2]
-    assert f"3. Debian package dataset-fashion-mnist {places.debian}: is not a directory" in message
-    assert "4. download with keras.datasets.fashion_mnist.load_data(): ConnectionError" in message
+    assert f"1. Keras cache {places.keras}: missing train-labels-idx1-ubyte[.gz]" in message
+    assert "train-images" not in message.split("\n")[1]
+    assert f"2. Debian package dataset-fashion-mnist {places.debian}: is not a directory" in message
+    assert "3. download with keras.datasets.fashion_mnist.load_data(): ConnectionError" in message
     assert "apt-get install dataset-fashion-mnist" in message and "path=" in message
     assert download_calls == ["download"]
 
@@ -374,7 +384,7 @@ def test_csv_round_trip(tmp_path, labelled):
     assert X_read.shape == (7, 28, 28, 1) and X_read.dtype == np.uint8
     np.testing.assert_array_equal(X_read[..., 0], X)
     if labelled:
-        assert y_read.dtype == np.uint8
+        assert y_read.dtype == np.int64
         np.testing.assert_array_equal(y_read, y)
     else:
         assert y_read is None
@@ -405,22 +415,32 @@ def test_csv_crlf_and_bom(tmp_path):
 @pytest.mark.parametrize(
     "header, message",
     [
-        ("label," + ",".join(f"pixel{i}" for i in range(1, 784)),
-         r"found 784 columns 'label', 'pixel1', 'pixel2', \.\.\., 'pixel782', 'pixel783': "
-         r"missing 'pixel784'"),
         ("label," + ",".join(f"px{i}" for i in range(1, 785)),
-         r"missing 'pixel1', .*; unexpected 'px1'"),
-        ("pixel1,label," + ",".join(f"pixel{i}" for i in range(2, 785)),
-         r"columns are repeated or out of order"),
+         r"found 785 columns 'label', 'px1', 'px2', \.\.\., 'px783', 'px784': no pixel "
+         r"columns; unexpected 'px1', "),
+        ("label,pixel2,pixel1," + ",".join(f"pixel{i}" for i in range(3, 785)),
+         r"the pixel columns do not run in order from 'pixel0' or 'pixel1'"),
+        ("label," + ",".join(f"pixel{i}" for i in range(2, 786)),
+         r"the pixel columns do not run in order .*found 'pixel2', "),
+        ("label,comment," + ",".join(f"pixel{i}" for i in range(1, 785)),
+         r"unexpected 'comment'"),
     ],
-    ids=["missing", "renamed", "order"],
+    ids=["renamed", "order", "start", "extra-column"],
 )
 def test_csv_wrong_columns(tmp_path, header, message):
     path = csv_file(tmp_path, [], header=header)
     with pytest.raises(ValueError, match=message) as info:
         load_csv(path)
-    assert "expected 'label' (optional) then 'pixel1' to 'pixel784'" in str(info.value)
+    assert "expected an optional label column 'label', an optional id column 'id' or " \
+           "'ImageId' and the pixel columns 'pixel0' (or 'pixel1') onwards" in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_csv_pixel_count_that_is_not_a_square_needs_an_image_shape(tmp_path):
+    path = csv_file(tmp_path, [], header="label," + ",".join(f"pixel{i}" for i in range(1, 784)))
+    with pytest.raises(ValueError, match=r"has 783 pixel values per image, which is not a "
+                                         r"square grey image; give the image shape"):
+        load_csv(path)
 
 
 @pytest.mark.parametrize(
@@ -433,10 +453,10 @@ def test_csv_wrong_columns(tmp_path, header, message):
         (csv_row(1, overrides={1: "-1"}), r"line 3, column 'pixel1': -1 is outside 0..255"),
         (csv_row(1, overrides={1: "99999999999999999999999"}),
          r"column 'pixel1': 9+ is outside 0..255"),
-        (csv_row(10), r"line 3, column 'label': 10 is outside 0..9"),
+        (csv_row(""), r"line 3, column 'label' is empty"),
         (csv_row(1)[:-2], r"line 3: found 784 cells; the header has 785 columns"),
     ],
-    ids=["text", "float", "blank", "256", "negative", "huge", "label", "short-row"],
+    ids=["text", "float", "blank", "256", "negative", "huge", "empty-label", "short-row"],
 )
 def test_csv_bad_cells_give_the_line(tmp_path, bad_row, message):
     path = csv_file(tmp_path, [csv_row(0), bad_row, csv_row(2)])
@@ -485,7 +505,7 @@ def test_npz_round_trip(tmp_path, shape, dtype):
     np.savez_compressed(path, X=X.reshape(shape).astype(dtype), y=y.astype(np.int64))
     X_read, y_read = load_npz(path)
     assert X_read.shape == (6, 28, 28, 1) and X_read.dtype == np.uint8
-    assert y_read.dtype == np.uint8
+    assert y_read.dtype == np.int64
     np.testing.assert_array_equal(X_read[..., 0], X)
     np.testing.assert_array_equal(y_read, y)
 
@@ -537,12 +557,17 @@ def test_npz_refuses_values_that_are_not_pixels(tmp_path):
     np.savez(path, X=np.full((2, 784), 0.5))
     with pytest.raises(ValueError, match=r"found 0.5 at index \(0, 0\) \(images scaled to 0..1"):
         load_npz(path)
-    np.savez(path, X=np.zeros((2, 784)), y=[0, 12])
-    with pytest.raises(ValueError, match=r"\['y'\]: labels must be integers in 0..9; found 12"):
+    np.savez(path, X=np.zeros((2, 784)), y=[0, 0.5])
+    with pytest.raises(ValueError, match=r"\['y'\]: labels must be integers or strings; found 0.5"):
         load_npz(path)
-    np.savez(path, X=np.zeros((2, 27, 28)))
-    with pytest.raises(ValueError, match=r"must have shape .*; got \(2, 27, 28\)"):
+    np.savez(path, X=np.zeros((2, 3, 27, 28, 1)))
+    with pytest.raises(ValueError, match=r"must have shape .*; got \(2, 3, 27, 28, 1\)"):
         load_npz(path)
+    np.savez(path, X_train=np.zeros((2, 784)), y_train=[0, 12], X_test=np.zeros((2, 784)),
+             y_test=[0, 1])
+    with pytest.raises(ValueError, match=r"\['y_train'\]: labels must be integers in 0..9; "
+                                         r"found 12"):
+        load_fashion_mnist("sample", path=path)
     np.savez(path, X=np.zeros((2, 784)), y=[0, 1, 2])
     with pytest.raises(ValueError, match=r"holds 3 labels for 2 images"):
         load_npz(path)
@@ -574,7 +599,8 @@ def test_load_dataset(tmp_path):
     assert load_dataset(str(tmp_path / "b.npz"))["data"][1] is None
     assert list(load_dataset(SAMPLE)) == ["train", "test"]
 
-    with pytest.raises(ValueError, match=r"spec must be 'sample', 'full', or a path .*'x.txt'"):
+    with pytest.raises(ValueError, match=r"spec must be 'sample', 'full', a folder of images, "
+                                         r"or a path ending in .csv or .npz; got 'x.txt'"):
         load_dataset("x.txt")
 
 

@@ -25,8 +25,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import check_cv, train_test_split
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+
+from members._splits import every_class_fits, grown_size, split_size, stratified_split
 
 from ._members import fit_members, stacked_probas
 
@@ -108,7 +111,7 @@ def blending_data(named_members, X, X_rows, y, classes, *, holdout, cv, validati
         return _prefit(members, X, X_rows, y, classes, validation_data)
     check_checkpointing(checkpoint_dir, [name for name, _ in named_members], holdout, cv,
                         validation_data, random_state)
-    template = MemberTemplates(named_members, checkpoint_dir)
+    template = MemberTemplates(named_members, checkpoint_dir, random_state)
     if validation_data is not None:
         X_val, X_val_rows, y_val = validation_data
         fitted = fit_members(template.jobs("all", X, y), n_jobs=n_jobs, verbose=verbose)
@@ -127,11 +130,20 @@ class MemberTemplates:
     ``fold-<k>``), so that a re-run finds every fit where it left it.
     Members without a ``checkpoint_dir`` parameter (plain scikit-learn
     estimators) are simply retrained.
+
+    A member whose ``random_state`` is None gets a seed drawn from the
+    ensemble's ``random_state`` (when that is not None), one per member, so
+    that an ensemble seeded once fits the same way every time; members with
+    a seed of their own keep it.
     """
 
-    def __init__(self, named_members, checkpoint_dir):
+    def __init__(self, named_members, checkpoint_dir, random_state=None):
         self.named_members = named_members
         self.checkpoint_dir = checkpoint_dir
+        self.member_seeds = None
+        if random_state is not None:
+            seeds = check_random_state(random_state).randint(2**31 - 1, size=len(named_members))
+            self.member_seeds = dict(zip((name for name, _ in named_members), seeds.tolist()))
 
     def __len__(self):
         return len(self.named_members)
@@ -143,6 +155,9 @@ class MemberTemplates:
 
     def _clone(self, name, estimator, stage):
         estimator = clone(estimator)
+        own_seed = estimator.get_params(deep=False).get("random_state", "none to set")
+        if self.member_seeds is not None and own_seed is None:
+            estimator.set_params(random_state=self.member_seeds[name])
         if self.checkpoint_dir is not None and "checkpoint_dir" in estimator.get_params(deep=False):
             estimator.set_params(checkpoint_dir=Path(self.checkpoint_dir) / name / stage)
         return estimator
@@ -189,21 +204,36 @@ def _prefit(members, X, X_rows, y, classes, validation_data):
 
 
 def _held_out(template, X, X_rows, y, classes, holdout, n_jobs, random_state, verbose):
-    indices = np.arange(len(y))
-    try:
-        train, blend = train_test_split(
-            indices, test_size=holdout, stratify=y, random_state=random_state
-        )
-    except ValueError as error:
-        raise ValueError(
-            f"holdout={holdout!r} cannot hold out a stratified blending set from "
-            f"{len(y)} samples of {len(classes)} classes ({error}). Use a larger holdout, "
-            "more data, cv=k, or fit(..., validation_data=(X_val, y_val))."
-        ) from None
+    train, blend = held_out_rows(y, holdout, random_state)
     fitted = fit_members(template.jobs("holdout", X[train], y[train]), n_jobs=n_jobs,
                          verbose=verbose)
     probas = stacked_probas(fitted, X[blend], classes)
     return BlendingData(fitted, probas, y[blend], X_rows[blend], len(fitted))
+
+
+def held_out_rows(y, holdout, random_state):
+    """Indices ``(train, blend)`` of the held-out split, every class on both sides.
+
+    A fraction is rounded up and grows to one row per class where every
+    class has two rows or more; a count is taken as given.
+    """
+    n_classes = len(np.unique(y))
+    n_blend = split_size(holdout, len(y))
+    problem = None
+    if not every_class_fits(y):
+        labels, counts = np.unique(y, return_counts=True)
+        problem = f"class {labels[np.argmin(counts)].item()!r} has a single sample"
+    elif isinstance(holdout, numbers.Integral) and n_blend < n_classes:
+        problem = f"{n_blend} rows can't hold one of each of the {n_classes} classes"
+    elif n_blend > len(y) - n_classes:
+        problem = (f"holding out {n_blend} rows leaves fewer than one training row per class")
+    if problem is not None:
+        raise ValueError(
+            f"holdout={holdout!r} cannot hold out a stratified blending set from "
+            f"{len(y)} samples of {n_classes} classes: {problem}. Use another holdout, "
+            "more data, cv=k, or fit(..., validation_data=(X_val, y_val))."
+        )
+    return stratified_split(y, grown_size(n_blend, y), random_state)
 
 
 def _out_of_fold(template, X, X_rows, y, classes, cv, n_jobs, verbose):

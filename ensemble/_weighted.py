@@ -38,7 +38,8 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         backend works, e.g. Dask. TensorFlow threads are divided between
         the workers.
     random_state : int, RandomState or None, default=None
-        Seeds the held-out split.
+        Seeds the held-out split, and every member whose own
+        ``random_state`` is None (each gets its own seed drawn from it).
     checkpoint_dir : str, os.PathLike or None, default=None
         Folder in which every member that has a ``checkpoint_dir``
         parameter (the classes in :mod:`members`) keeps its checkpoints, in

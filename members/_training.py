@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ._files import atomic_write_bytes, atomic_write_json, keras_model_to_bytes
+from ._splits import every_class_fits, grown_size, split_size, stratified_split
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
@@ -145,9 +146,11 @@ def _drop_traced_custom_gradients(before):
 def validation_split(X, y, fraction, seed):
     """Carve a validation set from the member's own training data.
 
-    Stratified when every class has at least two samples and the split can
-    hold one of each; otherwise a plain shuffled split, because a tiny or
-    lopsided training set should still train.
+    Stratified, with every class on both sides, whenever every class has at
+    least two samples: the fraction is rounded up and grows to one row per
+    class where it would hold fewer (see :mod:`members._splits`). Otherwise
+    a plain shuffled split, because a tiny or lopsided training set should
+    still train.
 
     Parameters
     ----------
@@ -163,15 +166,14 @@ def validation_split(X, y, fraction, seed):
     X_train, y_train : ndarray
     validation : tuple (X_val, y_val) or None
     """
-    n_validation = int(np.ceil(fraction * len(y)))
+    n_validation = split_size(fraction, len(y))
     if fraction == 0 or n_validation < 1 or len(y) - n_validation < 1:
         return X, y, None
-    counts = np.bincount(y)
-    n_classes = np.count_nonzero(counts)
-    can_stratify = counts[counts > 0].min() >= 2 and n_validation >= n_classes
-    can_stratify = can_stratify and len(y) - n_validation >= n_classes
+    if every_class_fits(y):
+        train, val = stratified_split(y, grown_size(n_validation, y), seed)
+        return X[train], y[train], (X[val], y[val])
     X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=n_validation, random_state=seed, stratify=y if can_stratify else None
+        X, y, test_size=n_validation, random_state=seed
     )
     return X_train, y_train, (X_val, y_val)
 

@@ -1,0 +1,89 @@
+"""Stratified splits that keep every class on both sides, for members and combiners alike.
+
+A member's validation split and a combiner's held-out blending split share
+one rule: a fraction is rounded up and grows to one row per class where the
+data allow it (every class has at least two rows), so that small data sets,
+users' own image folders and scikit-learn's estimator checks (10-20 rows of
+2-3 classes) split instead of failing. Imports no TensorFlow.
+"""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+
+def split_size(size, n_samples):
+    """Rows a ``size`` (a fraction, rounded up, or a count) takes from ``n_samples``."""
+    if isinstance(size, numbers.Integral):
+        return int(size)
+    return int(math.ceil(size * n_samples))
+
+
+def every_class_fits(y):
+    """Whether a split can put every class of ``y`` on both sides: each has two rows or more."""
+    _, counts = np.unique(y, return_counts=True)
+    return len(counts) > 0 and counts.min() >= 2
+
+
+def grown_size(n_test, y):
+    """``n_test`` grown to one row per class, and capped to leave one per class on the other side.
+
+    Call only when :func:`every_class_fits` holds.
+    """
+    n_classes = len(np.unique(y))
+    return min(max(n_test, n_classes), len(y) - n_classes)
+
+
+def stratified_split(y, n_test, random_state):
+    """Indices ``(train, test)`` of a stratified split with every class on both sides.
+
+    The split is scikit-learn's ``train_test_split(..., stratify=y)``
+    whenever that already has every class on both sides (so results on
+    data that split before are unchanged); otherwise, on small or lopsided
+    data, one row of each class goes to each side first and the other rows
+    are shared in proportion to what each class can spare.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Every class has at least two rows (see :func:`every_class_fits`).
+    n_test : int
+        Between the number of classes and ``n_samples`` minus that number.
+    random_state : None, int or numpy RandomState
+
+    Returns
+    -------
+    train, test : ndarray of int
+    """
+    y = np.asarray(y)
+    indices = np.arange(len(y))
+    classes, y_index = np.unique(y, return_inverse=True)
+    train, test = train_test_split(indices, test_size=n_test, stratify=y,
+                                   random_state=random_state)
+    if len(np.unique(y_index[test])) == len(classes) == len(np.unique(y_index[train])):
+        return train, test
+    rng = check_random_state(random_state)
+    counts = np.bincount(y_index)
+    spare = counts - 2
+    extra = _largest_remainder(n_test - len(classes), spare)
+    test_parts, train_parts = [], []
+    for label, n_class_test in enumerate(1 + extra):
+        rows = rng.permutation(np.flatnonzero(y_index == label))
+        test_parts.append(rows[:n_class_test])
+        train_parts.append(rows[n_class_test:])
+    return rng.permutation(np.concatenate(train_parts)), rng.permutation(np.concatenate(test_parts))
+
+
+def _largest_remainder(total, capacity):
+    """``total`` shared out in proportion to ``capacity``, never above it (Hamilton's method)."""
+    if total <= 0 or capacity.sum() == 0:
+        return np.zeros(len(capacity), dtype=int)
+    exact = total * capacity / capacity.sum()
+    shares = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - shares), kind="stable")
+    for index in order[: total - shares.sum()]:
+        shares[index] += 1
+    return np.minimum(shares, capacity)

@@ -3,7 +3,9 @@
 ``PlainCNNClassifier``, ``SeparableCNNClassifier`` and ``ResidualNetClassifier``
 are three architectures with different inductive biases; ``KerasMemberClassifier``
 wraps a network you build yourself. All four share the training parameters
-documented on :class:`KerasMemberClassifier`.
+documented on :class:`KerasMemberClassifier`. ``check_image_size(member,
+image_shape)`` says, before any training, whether images are large enough
+for a member's network.
 
 The classes are imported on first use (PEP 562): ``import members`` alone
 does not import TensorFlow.
@@ -17,6 +19,7 @@ _LAZY = {
     "ResidualNetClassifier": "._classifiers",
     "SeparableCNNClassifier": "._classifiers",
     "MemberClassifierBase": "._wrapper",
+    "check_image_size": "._sizes",
 }
 
 __all__ = sorted(_LAZY)

@@ -15,7 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _training
+from . import _sizes, _training
 from ._files import keras_model_from_bytes, keras_model_to_bytes
 from ._inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
 
@@ -217,7 +217,10 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
                 model, epoch_logs = finished
                 self._compile(model)
             else:
-                model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale)
+                # Images are checked for size; flat rows, whose shape is only guessed, are not.
+                images = image_shape is not None or self.input_shape is not None
+                model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale,
+                                             images=images)
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
                                          checkpoint)
 
@@ -332,8 +335,11 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             ))
         return callbacks + _training.user_callbacks(self.callbacks)
 
-    def _compiled_model(self, input_shape, n_classes, pixel_scale):
-        """Flat raw rows -> reshape -> scale -> the user's network, compiled."""
+    def _compiled_model(self, input_shape, n_classes, pixel_scale, images=False):
+        """Flat raw rows -> reshape -> scale -> the user's network, compiled.
+
+        ``images``: refuse images too small for the network (see :mod:`members._sizes`).
+        """
         build_fn, build_params = self._builder()
         n_features = int(np.prod(input_shape))
         inputs = keras.Input(shape=(n_features,), name="pixels")
@@ -345,6 +351,9 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             raise TypeError(
                 f"build_fn must return a keras.Model, got {type(network).__name__}."
             )
+        if images:
+            _sizes.check_downsampling(network, input_shape, type(self).__name__,
+                                      _sizes.downsampling_hint(self.get_params()))
         model = keras.Model(inputs, network(x), name=f"{network.name}_member")
         if model.output_shape[-1] != n_classes:
             raise ValueError(

@@ -29,6 +29,7 @@ __all__ = [
     "brier_score",
     "expected_calibration_error",
     "score_all",
+    "per_class_scores",
 ]
 
 
@@ -214,6 +215,38 @@ def score_all(y_true, proba, classes):
         "brier": _brier(y_idx, proba),
         "ece": _ece(y_idx, proba, 15),
     }
+
+
+def per_class_scores(y_true, proba, classes):
+    """Recall and precision of the predicted classes (the most probable), one row per class.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    proba : ndarray of shape (n_samples, n_classes)
+    classes : array-like of shape (n_classes,)
+
+    Returns
+    -------
+    list of dict
+        One per entry of ``classes``, in that order: ``"label"`` (the class,
+        a Python scalar), ``"n_samples"`` (its true samples), ``"recall"``
+        (the share of them predicted as it; NaN without samples) and
+        ``"precision"`` (the share of the samples predicted as it that are
+        it; NaN when none is).
+    """
+    y_idx, proba = _validate(y_true, proba, classes)
+    predicted = np.argmax(proba, axis=1)
+    n_classes = proba.shape[1]
+    support = np.bincount(y_idx, minlength=n_classes)
+    n_predicted = np.bincount(predicted, minlength=n_classes)
+    hits = np.bincount(y_idx[predicted == y_idx], minlength=n_classes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.where(support > 0, hits / support, np.nan)
+        precision = np.where(n_predicted > 0, hits / n_predicted, np.nan)
+    labels = _as_classes(classes).tolist()
+    return [{"label": label, "n_samples": int(support[k]), "recall": float(recall[k]),
+             "precision": float(precision[k])} for k, label in enumerate(labels)]
 
 
 # --- validated kernels: y_idx is (n_samples,) int, proba normalised float64 ---

@@ -16,8 +16,9 @@ The archive
     attributes (``classes_`` with their dtype, ``n_features_in_``,
     ``feature_names_in_``, for members ``input_shape_``, ``pixel_scale_``,
     ``history_``; for ensembles the member names, ``weights_``,
-    ``network_fits_``, whether the blending predictions are included) and
-    ``files``, the SHA-256 of every other entry.
+    ``network_fits_``, whether the blending predictions are included),
+    ``class_names`` (the display name of each class, when the estimator has
+    ``class_names_``) and ``files``, the SHA-256 of every other entry.
 ``members/<i>.keras``
     Each member's network, in Keras's ``.keras`` format.
 ``final_estimator.skops``
@@ -38,6 +39,17 @@ predicts, but must be given its ``build_fn`` (``set_params(build_fn=...)``)
 before it can be refitted. A stacking ensemble's ``final_estimator``
 parameter, when it was set, comes back as an unfitted clone of the loaded
 meta-learner.
+
+Class names
+-----------
+``classes_`` are the labels as the training data spelled them (folder names,
+a CSV file's label column, Fashion-MNIST's 0..9). Display names for them
+travel in the optional attribute ``class_names_`` (a tuple of str, one per
+class), which the command line sets from the data (Fashion-MNIST's clothing
+names, an npz file's ``class_names``) and which you may set after ``fit``:
+``save`` records it in the manifest and ``load`` restores it. Archives
+without it (older ones included) load without the attribute; readers then
+name each class by its label.
 
 Threat model
 ------------
@@ -175,6 +187,9 @@ def save(estimator, path, *, overwrite=False):
         )
     files = {}
     spec = _describe(estimator, files)
+    class_names = getattr(estimator, "class_names_", None)
+    if class_names is not None:
+        spec["class_names"] = _checked_class_names(class_names, len(spec["classes"]["values"]))
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -365,7 +380,8 @@ def load(path):
     Returns
     -------
     estimator
-        A fitted estimator whose ``predict_proba`` equals the saved one's.
+        A fitted estimator whose ``predict_proba`` equals the saved one's,
+        with ``class_names_`` when the archive names its classes.
         A :class:`~members.KerasMemberClassifier` comes back with
         ``build_fn=None``: it predicts, but must be given ``build_fn``
         before it can be refitted. Parameters listed under
@@ -382,7 +398,11 @@ def load(path):
         allow-list.
     """
     manifest, contents = _read_verified(path)
-    return _build(manifest["estimator"], contents)
+    spec = manifest["estimator"]
+    estimator = _build(spec, contents)
+    if "class_names" in spec:
+        estimator.class_names_ = tuple(spec["class_names"])
+    return estimator
 
 
 def verify(path):
@@ -496,8 +516,24 @@ def _check_format(manifest):
 
 
 # ------------------------------------------------------------- structural checks
+def _checked_class_names(names, n_classes):
+    """``class_names_`` as a JSON list: one string per class."""
+    if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+        raise TypeError("class_names_ must be a sequence of str, one per class.")
+    names = list(names)
+    if len(names) != n_classes:
+        raise ValueError(f"class_names_ has {len(names)} names for {n_classes} classes.")
+    return names
+
+
 def _check_estimator_spec(spec, contents):
     """Everything about the manifest's estimator that needs no deserialisation."""
+    if "class_names" in spec:
+        names = spec["class_names"]
+        _expect(isinstance(names, list) and all(isinstance(name, str) for name in names)
+                and isinstance(spec.get("classes"), dict)
+                and len(names) == len(spec["classes"].get("values") or []),
+                "class_names must list one string per class")
     kind = spec.get("kind")
     if kind == "member":
         _check_member_spec(spec, 0, "estimator")

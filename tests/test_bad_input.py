@@ -19,7 +19,7 @@ from sklearn.exceptions import NotFittedError
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
 from ensemble.cli import main as cli_main
-from ensemble.datasets import load_csv, load_npz, read_idx
+from ensemble.datasets import load_csv, load_image_folder, load_npz, read_idx
 from members import KerasMemberClassifier
 
 
@@ -66,6 +66,22 @@ def write(folder, name, content):
 def truncated_zip(source, folder):
     data = source.read_bytes()
     return write(folder, "truncated.zip", data[: len(data) // 2])
+
+
+def image_folder(folder, name, sizes=((8, 8),), classes=("a", "b"), extra=None):
+    """A class-folder tree of grey PNG files (one per size per class); ``extra``: {name: bytes}."""
+    from PIL import Image
+
+    root = folder / name
+    for label in classes:
+        for index, size in enumerate(sizes):
+            (root / label).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full(size, 100, dtype=np.uint8)).save(root / label / f"{index}.png")
+    for file_name, content in (extra or {}).items():
+        write(root, file_name, content)
+    if not classes and not extra:
+        root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def csv_with_header(folder, header, rows=("1,2,3",)):
@@ -174,6 +190,30 @@ CASES = [
      ValueError, "No such file: .*nowhere.csv"),
     ("npz-directory", lambda c: load_npz(c.folder),
      ValueError, "is a directory; expected an .npz file"),
+    ("folder-empty", lambda c: load_image_folder(image_folder(c.folder, "empty", classes=())),
+     ValueError, r"empty holds no images \(an empty folder\)"),
+    ("folder-corrupt-image", lambda c: load_image_folder(image_folder(
+        c.folder, "corrupt", extra={"a/broken.png": b"\x89PNG\r\n\x1a\n broken"})),
+     ValueError, r"corrupt/a/broken.png is not a readable PNG, JPEG, BMP or GIF image"),
+    ("folder-not-an-image", lambda c: load_image_folder(image_folder(
+        c.folder, "notes", extra={"b/notes.txt": "hello"})),
+     ValueError, r"notes/b/notes.txt is not an image file"),
+    ("folder-mixed-sizes", lambda c: load_image_folder(image_folder(
+        c.folder, "mixed", sizes=((8, 8), (9, 7)))),
+     ValueError, r"mixed holds images of 2 different sizes \(height x width: 8x8: 2 files, "
+                 r"e.g. a/0.png; 9x7: 2 files"),
+    ("folder-single-class", lambda c: load_image_folder(image_folder(c.folder, "one", classes="a")),
+     ValueError, r"one holds a single class folder, 'a'"),
+    ("csv-pixels-and-image-shape", lambda c: load_csv(csv_with_header(
+        c.folder, good_csv_header(), ["1," + ",".join(["0"] * 784)]), image_shape=(32, 32, 3)),
+     ValueError, r"data.csv has 784 pixel values per image, but the image shape 32x32x3 needs "
+                 r"3072"),
+    ("csv-pixel-outside-0-255", lambda c: load_csv(csv_with_header(
+        c.folder, good_csv_header(), ["1," + ",".join(["0"] * 783 + ["300"])])),
+     ValueError, r"data.csv, line 2, column 'pixel784': 300 is outside 0..255"),
+    ("member-images-too-small",
+     lambda c: clone(c.plain).set_params(filters=(4, 4)).fit(c.X[:, :2, :2], c.y),
+     ValueError, r"PlainCNNClassifier can't use 2x2 images: it downsamples them 2 times"),
     # ----------------------------------------------------------- persistence
     ("load-missing-file", lambda c: load(c.folder / "nowhere.zip"),
      ValueError, "No such file"),
@@ -202,18 +242,57 @@ def test_the_table_is_large_enough():
     assert len(CASES) >= 30
 
 
+@pytest.fixture(scope="module")
+def cli_files(ctx):
+    """Bad data for the command line, in their own folder."""
+    folder = ctx.folder / "cli"
+    folder.mkdir()
+    csv_with_header(folder, "a,b,c")
+    truncated_zip(ctx.saved, folder)
+    image_folder(folder, "empty", classes=())
+    image_folder(folder, "corrupt", extra={"b/broken.jpg": b"\xff\xd8\xff broken"})
+    image_folder(folder, "notes", extra={"a/notes.txt": "hello"})
+    image_folder(folder, "mixed", sizes=((8, 8), (9, 7)))
+    image_folder(folder, "one", classes="a")
+    image_folder(folder, "tiny", sizes=((4, 4),) * 6)
+    write(folder, "pixels.csv", good_csv_header() + "\n" + "\n".join(
+        [f"{k % 2}," + ",".join(["0"] * 784) for k in range(10)]) + "\n")
+    write(folder, "range.csv", good_csv_header() + "\n1," + ",".join(["0"] * 783 + ["-5"]) + "\n")
+    return folder
+
+
 @pytest.mark.parametrize("argv, message", [
     (["fit", "--data", "{folder}/nowhere.csv", "--output", "{folder}/m.zip"], "nowhere.csv"),
     (["fit", "--data", "{folder}/data.csv", "--output", "{folder}/m.zip"], "data.csv"),
     (["evaluate", "{folder}/truncated.zip"], "truncated.zip"),
     (["predict", "{folder}/nowhere.zip", "--data", "sample", "--output", "{folder}/p.csv"],
      "nowhere.zip"),
-], ids=["missing-data", "bad-csv", "truncated-model", "missing-model"])
-def test_command_line_bad_input_is_one_line(argv, message, ctx, capsys):
-    csv_with_header(ctx.folder, "a,b,c")
-    truncated_zip(ctx.saved, ctx.folder)
-    code = cli_main([arg.format(folder=ctx.folder) for arg in argv])
+    (["fit", "--data", "{folder}/empty", "--output", "{folder}/m.zip"],
+     "empty holds no images"),
+    (["fit", "--data", "{folder}/corrupt", "--output", "{folder}/m.zip"],
+     "corrupt/b/broken.jpg is not a readable PNG, JPEG, BMP or GIF image"),
+    (["cv", "--data", "{folder}/notes", "--out-dir", "{folder}/oof"],
+     "notes/a/notes.txt is not an image file"),
+    (["fit", "--data", "{folder}/mixed", "--output", "{folder}/m.zip"],
+     "mixed holds images of 2 different sizes"),
+    (["tune", "--data", "{folder}/one", "--storage", "{folder}/t.db"],
+     "one holds a single class folder, 'a'"),
+    (["fit", "--data", "{folder}/pixels.csv", "--image-shape", "32x32x3", "--output",
+      "{folder}/m.zip"], "pixels.csv has 784 pixel values per image, but the image shape "
+                         "32x32x3 needs 3072"),
+    (["fit", "--data", "{folder}/range.csv", "--output", "{folder}/m.zip"],
+     "range.csv, line 2, column 'pixel784': -5 is outside 0..255"),
+    (["fit", "--data", "{folder}/tiny", "--members", "plain,residual", "--epochs", "1",
+      "--output", "{folder}/m.zip"],
+     "tiny: member 'residual': ResidualNetClassifier can't use 4x4 images"),
+], ids=["missing-data", "bad-csv", "truncated-model", "missing-model", "empty-folder",
+        "corrupt-image", "not-an-image", "mixed-sizes", "single-class", "pixels-vs-image-shape",
+        "pixel-outside-0-255", "images-too-small-for-a-member"])
+def test_command_line_bad_input_is_one_line(argv, message, cli_files, capsys):
+    code = cli_main([arg.format(folder=cli_files) for arg in argv])
     err = capsys.readouterr().err.strip()
     assert code == 1
     assert len(err.splitlines()) == 1 and message in err, err
     assert "Traceback" not in err
+    for output in ("m.zip", "p.csv", "oof", "t.db"):
+        assert not (cli_files / output).exists(), f"{output} was written"

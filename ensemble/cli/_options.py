@@ -119,12 +119,67 @@ def add_common_options(parser):
                        help="no progress bars and no tables (errors still go to stderr)")
 
 
+def image_size(text):
+    """``--image-size``: ``HxW``, or one number for square images."""
+    sizes = _sizes(text, "HxW (e.g. 64x64) or one number")
+    if len(sizes) == 1:
+        sizes *= 2
+    if len(sizes) != 2:
+        raise argparse.ArgumentTypeError(f"expected HxW (e.g. 64x64) or one number, got {text!r}")
+    return sizes
+
+
+def image_shape(text):
+    """``--image-shape``: ``HxWxC`` (channels last), or ``HxW`` for grey images."""
+    sizes = _sizes(text, "HxWxC (e.g. 32x32x3) or HxW")
+    if len(sizes) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"expected HxWxC (e.g. 32x32x3) or HxW, got {text!r}")
+    return sizes if len(sizes) == 3 else sizes + (1,)
+
+
+def _sizes(text, expected):
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        sizes = tuple(int(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return sizes
+
+
 def add_data_option(parser, help_suffix="", required=False):
-    parser.add_argument(
+    """--data and how to read it (image size and colours, CSV columns)."""
+    group = parser.add_argument_group("data")
+    group.add_argument(
         "--data", default=None if required else "sample", required=required,
         metavar="sample|full|PATH",
-        help="the bundled sample, the full Fashion-MNIST set, or a .csv file (Kaggle layout: "
-             "label,pixel1..pixel784) or .npz file" + help_suffix)
+        help="the bundled Fashion-MNIST sample, the full set, a folder of images (one "
+             "sub-folder per class, or unlabelled files), a .csv file (Kaggle layouts: "
+             "label,pixel0..pixelN or pixel1..; optional id column) or an .npz file"
+             + help_suffix)
+    group.add_argument(
+        "--image-size", type=image_size, default=None, metavar="HxW",
+        help="folders: resize every image to HxW (needed when their sizes differ; evaluate "
+             "and predict default to the model's size)")
+    group.add_argument(
+        "--color-mode", choices=("auto", "grayscale", "rgb"), default="auto",
+        help="folders: grey or RGB images (auto: grey when every file is grey; evaluate and "
+             "predict default to the model's channels)")
+    group.add_argument(
+        "--image-shape", type=image_shape, default=None, metavar="HxWxC",
+        help="CSV and flat npz files: the shape of each row's pixels, channels last, "
+             "row-major (default: square grey images; evaluate and predict default to the "
+             "model's shape)")
+    group.add_argument(
+        "--label-column", default=None, metavar="NAME",
+        help="CSV files: the label column when it is not 'label'"
+             + ("; also names the label column written" if "predict" in parser.prog else ""))
+    group.add_argument(
+        "--id-column", default=None, metavar="NAME",
+        help="CSV files: the id column when it is neither 'id' nor 'ImageId'"
+             + ("; also names the id column written (default: id)" if "predict" in parser.prog
+                else ""))
 
 
 def add_training_options(parser):

@@ -3,6 +3,7 @@
 examples:
   keras-ensembles cv --folds 5 --out-dir cv_sample
   keras-ensembles cv --data train.csv --folds 3 --members plain,separable --out-dir oof
+  keras-ensembles cv --data photos/train --image-size 64x64 --folds 5 --out-dir oof
 
 In each fold the combiner is fitted on the other folds (members trained once,
 blend learned on its --holdout part) and every member and the ensemble
@@ -19,7 +20,7 @@ import time
 import numpy as np
 
 from .._quiet import import_keras_quietly
-from ._data import load_split
+from ._data import check_image_sizes, load_split
 from ._options import (
     add_command,
     add_common_options,
@@ -44,7 +45,8 @@ def add_parser(commands):
 def run(args):
     from sklearn.model_selection import StratifiedKFold
 
-    _, X, y = load_split(args.data, split="train", labels_required=True, n_rows=args.n_train)
+    _, data = load_split(args, split="train", labels_required=True, n_rows=args.n_train)
+    X, y = data
     classes = np.unique(y)
     model_names = list(args.members) + ["ensemble"]
     paths = _output_paths(args.out_dir, model_names)
@@ -53,6 +55,9 @@ def run(args):
     _check_fold_count(y, args.folds)
 
     import_keras_quietly()
+    from ._build import build_members
+
+    check_image_sizes(args, build_members(args, show_epochs=False), data.image_shape)
     splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
     fold_of = np.full(len(y), -1)
     oof = {name: np.zeros((len(y), len(classes))) for name in model_names}

@@ -3,16 +3,21 @@
 examples:
   keras-ensembles evaluate model.zip
   keras-ensembles evaluate model.zip --data test.csv --plots figures/
+  keras-ensembles evaluate photos.zip --data photos/valid
   keras-ensembles evaluate model.zip --json
 
 The archive is verified (SHA-256 of every entry, allow-listed classes, Keras
 safe mode) before anything in it is used. --data sample or full scores the
-test split. --plots writes weights.png (weighted ensembles),
-metrics.png, confusion_matrix.png, reliability.png and learning_curves.png.
+test split; folders are read at the model's image size and channels. Two
+tables: every member beside the ensemble, then the ensemble per class, each
+class by its name (the archive's class names: folder names, Fashion-MNIST's
+clothing names, or the labels). --plots writes weights.png (weighted
+ensembles), metrics.png, confusion_matrix.png, reliability.png and
+learning_curves.png.
 """
 
 from .._quiet import import_keras_quietly
-from ._data import require_file, class_names_for, load_split
+from ._data import display_names, load_split, model_image_shape, require_file
 from ._options import add_command, add_common_options, add_data_option, add_overwrite_option
 from ._output import emit_json, output_folder, refuse_existing, say
 
@@ -35,20 +40,28 @@ def run(args):
     require_file(args.model)
     plot_paths = _plot_paths(args.plots)
     refuse_existing(plot_paths.values(), args.overwrite)
-    split, X, y = load_split(args.data, split="test", labels_required=True)
+    split, data = load_split(args, split="test", labels_required=True,
+                             model_shape=model_image_shape(args.model))
+    X, y = data
 
     import_keras_quietly()
     from .. import load
 
     model = load(args.model)
+    names = display_names(model, data)
     probas = _probabilities(model, X)
     scores = _report(model, probas, y)
+    own_name = list(probas)[-1]
+    per_class = _per_class(y, probas[own_name], model.classes_, names)
     say(args, f"{args.model} on {args.data} ({split} split, {len(y)} images):\n{scores}")
-    written = _draw_plots(model, probas, scores, y, plot_paths, args.overwrite) if plot_paths else []
+    say(args, f"\n{own_name} per class:\n{_per_class_table(per_class)}")
+    written = (_draw_plots(model, probas, scores, y, names, plot_paths, args.overwrite)
+               if plot_paths else [])
     if written:
         say(args, f"\nPlots written to {args.plots}: {', '.join(path.name for path in written)}")
     result = {"command": "evaluate", "model": str(args.model), "data": args.data, "split": split,
-              "report": scores.to_dict(), "plots": [str(path) for path in written]}
+              "report": scores.to_dict(), "class_names": names, "per_class": per_class,
+              "plots": [str(path) for path in written]}
     emit_json(args, result)
     return result
 
@@ -90,7 +103,30 @@ def _report(model, probas, y):
     return Report(rows=rows, n_samples=len(y))
 
 
-def _draw_plots(model, probas, scores, y, paths, overwrite):
+def _per_class(y, proba, classes, names):
+    """The model's recall and precision per class, each with its display name."""
+    from ..metrics import per_class_scores
+
+    rows = []
+    for row, name in zip(per_class_scores(y, proba, classes), names):
+        # None rather than NaN (no such image), which JSON can't hold.
+        rows.append({key: None if isinstance(value, float) and value != value else value
+                     for key, value in dict(row, name=name).items()})
+    return rows
+
+
+def _per_class_table(rows):
+    from .._report import format_table
+
+    def share(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    return format_table(["class", "images", "recall", "precision"],
+                        [[row["name"], str(row["n_samples"]), share(row["recall"]),
+                          share(row["precision"])] for row in rows])
+
+
+def _draw_plots(model, probas, scores, y, names, paths, overwrite):
     """Draw every figure that applies to ``model``; return the paths written."""
     from .. import plots
 
@@ -103,7 +139,7 @@ def _draw_plots(model, probas, scores, y, paths, overwrite):
         "metrics": lambda path: plots.plot_metrics(scores, path=path, overwrite=overwrite),
         "confusion_matrix": lambda path: plots.plot_confusion_matrix(
             y, classes[probas[own_name].argmax(axis=1)], labels=classes,
-            class_names=class_names_for(classes), path=path, overwrite=overwrite),
+            class_names=names, path=path, overwrite=overwrite),
         "reliability": lambda path: plots.plot_reliability(y, probas, classes, path=path,
                                                            overwrite=overwrite),
     }

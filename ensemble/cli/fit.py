@@ -4,15 +4,22 @@ examples:
   keras-ensembles fit --output model.zip
   keras-ensembles fit --data full --members plain,residual --combiner stacking --output full.zip
   keras-ensembles fit --data train.csv --weighting caruana --epochs 5 --output kaggle.zip
+  keras-ensembles fit --data photos/train --image-size 64x64 --output photos.zip
+  keras-ensembles fit --data signs.csv --image-shape 32x32x3 --output signs.zip
 
-The archive is written by ensemble.save (safe to load, verified on load).
-With --data sample or full the ensemble is also scored on the test split.
+The archive is written by ensemble.save (safe to load, verified on load); it
+records the class names (folder names, the label column's values,
+Fashion-MNIST's clothing names). With --data sample or full the ensemble is
+also scored on the test split.
 """
 
 import time
 
+import numpy as np
+
 from .._quiet import import_keras_quietly
-from ._data import load_data, pick_split
+from ..datasets import format_shape
+from ._data import check_image_sizes, load_data, pick_split
 from ._options import (
     add_command,
     add_common_options,
@@ -34,35 +41,47 @@ def add_parser(commands):
 
 def run(args):
     refuse_existing([args.output], args.overwrite)
-    splits = load_data(args.data)
-    _, X, y = pick_split(splits, args.data, split="train", labels_required=True,
+    splits = load_data(args)
+    _, data = pick_split(splits, args, split="train", labels_required=True,
                          n_rows=args.n_train)
+    X, y = data
     test = splits.get("test") if "train" in splits else None
-    test = None if test is None or test[1] is None else test
+    test = None if test is None or test.y is None else test
 
     import_keras_quietly()
     from .. import report, save
     from ._build import build_ensemble, drop_progress_callbacks
 
     ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json))
+    check_image_sizes(args, ensemble.members, data.image_shape)
+    names = data.names_of(np.unique(y))
     say(args, f"Training {len(args.members)} members ({', '.join(args.members)}) and a "
-              f"{type(ensemble).__name__} on {len(y)} images")
+              f"{type(ensemble).__name__} on {len(y)} images of {format_shape(data.image_shape)}"
+              f" ({len(names)} classes: {_listed(names)})")
     start = time.perf_counter()
     ensemble.fit(X, y)
     seconds = time.perf_counter() - start
     drop_progress_callbacks(ensemble)
+    ensemble.class_names_ = tuple(data.names_of(ensemble.classes_))
     save(ensemble, args.output, overwrite=args.overwrite)
     say(args, f"Trained in {seconds:.1f} s; saved to {args.output}")
 
     result = {"command": "fit", "output": str(args.output), "train_seconds": seconds,
-              "n_train": int(len(y)), "members": list(args.members),
+              "n_train": int(len(y)), "image_shape": list(data.image_shape),
+              "classes": ensemble.classes_, "class_names": list(ensemble.class_names_),
+              "members": list(args.members),
               "combiner": type(ensemble).__name__, "weights": _weights(ensemble)}
     if test is not None:
-        scores = report(ensemble, *test, name="ensemble")
-        say(args, f"\nTest split ({len(test[1])} images):\n{scores}")
+        scores = report(ensemble, test.X, test.y, name="ensemble")
+        say(args, f"\nTest split ({len(test.y)} images):\n{scores}")
         result["test_report"] = scores.to_dict()
     emit_json(args, result)
     return result
+
+
+def _listed(names, limit=10):
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _weights(ensemble):

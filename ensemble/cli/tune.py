@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from .._quiet import import_keras_quietly
-from ._data import load_data, pick_split
+from ._data import check_image_sizes, load_data, pick_split
 from ._options import (
     MEMBER_NAMES,
     CliError,
@@ -106,10 +106,11 @@ def run(args):
     _check_sampler_installed(check_sampler, args.sampler)
     if args.output is not None:
         refuse_existing([args.output], args.overwrite)
-    X, y, X_unseen, y_unseen, unseen_name = _training_and_unseen(args)
+    data, X, y, X_unseen, y_unseen, unseen_name = _training_and_unseen(args)
 
     import_keras_quietly()
     search = _search(args, space, url, study_name)
+    check_image_sizes(args, [(args.member, search.estimator)], data.image_shape)
     # A misspelt parameter is refused before the study is created or resumed.
     check_distributions(space, set(search.estimator.get_params()), search.estimator)
     finished_before = _prepare_study(url, study_name, _settings(args, len(y)), search, args)
@@ -126,7 +127,9 @@ def run(args):
     if args.output is not None:
         from .. import save
 
-        save(search.best_estimator_, args.output, overwrite=args.overwrite)
+        best = search.best_estimator_
+        best.class_names_ = tuple(data.names_of(best.classes_))
+        save(best, args.output, overwrite=args.overwrite)
         say(args, f"Saved the refitted best member to {args.output}")
 
     result = {"command": "tune", "member": args.member, "storage": url, "study_name": study_name,
@@ -172,12 +175,14 @@ def _check_sampler_installed(check_sampler, sampler):
 
 def _training_and_unseen(args):
     """The rows the search uses, and the rows it never sees (the test split)."""
-    splits = load_data(args.data)
-    _, X, y = pick_split(splits, args.data, split="train", labels_required=True,
+    splits = load_data(args)
+    _, data = pick_split(splits, args, split="train", labels_required=True,
                          n_rows=args.n_train)
+    X, y = data
     test = splits.get("test") if "train" in splits else None
-    if test is not None and test[1] is not None:
-        return X, y, test[0], test[1], f"the test split of {args.data} ({len(test[1])} rows)"
+    if test is not None and test.y is not None:
+        return (data, X, y, test.X, test.y,
+                f"the test split of {args.data} ({len(test.y)} rows)")
     from sklearn.model_selection import train_test_split
 
     try:
@@ -186,8 +191,8 @@ def _training_and_unseen(args):
     except ValueError as error:
         raise CliError(f"{args.data} has no test split and too few rows to hold out "
                        f"{UNSEEN_FRACTION:.0%} of every class ({error})") from None
-    return X, y, X_unseen, y_unseen, (f"{len(y_unseen)} rows ({UNSEEN_FRACTION:.0%}) held out "
-                                      f"of {args.data}")
+    return data, X, y, X_unseen, y_unseen, (f"{len(y_unseen)} rows ({UNSEEN_FRACTION:.0%}) "
+                                            f"held out of {args.data}")
 
 
 def _settings(args, n_train):
@@ -196,7 +201,13 @@ def _settings(args, n_train):
     The member, its epochs and seed, the holdout and the scoring are in the
     fingerprint the search itself records and checks.
     """
-    return {"data": args.data, "n_train": int(n_train)}
+    settings = {"data": args.data, "n_train": int(n_train)}
+    # Recorded only when given, so that studies from before these options resume.
+    for name in ("image_size", "color_mode", "image_shape", "label_column", "id_column"):
+        value = getattr(args, name)
+        if value is not None and value != "auto":
+            settings[name] = list(value) if isinstance(value, tuple) else value
+    return settings
 
 
 def _prepare_study(url, study_name, settings, search, args):
@@ -223,8 +234,9 @@ def _prepare_study(url, study_name, settings, search, args):
             raise CliError(f"cannot open the study storage {url}: "
                            f"{getattr(error, 'orig', None) or error}") from None
     recorded = study.user_attrs.get(SETTINGS_ATTR)
-    changed = [f"{key} {recorded.get(key)!r} (now {settings[key]!r})"
-               for key in settings if recorded is not None and recorded.get(key) != settings[key]]
+    changed = [f"{key} {recorded.get(key)!r} (now {settings.get(key)!r})"
+               for key in sorted(set(settings) | set(recorded or {}))
+               if recorded is not None and recorded.get(key) != settings.get(key)]
     fingerprint = study.user_attrs.get(FINGERPRINT_ATTR)
     if fingerprint is not None:  # the search checks it too; here it is said in CLI terms
         changed += search._fingerprint_changes(fingerprint)

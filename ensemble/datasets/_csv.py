@@ -232,7 +232,7 @@ def _text_column(cells, column, path, *, ids):
     row = int(np.argmax(odd))
     raise ValueError(
         f"{path}, data row {row + 1}: column {column!r} mixes integers and text "
-        f"({cells[row]!r}); labels must be all integers or all class names"
+        f"({str(cells[row])!r}); labels must be all integers or all class names"
     )
 
 

@@ -87,7 +87,7 @@ def test_predict_writes_ids_and_labels_then_probabilities(fitted, tmp_path):
     assert [int(row[0]) for row in rows] == list(range(1, 51))
     labels = np.array([int(row[1]) for row in rows])
     header, rows = read_csv(tmp_path / "proba.csv")
-    assert header == ["id"] + [f"proba_{k}" for k in range(10)]
+    assert header == ["id"] + [str(k) for k in range(10)]  # one column per class, by its label
     proba = np.array([[float(v) for v in row[1:]] for row in rows])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     np.testing.assert_array_equal(proba.argmax(axis=1), labels)

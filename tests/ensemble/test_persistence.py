@@ -237,6 +237,41 @@ def test_round_trip_stacking_with_a_forest_meta_learner(weighted, data, tmp_path
     assert not hasattr(loaded.final_estimator, "estimators_")
 
 
+def test_class_names_travel_in_the_manifest(weighted, mlp_member, tmp_path):
+    weighted.class_names_ = ("zero", "one", "two", "three")
+    try:
+        save(weighted, tmp_path / "named.zip")
+    finally:
+        del weighted.class_names_
+    assert verify(tmp_path / "named.zip")["estimator"]["class_names"] == ["zero", "one", "two",
+                                                                          "three"]
+    assert load(tmp_path / "named.zip").class_names_ == ("zero", "one", "two", "three")
+    # Archives without names (and those written before names existed) load without them.
+    save(mlp_member, tmp_path / "unnamed.zip")
+    assert "class_names" not in verify(tmp_path / "unnamed.zip")["estimator"]
+    assert not hasattr(load(tmp_path / "unnamed.zip"), "class_names_")
+
+
+def test_class_names_must_name_every_class(mlp_member, tmp_path):
+    mlp_member.class_names_ = ("a", "b")
+    try:
+        with pytest.raises(ValueError, match="class_names_ has 2 names for 4 classes"):
+            save(mlp_member, tmp_path / "bad.zip")
+        mlp_member.class_names_ = ("a", "b", "c", 4)
+        with pytest.raises(TypeError, match="class_names_ must be a sequence of str"):
+            save(mlp_member, tmp_path / "bad.zip")
+    finally:
+        del mlp_member.class_names_
+    assert not (tmp_path / "bad.zip").exists()
+
+
+def test_a_manifest_with_bad_class_names_is_refused(saved_member, tmp_path):
+    path = rewrite(saved_member, tmp_path / "names.zip", edit_manifest=lambda manifest:
+                   manifest["estimator"].update(class_names=["only one"]))
+    with pytest.raises(ValueError, match="class_names must list one string per class"):
+        load(path)
+
+
 def test_verify_returns_the_manifest(saved_stacking):
     manifest = verify(saved_stacking)
     assert manifest["format"] == FORMAT_NAME and manifest["format_version"] == FORMAT_VERSION

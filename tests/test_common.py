@@ -1,19 +1,109 @@
-"""scikit-learn's estimator checks on every public estimator (tiny configurations)."""
+"""scikit-learn's estimator checks on every public estimator, as users construct them.
 
+The three built-in members and both combiners are default-constructed, with
+only ``epochs`` lowered to 1: their defaults (validation split, early
+stopping, learning-rate schedule, held-out blending split) must work on the
+10-300-row data sets the checks use. Defaults are read from the classes, so
+the checks follow them when they change. ``KerasMemberClassifier`` has no
+default network: it gets a small perceptron trained for 8 epochs, which
+must pass every check that measures learning.
+
+Only two checks may fail, both for every estimator trained for one epoch:
+they measure how well it learned (see :data:`ONE_EPOCH_FAILURES`). The
+perceptron has one expected failure of its own (:data:`PERCEPTRON_FAILURES`).
+
+The checks fit networks hundreds of times on tiny data, where tracing
+TensorFlow graphs costs several times the training itself, so this module
+runs Keras eagerly (:func:`eager_keras`): the same networks and training
+loop, without compilation.
+"""
+
+import warnings
+
+import pytest
+import tensorflow as tf
+from conftest import TINY_TRAINING, build_tiny_mlp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from conftest import tiny_combiners, tiny_members
-
-#: Checks that cannot pass for a reason inherent to the estimator, not a bug.
-EXPECTED_FAILED_CHECKS = {}
-
-
-def _expected_failures(estimator):
-    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
-
-
-@parametrize_with_checks(
-    tiny_members() + tiny_combiners(), expected_failed_checks=_expected_failures
+from ensemble import StackingEnsemble, WeightedAverageEnsemble
+from members import (
+    KerasMemberClassifier,
+    PlainCNNClassifier,
+    ResidualNetClassifier,
+    SeparableCNNClassifier,
 )
+
+#: Checks that fail for a reason inherent to the estimator, not a bug.
+ONE_EPOCH_FAILURES = {
+    "check_classifiers_train": "one epoch of a default network on 300 samples does not reach "
+                               "the 0.83 training accuracy the check asks for",
+    "check_class_weight_classifiers": "one epoch does not learn enough for class weights to "
+                                      "move the decision as the check asks",
+}
+
+
+def default_members():
+    """The three built-in members as a user constructs them, one epoch each."""
+    return [
+        ("plain", PlainCNNClassifier(epochs=1)),
+        ("separable", SeparableCNNClassifier(epochs=1)),
+        ("residual", ResidualNetClassifier(epochs=1)),
+    ]
+
+
+def blended_members():
+    """Two default members for the combiners, the two cheapest to fit.
+
+    The checks fit each combiner about a hundred times, training every member
+    each time; what they check is the combiner's own defaults.
+    """
+    return default_members()[:2]
+
+
+#: TensorFlow's float32 matrix product on CPU rounds a row differently by its position in the
+#: batch (a 20x3 by 3x16 product: up to 5e-7), so the perceptron's probabilities move by ~1e-7
+#: when the rows are reordered, above the check's 1e-9. It failed the same way before this
+#: module checked default estimators; the convolutional members happen to stay within 1e-9.
+PERCEPTRON_FAILURES = {
+    "check_methods_sample_order_invariance": "float32 matrix products round a row differently "
+                                             "at another position in the batch (~1e-7 > 1e-9)",
+}
+
+ONE_EPOCH = [member for _, member in default_members()] + [
+    WeightedAverageEnsemble(blended_members()),
+    StackingEnsemble(blended_members()),
+]
+PERCEPTRON = KerasMemberClassifier(build_tiny_mlp, **TINY_TRAINING)
+ESTIMATORS = [PERCEPTRON] + ONE_EPOCH
+
+
+def expected_failures(estimator):
+    if estimator is PERCEPTRON:
+        return PERCEPTRON_FAILURES
+    return ONE_EPOCH_FAILURES if any(estimator is one for one in ONE_EPOCH) else {}
+
+
+@pytest.fixture(autouse=True)
+def eager_keras(request):
+    """Run Keras's train steps eagerly for one check of a one-epoch estimator.
+
+    An eager step costs more than a compiled one, so the perceptron trained
+    for 8 epochs (80 steps in some checks) stays compiled.
+    """
+    if not any(request.node.callspec.params["estimator"] is one for one in ONE_EPOCH):
+        yield
+        return
+    tf.config.run_functions_eagerly(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*run_functions_eagerly.*")
+            warnings.filterwarnings("ignore", message=".*does not apply to tf.data.*")
+            yield
+    finally:
+        tf.config.run_functions_eagerly(False)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

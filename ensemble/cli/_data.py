@@ -76,6 +76,8 @@ def _reading_options(args, model_shape):
             _refuse(args, "id_column", "--id-column", "an npz file", only_reading=True)
     else:
         _refuse(args, "image_shape", "--image-shape", spec)
+        _refuse(args, "label_column", "--label-column", spec, only_reading=True)
+        _refuse(args, "id_column", "--id-column", spec, only_reading=True)
     _refuse(args, "image_size", "--image-size", f"{spec} (only folders are resized)")
     if args.color_mode != "auto":
         raise CliError(f"--color-mode applies to folders of images, not to {spec}")

@@ -52,10 +52,11 @@ def load_csv(path, *, image_shape=None, label_column=None, id_column=None):
         row-major, see the module's documentation). ``None``: square grey
         images, the side inferred from the number of pixel columns.
     label_column : str, default=None
-        The label column's name when it is not ``label``. A file without it
-        is unlabelled.
+        The label column's name when it is not ``label``. A file with
+        neither is unlabelled.
     id_column : str, default=None
-        The id column's name when it is neither ``id`` nor ``ImageId``.
+        The id column's name when it is neither ``id`` nor ``ImageId``
+        (which are still recognised in a file without it).
 
     Returns
     -------
@@ -158,9 +159,9 @@ class _Layout:
 
 
 def _find_column(header, name, defaults, role, path):
-    if name is not None:
-        matches = [position for position, column in enumerate(header) if column == name]
-    else:
+    """The named column when the header has it, else the one with a default name, or None."""
+    matches = [position for position, column in enumerate(header) if column == name]
+    if not matches:
         matches = [position for position, column in enumerate(header)
                    if column.lower() in defaults]
     if len(matches) > 1:

@@ -143,8 +143,11 @@ def test_help_documents_the_search_space_format(tmp_path):
 def test_a_file_without_a_test_split_gives_up_a_fifth_of_its_rows_as_unseen(tmp_path):
     (X, y), _, _ = load_fashion_mnist("sample")
     save_csv(tmp_path / "train.csv", X[:100], y[:100])
-    args = argparse.Namespace(data=str(tmp_path / "train.csv"), n_train=None, seed=0)
-    X_search, y_search, X_unseen, y_unseen, name = tune._training_and_unseen(args)
+    args = argparse.Namespace(data=str(tmp_path / "train.csv"), n_train=None, seed=0,
+                              command="tune", image_size=None, color_mode="auto",
+                              image_shape=None, label_column=None, id_column=None)
+    data, X_search, y_search, X_unseen, y_unseen, name = tune._training_and_unseen(args)
+    assert data.image_shape == (28, 28, 1)
     assert len(y_search) == 80 and len(y_unseen) == 20
     assert "20 rows (20%) held out" in name
     assert sorted(np.unique(y_unseen)) == sorted(np.unique(y[:100]))  # stratified

@@ -29,6 +29,9 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     holdout : float or int, default=0.1
         Share (or count) of the training rows held out, stratified, as
         blending data when neither ``cv`` nor ``validation_data`` is given.
+        A share is rounded up and grows to one row per class on small data
+        (when every class has two rows or more); every class is then on
+        both sides of the split.
     cv : int, cross-validation splitter, "prefit" or None, default=None
         ``k`` or a splitter: blend on out-of-fold predictions (each member
         is fitted k + 1 times). ``"prefit"``: the members are already

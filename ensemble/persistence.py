@@ -157,6 +157,7 @@ def save(estimator, path, *, overwrite=False):
         One of the four member classes, :class:`WeightedAverageEnsemble` or
         :class:`StackingEnsemble` (whose members are of the four member
         classes and whose meta-learner is in :data:`FINAL_ESTIMATOR_TYPES`).
+        Its ``class_names_`` (one str per class), when set, are recorded.
     path : str or os.PathLike
         The archive to write (e.g. ``"ensemble.zip"``); its folder must exist.
     overwrite : bool, default=False

@@ -44,9 +44,11 @@ TRAINING_PARAMETERS_DOC = """
         SGD uses Nesterov momentum 0.9.
     learning_rate : float, default=1e-3
     validation_fraction : float, default=0.1
-        Share of the training data held out (stratified when possible) to
-        watch for early stopping, learning-rate reduction and the best
-        checkpoint. 0 disables it; the training loss is watched instead.
+        Share of the training data held out to watch for early stopping,
+        learning-rate reduction and the best checkpoint: rounded up,
+        stratified and grown to one row per class when every class has two
+        rows or more (small data). 0 disables it; the training loss is
+        watched instead.
     early_stopping_patience : int or None, default=3
         Epochs without improvement before training stops; the best epoch's
         weights are restored. None disables early stopping.

@@ -168,3 +168,20 @@ def test_reading_options_that_do_not_fit_the_data_are_one_line_errors(tmp_path, 
     for fragment in fragments:
         assert fragment in err, err
     assert not (tmp_path / "m.zip").exists()
+
+
+def test_cv_and_tune_take_a_folder_of_colour_images(tmp_path, capsys):
+    write_shapes(tmp_path / "train", per_class=6)
+    out = run(capsys, "cv", "--data", tmp_path / "train", "--image-size", "12", "--folds", "2",
+              "--out-dir", tmp_path / "oof", *QUICK)
+    assert out["n_train"] == 18
+    header, rows = read_csv(tmp_path / "oof" / "oof_ensemble.csv")
+    assert header == ["row", "fold", "label", "proba_circle", "proba_cross", "proba_square"]
+    assert {row[2] for row in rows} == {"circle", "cross", "square"}
+    out = run(capsys, "tune", "--data", tmp_path / "train", "--image-size", "12x12",
+              "--member", "plain", "--trials", "1", "--epochs", "1", "--storage",
+              tmp_path / "tune.db", "--output", tmp_path / "best.zip")
+    assert out["n_trials"] == 1
+    from ensemble import load
+
+    assert load(tmp_path / "best.zip").class_names_ == ("circle", "cross", "square")

@@ -34,6 +34,8 @@ Examples
 
 from pathlib import Path
 
+from members._paths import MissingFileError
+
 from ._csv import load_csv, save_csv
 from ._dataset import COLOR_MODES, Dataset, check_image_shape, check_image_size, format_shape
 from ._fashion_mnist import (
@@ -123,6 +125,9 @@ def load_dataset(spec, *, image_size=None, color_mode="auto", image_shape=None,
                                                image_shape=image_shape)
             for split in splits
         }
+    if not path.exists() and not path.suffix:
+        raise MissingFileError(f"No such folder or file: {path} (expected 'sample', 'full', a "
+                               "folder of images, or a .csv or .npz file).")
     raise ValueError(
         f"spec must be 'sample', 'full', a folder of images, or a path ending in .csv or "
         f".npz; got {str(spec)!r}"

@@ -187,5 +187,7 @@ def test_a_missing_folder_or_a_file_is_refused(tmp_path):
     (tmp_path / "file.png").write_text("x")
     with pytest.raises(ValueError, match="is not a folder"):
         load_image_folder(tmp_path / "file.png")
+    with pytest.raises(FileNotFoundError, match="No such folder or file: .*photos/tset"):
+        load_dataset(tmp_path / "photos" / "tset")  # a misspelt folder
     with pytest.raises(ValueError, match=r"image_size must be an int or a \(height, width\)"):
         load_image_folder(tmp_path, image_size=(0, 3))

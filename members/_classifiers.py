@@ -10,6 +10,11 @@ from . import builders
 from ._inputs import square_image_shape
 from ._wrapper import MemberClassifierBase, with_training_docs
 
+#: Training defaults of the three built-in architectures, chosen by the
+#: measurements in BENCHMARKS.md ("Accuracy per CPU minute").
+RANDOM_SHIFT = 2 / 28
+WEIGHT_DECAY = 0.05
+
 
 @with_training_docs
 class KerasMemberClassifier(MemberClassifierBase):
@@ -39,8 +44,10 @@ class KerasMemberClassifier(MemberClassifierBase):
     """
 
     def __init__(
-        self, build_fn, *, build_params=None, input_shape=None, pixel_scale=None, epochs=10,
-        batch_size=128, optimizer="adam", learning_rate=1e-3, validation_fraction=0.1,
+        self, build_fn, *, build_params=None, input_shape=None, pixel_scale=None,
+        random_shift=0.0, horizontal_flip=False, augmentation=None, tta="auto", epochs=10,
+        batch_size=128, optimizer="adam", learning_rate=1e-3, lr_schedule="plateau",
+        warmup_epochs=1.0, weight_decay=0.0, label_smoothing=0.0, validation_fraction=0.1,
         early_stopping_patience=3, reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5,
         checkpoint_dir=None, tensorboard_dir=None, histogram_freq=0, callbacks=None,
         class_weight=None, random_state=None, verbose=0,
@@ -48,9 +55,11 @@ class KerasMemberClassifier(MemberClassifierBase):
         self.build_fn = build_fn
         self.build_params = build_params
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
@@ -91,8 +100,10 @@ class PlainCNNClassifier(_ImageMember):
 
     def __init__(
         self, *, filters=(32, 64), convs_per_stage=1, dense_units=128, dropout=0.3,
-        input_shape=None, pixel_scale="auto", epochs=15, batch_size=128, optimizer="adam",
-        learning_rate=1e-3, validation_fraction=0.1, early_stopping_patience=3,
+        input_shape=None, pixel_scale="auto", random_shift=RANDOM_SHIFT,
+        horizontal_flip=False, augmentation=None, tta="auto", epochs=15, batch_size=128, optimizer="adam",
+        learning_rate=1e-3, lr_schedule="cosine", warmup_epochs=1.0,
+        weight_decay=WEIGHT_DECAY, label_smoothing=0.0, validation_fraction=0.1, early_stopping_patience=3,
         reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5, checkpoint_dir=None,
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
@@ -102,9 +113,11 @@ class PlainCNNClassifier(_ImageMember):
         self.dense_units = dense_units
         self.dropout = dropout
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
@@ -141,8 +154,10 @@ class SeparableCNNClassifier(_ImageMember):
 
     def __init__(
         self, *, stem_filters=32, filters=(64, 128), convs_per_stage=2, dropout=0.2,
-        input_shape=None, pixel_scale="auto", epochs=14, batch_size=128, optimizer="adam",
-        learning_rate=2e-3, validation_fraction=0.1, early_stopping_patience=3,
+        input_shape=None, pixel_scale="auto", random_shift=RANDOM_SHIFT,
+        horizontal_flip=False, augmentation=None, tta="auto", epochs=14, batch_size=128, optimizer="adam",
+        learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=1.0,
+        weight_decay=WEIGHT_DECAY, label_smoothing=0.0, validation_fraction=0.1, early_stopping_patience=3,
         reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5, checkpoint_dir=None,
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
@@ -152,9 +167,11 @@ class SeparableCNNClassifier(_ImageMember):
         self.convs_per_stage = convs_per_stage
         self.dropout = dropout
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
@@ -191,8 +208,10 @@ class ResidualNetClassifier(_ImageMember):
 
     def __init__(
         self, *, stem_filters=32, filters=(32, 64, 128), blocks_per_stage=1, dropout=0.2,
-        input_shape=None, pixel_scale="auto", epochs=12, batch_size=128, optimizer="adam",
-        learning_rate=2e-3, validation_fraction=0.1, early_stopping_patience=3,
+        input_shape=None, pixel_scale="auto", random_shift=RANDOM_SHIFT,
+        horizontal_flip=False, augmentation=None, tta="auto", epochs=12, batch_size=128, optimizer="adam",
+        learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=1.0,
+        weight_decay=WEIGHT_DECAY, label_smoothing=0.0, validation_fraction=0.1, early_stopping_patience=3,
         reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5, checkpoint_dir=None,
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
@@ -202,9 +221,11 @@ class ResidualNetClassifier(_ImageMember):
         self.blocks_per_stage = blocks_per_stage
         self.dropout = dropout
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,

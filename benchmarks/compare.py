@@ -518,39 +518,35 @@ def sklearn_stacking_row(data, args):
     return settle_fit_count(row, args)
 
 
-def builder_settings(member):
-    """The builder of a default member and the hyper-parameters it was given."""
-    from members import builders
+def member_network(member, n_features, n_classes, n_rows):
+    """A member's own model, compiled as the member compiles it: the peers train the same thing.
 
-    build_fn = {"PlainCNNClassifier": builders.build_plain_cnn,
-                "SeparableCNNClassifier": builders.build_separable_cnn,
-                "ResidualNetClassifier": builders.build_residual_net}[type(member).__name__]
-    params = member.get_params()
-    names = [p.name for p in inspect.signature(build_fn).parameters.values()
-             if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    return build_fn, {name: params[name] for name in names}
+    Flat raw rows -> square grey images -> /255 -> the member's augmentation
+    layers -> its network, with its optimizer, weight decay and learning-rate
+    schedule (the cosine schedule's length counted for ``n_rows`` training
+    rows less the validation split).
+    """
+    side = math.isqrt(n_features)
+    n_train = n_rows - math.ceil(member.validation_fraction * n_rows)
+    steps_per_epoch = math.ceil(n_train / member.batch_size)
+    return member._compiled_model((side, side, 1), n_classes, 1 / 255, steps_per_epoch,
+                                  member.random_state)
 
 
-def compiled_wrapper_network(X, y, *, member_name, optimizer, learning_rate, seed):
+def compiled_wrapper_network(X, y, *, member_name, seed):
     """The model function of ``keras.wrappers.SKLearnClassifier``: a member's network.
 
-    Flat raw rows -> square grey images -> /255 -> the member's builder,
-    compiled here as SKLearnClassifier requires (it one-hot encodes ``y``,
-    hence categorical cross-entropy).
+    Compiled here as SKLearnClassifier requires; it one-hot encodes ``y``,
+    hence categorical cross-entropy (with the member's label smoothing).
     """
     import keras
 
-    from members._training import make_optimizer
-
     keras.utils.set_random_seed(seed)
-    build_fn, build_params = builder_settings(dict(default_members())[member_name])
-    side = math.isqrt(X.shape[1])
-    inputs = keras.Input((X.shape[1],))
-    images = keras.layers.Rescaling(1 / 255)(keras.layers.Reshape((side, side, 1))(inputs))
-    network = build_fn((side, side, 1), y.shape[1], **build_params)
-    model = keras.Model(inputs, network(images))
-    model.compile(optimizer=make_optimizer(optimizer, learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    member = dict(default_members())[member_name]
+    model = member_network(member, X.shape[1], y.shape[1], len(X))
+    model.compile(optimizer=model.optimizer, metrics=["accuracy"],
+                  loss=keras.losses.CategoricalCrossentropy(
+                      label_smoothing=member.label_smoothing))
     return model
 
 
@@ -562,7 +558,7 @@ def member_fit_settings(member):
     if member.early_stopping_patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             patience=member.early_stopping_patience, restore_best_weights=True))
-    if member.reduce_lr_patience is not None:
+    if member.lr_schedule == "plateau" and member.reduce_lr_patience is not None:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             patience=member.reduce_lr_patience, factor=member.reduce_lr_factor,
             min_lr=member.min_lr))
@@ -576,8 +572,7 @@ def keras_wrapper_members(wrapper_class, args):
     for name, member in chosen_members(args, args.epochs):
         wrapped.append((name, wrapper_class(
             model=compiled_wrapper_network,
-            model_kwargs={"member_name": name, "optimizer": member.optimizer,
-                          "learning_rate": member.learning_rate, "seed": member.random_state},
+            model_kwargs={"member_name": name, "seed": member.random_state},
             fit_kwargs=member_fit_settings(member))))
     return wrapped
 
@@ -659,17 +654,13 @@ def keras_voting_fixed_row(data, args):
 
 
 def scikeras_network(meta, *, member_name, seed):
-    """scikeras model function: a member's network on flat raw rows, uncompiled."""
+    """scikeras model function: a member's network on flat raw rows, compiled as the member does."""
     import keras
 
     keras.utils.set_random_seed(seed)
-    build_fn, build_params = builder_settings(dict(default_members())[member_name])
-    n_features = meta["n_features_in_"]
-    side = math.isqrt(n_features)
-    inputs = keras.Input((n_features,))
-    images = keras.layers.Rescaling(1 / 255)(keras.layers.Reshape((side, side, 1))(inputs))
-    network = build_fn((side, side, 1), meta["n_classes_"], **build_params)
-    return keras.Model(inputs, network(images))
+    member = dict(default_members())[member_name]
+    return member_network(member, meta["n_features_in_"], meta["n_classes_"],
+                          meta["X_shape_"][0])
 
 
 def scikeras_voting_row(data, args):
@@ -687,10 +678,10 @@ def scikeras_voting_row(data, args):
     members = []
     for name, member in chosen_members(args, args.epochs):
         settings = member_fit_settings(member)
+        # The model function returns the member's compiled model; scikeras then
+        # keeps its loss, optimizer and schedule.
         members.append((name, KerasClassifier(
             model=scikeras_network, model__member_name=name, model__seed=member.random_state,
-            loss="sparse_categorical_crossentropy", optimizer=member.optimizer,
-            optimizer__learning_rate=member.learning_rate, metrics=["accuracy"],
             epochs=settings["epochs"], batch_size=settings["batch_size"],
             validation_split=settings["validation_split"], callbacks=settings["callbacks"],
             verbose=0)))
@@ -876,11 +867,24 @@ def weight_learning_rows(data, learned, args):
 
 
 def prediction_cost_rows(data, learned, args):
-    """The log-loss ensemble's predict_proba against its members' bare model.predict."""
+    """The log-loss ensemble's predict_proba against its members' bare model.predict.
+
+    The bare side runs ``model.predict`` of every member the ensemble uses
+    (non-zero weight) once per test-time-augmentation transform that member
+    averages, on inputs transformed beforehand (not timed).
+    """
+    from members._augment import resolve_tta, transform_batch
+
+    used = [member for member, weight in zip(learned.members_, learned.weights_) if weight > 0]
+    inputs = []
+    for member in used:
+        images = data.X_test.reshape(len(data.X_test), *member.input_shape_).astype("float32")
+        for name in resolve_tta(member.tta, member.horizontal_flip, member.input_shape_):
+            inputs.append((member.model_, transform_batch(images, name).reshape(len(images), -1)))
 
     def members_bare():
-        for member in learned.members_:
-            member.model_.predict(data.X_test, batch_size=512, verbose=0)
+        for model, X in inputs:
+            model.predict(X, batch_size=512, verbose=0)
 
     def ensemble_proba():
         learned.predict_proba(data.X_test)
@@ -890,11 +894,11 @@ def prediction_cost_rows(data, learned, args):
     ensemble_proba()
     bare = median_seconds(members_bare, args.repeats)
     ours = median_seconds(ensemble_proba, args.repeats)
-    used = int(np.count_nonzero(learned.weights_))
     return [{
         "id": "predict", "cost": "ensemble predict_proba",
-        "setting": f"{len(data.y_test):,} test rows, {used} of {len(learned.members_)} members "
-                   f"weighted, median of {args.repeats}",
+        "setting": f"{len(data.y_test):,} test rows, {len(used)} of {len(learned.members_)} "
+                   f"members weighted, {len(inputs)} model.predict passes with TTA, median of "
+                   f"{args.repeats}",
         "seconds": ours, "against": "sum of members' model.predict", "against_seconds": bare,
         "ratio": ours / bare, "result": f"ensemble / members {ours / bare:.2f}",
     }]

@@ -8,8 +8,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from members._inputs import flatten_images
 
+from . import calibration
 from ._blending import blending_data, check_source
 from ._members import check_members, stacked_probas
+
+CALIBRATIONS = ("temperature",)
 
 
 class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -18,7 +21,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
     Subclasses implement ``_fit_combiner(probas, y_indices, features)``,
     learning from member probabilities of shape (n_members, n_blend,
     n_classes), and ``_combine(probas, features)``, returning ensemble
-    probabilities of shape (n_samples, n_classes).
+    probabilities of shape (n_samples, n_classes) before calibration. They
+    may override ``_used_members()`` to skip members that do not count.
     """
 
     #: Whether the combiner needs the raw features of the blending rows.
@@ -93,8 +97,17 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.blend_predictions_ = data.probas
         self.blend_targets_ = data.targets
         self.network_fits_ = data.network_fits
-        self._fit_combiner(data.probas, self._class_indices(data.targets), data.features)
+        self._learn(data.probas, self._class_indices(data.targets), data.features)
         return self
+
+    def _learn(self, probas, y_indices, features):
+        """Fit the combiner, then its temperature, on the blending data."""
+        _check_calibration(self.calibration)
+        self._fit_combiner(probas, y_indices, features)
+        self.temperature_ = 1.0
+        if self.calibration == "temperature":
+            self.temperature_ = calibration.fit_temperature(self._combine(probas, features),
+                                                            y_indices)
 
     def _validate_training_data(self, X, y):
         """Validate like a member: images flattened for checks, kept N-d for members."""
@@ -157,6 +170,10 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
     def predict_proba(self, X):
         """Ensemble class probabilities.
 
+        The members' probabilities (each with its own test-time augmentation,
+        see the members' ``tta``) are combined, then scaled by
+        ``temperature_``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
@@ -167,7 +184,50 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, X_rows = self._validate_prediction_data(X)
-        return self._combine(X, X_rows)
+        return self._calibrated(self._combine(self._member_probas(X), X_rows))
+
+    def _member_probas(self, X, members="used"):
+        """Aligned member probabilities, shape (n_members, n_samples, n_classes).
+
+        With ``members="used"`` the members that do not count (zero blend
+        weight) are not run and get zeros; ``"all"`` runs every member.
+        """
+        used = self._used_members() if members == "used" else range(len(self.members_))
+        n_samples = len(X)
+        probas = np.zeros((len(self.members_), n_samples, len(self.classes_)))
+        for index in used:
+            probas[index] = stacked_probas([self.members_[index]], X, self.classes_)[0]
+        return probas
+
+    def _used_members(self):
+        return range(len(self.members_))
+
+    def _calibrated(self, proba):
+        return calibration.apply_temperature(proba, getattr(self, "temperature_", 1.0))
+
+    def scored_probas(self, X):
+        """Members' and ensemble's probabilities from one pass of every member.
+
+        For reports that put the members beside the ensemble: each member is
+        run once, and the ensemble's probabilities are combined from those.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+
+        Returns
+        -------
+        members : ndarray of shape (n_members, n_samples, n_classes)
+        uncalibrated : ndarray of shape (n_samples, n_classes)
+            The combination before temperature scaling.
+        proba : ndarray of shape (n_samples, n_classes)
+            What :meth:`predict_proba` returns.
+        """
+        check_is_fitted(self)
+        X, X_rows = self._validate_prediction_data(X)
+        members = self._member_probas(X, members="all")
+        uncalibrated = self._combine(members, X_rows)
+        return members, uncalibrated, self._calibrated(uncalibrated)
 
     def predict(self, X):
         """Most probable class of each sample.
@@ -214,7 +274,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
             if hasattr(fitted, name):
                 setattr(new, name, getattr(fitted, name))
         new.network_fits_ = 0
-        new._fit_combiner(new.blend_predictions_, new._class_indices(new.blend_targets_), None)
+        new._learn(new.blend_predictions_, new._class_indices(new.blend_targets_), None)
         return new
 
     # -------------------------------------------------------------- protocol
@@ -229,8 +289,13 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _fit_combiner(self, probas, y_indices, features):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _combine(self, X, X_rows):  # pragma: no cover - abstract
+    def _combine(self, probas, X_rows):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _check_calibration(value):
+    if value is not None and value not in CALIBRATIONS:
+        raise ValueError(f"calibration must be one of {CALIBRATIONS} or None, got {value!r}.")
 
 
 def _well_formed_members(members):

@@ -56,8 +56,11 @@ def report(estimator, X, y, *, name=None, others=None):
     Parameters
     ----------
     estimator : fitted ensemble or member
-        An ensemble gets one row per member and one for itself; a member
-        alone gets one row.
+        An ensemble gets one row per member and one for itself, plus one for
+        its blend before temperature scaling when it learned a temperature
+        other than 1 (``"<name> (no temperature)"``); a member alone gets
+        one row. Each member is run once: the ensemble's rows are combined
+        from the members' probabilities.
     X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
     y : array-like of shape (n_samples,)
     name : str or None, default=None
@@ -71,16 +74,29 @@ def report(estimator, X, y, *, name=None, others=None):
     Report
         ``print(report(...))`` shows a table; ``.rows`` holds the numbers.
     """
-    rows = []
-    weights = getattr(estimator, "weights_", None)
-    for index, (member_name, member) in enumerate(getattr(estimator, "named_members_", {}).items()):
-        rows.append(_row(member_name, "member", member, X, y,
-                         None if weights is None else float(weights[index])))
-    kind = "ensemble" if rows else "member"
-    rows.append(_row(name or type(estimator).__name__, kind, estimator, X, y, None))
+    name = name or type(estimator).__name__
+    if hasattr(estimator, "scored_probas"):
+        rows = _ensemble_rows(estimator, X, y, name)
+        kind = "ensemble"
+    else:
+        rows = [_row(name, "member", estimator, X, y, None)]
+        kind = "member"
     for other_name, other in (others or {}).items():
         rows.append(_row(other_name, kind, other, X, y, None))
     return Report(rows=rows, n_samples=len(y))
+
+
+def _ensemble_rows(ensemble, X, y, name):
+    members, uncalibrated, proba = ensemble.scored_probas(X)
+    classes = ensemble.classes_
+    weights = getattr(ensemble, "weights_", None)
+    rows = [score_row(member_name, "member", y, members[index], classes,
+                      None if weights is None else float(weights[index]))
+            for index, member_name in enumerate(ensemble.named_members_)]
+    rows.append(score_row(name, "ensemble", y, proba, classes))
+    if getattr(ensemble, "temperature_", 1.0) != 1.0:
+        rows.append(score_row(f"{name} (no temperature)", "ensemble", y, uncalibrated, classes))
+    return rows
 
 
 def _row(name, kind, model, X, y, weight):

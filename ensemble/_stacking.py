@@ -5,7 +5,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from ._base import MemberEnsembleBase, _side_by_side
-from ._members import aligned_proba, stacked_probas
+from ._members import aligned_proba
 
 
 class StackingEnsemble(MemberEnsembleBase):
@@ -24,6 +24,9 @@ class StackingEnsemble(MemberEnsembleBase):
         regression (``LogisticRegression(max_iter=1000)``).
     passthrough : bool, default=False
         Append the raw (flat) features to the member probabilities.
+    calibration : {"temperature"} or None, default="temperature"
+        Learn one temperature for the meta-learner's probabilities on the
+        blending data (see :class:`WeightedAverageEnsemble`).
     holdout : float or int, default=0.1
     cv : int, cross-validation splitter, "prefit" or None, default=None
     n_jobs : int or None, default=None
@@ -36,16 +39,20 @@ class StackingEnsemble(MemberEnsembleBase):
     ----------
     final_estimator_ : classifier
         The fitted meta-learner.
+    temperature_ : float
+        The learned temperature (1.0 without calibration).
     members_, named_members_, blend_predictions_, blend_targets_, network_fits_,
     classes_, n_features_in_
         As on :class:`WeightedAverageEnsemble`.
     """
 
-    def __init__(self, members, *, final_estimator=None, passthrough=False, holdout=0.1,
-                 cv=None, n_jobs=None, random_state=None, checkpoint_dir=None, verbose=0):
+    def __init__(self, members, *, final_estimator=None, passthrough=False,
+                 calibration="temperature", holdout=0.1, cv=None, n_jobs=None, random_state=None,
+                 checkpoint_dir=None, verbose=0):
         self.members = members
         self.final_estimator = final_estimator
         self.passthrough = passthrough
+        self.calibration = calibration
         self.holdout = holdout
         self.cv = cv
         self.n_jobs = n_jobs
@@ -72,6 +79,6 @@ class StackingEnsemble(MemberEnsembleBase):
             meta = np.hstack([meta, np.asarray(X_rows, dtype=np.float64)])
         return meta
 
-    def _combine(self, X, X_rows):
-        meta = self._meta_features(stacked_probas(self.members_, X, self.classes_), X_rows)
+    def _combine(self, probas, X_rows):
+        meta = self._meta_features(probas, X_rows)
         return aligned_proba(self.final_estimator_, meta, np.arange(len(self.classes_)))

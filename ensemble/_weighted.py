@@ -6,7 +6,6 @@ import numpy as np
 
 from . import weights as blend_weights
 from ._base import MemberEnsembleBase
-from ._members import aligned_proba
 
 WEIGHTINGS = ("log_loss", "caruana", "equal")
 
@@ -26,6 +25,11 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         forward selection with replacement, 25 rounds
         (:func:`ensemble.weights.caruana_weights`). ``"equal"``: plain
         average. An array gives one weight per member that is not dropped.
+    calibration : {"temperature"} or None, default="temperature"
+        ``"temperature"``: after the weights, learn one temperature on the
+        blending data that rescales the blend's log-probabilities to
+        minimise their log loss (:mod:`ensemble.calibration`); accuracy is
+        unchanged. None: use the blend as it is.
     holdout : float or int, default=0.1
         Share (or count) of the training rows held out, stratified, as
         blending data when neither ``cv`` nor ``validation_data`` is given.
@@ -63,6 +67,8 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         The fitted members by name.
     weights_ : ndarray of shape (n_members,)
         Blend weights, summing to one.
+    temperature_ : float
+        The learned temperature (1.0 without calibration).
     blend_predictions_ : ndarray of shape (n_members, n_blend, n_classes)
         Member probabilities on the blending rows, kept so that another
         weighting or a stacking combiner can be fitted without retraining
@@ -81,10 +87,11 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     ...     [("plain", PlainCNNClassifier()), ("residual", ResidualNetClassifier())])
     """
 
-    def __init__(self, members, *, weighting="log_loss", holdout=0.1, cv=None, n_jobs=None,
-                 random_state=None, checkpoint_dir=None, verbose=0):
+    def __init__(self, members, *, weighting="log_loss", calibration="temperature", holdout=0.1,
+                 cv=None, n_jobs=None, random_state=None, checkpoint_dir=None, verbose=0):
         self.members = members
         self.weighting = weighting
+        self.calibration = calibration
         self.holdout = holdout
         self.cv = cv
         self.n_jobs = n_jobs
@@ -115,10 +122,10 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
             )
         return blend_weights.check_weights(self.weighting, n_members)
 
-    def _combine(self, X, X_rows):
+    def _used_members(self):
         # Members with zero weight (common after Caruana selection) are not run.
-        used = np.flatnonzero(self.weights_ > 0)
-        proba = sum(
-            self.weights_[m] * aligned_proba(self.members_[m], X, self.classes_) for m in used
-        )
+        return np.flatnonzero(self.weights_ > 0)
+
+    def _combine(self, probas, X_rows):
+        proba = blend_weights.blend(probas, self.weights_)
         return proba / proba.sum(axis=1, keepdims=True)

@@ -16,7 +16,7 @@ The archive
     attributes (``classes_`` with their dtype, ``n_features_in_``,
     ``feature_names_in_``, for members ``input_shape_``, ``pixel_scale_``,
     ``history_``; for ensembles the member names, ``weights_``,
-    ``network_fits_``, whether the blending predictions are included),
+    ``temperature_``, ``network_fits_``, whether the blending predictions are included),
     ``class_names`` (the display name of each class, when the estimator has
     ``class_names_``) and ``files``, the SHA-256 of every other entry.
 ``members/<i>.keras``
@@ -278,6 +278,7 @@ def _ensemble_spec(ensemble, files):
         "members": layout,
         "member_specs": member_specs,
         "network_fits": int(ensemble.network_fits_),
+        "temperature": float(getattr(ensemble, "temperature_", 1.0)),
         "blend": _blend_spec(ensemble, files),
     }
     if isinstance(ensemble, WeightedAverageEnsemble):
@@ -582,6 +583,10 @@ def _check_ensemble_spec(spec, contents):
     n_features = _check_int(spec.get("n_features_in"), "n_features_in", minimum=1)
     _check_feature_names(spec.get("feature_names_in"), n_features, "estimator")
     _check_int(spec.get("network_fits"), "network_fits", minimum=0)
+    # Archives written before temperature scaling have none: 1 leaves the blend as it is.
+    temperature = spec.get("temperature", 1.0)
+    _expect(_is_real(temperature) and np.isfinite(temperature) and temperature > 0,
+            "temperature must be a positive number")
 
     member_specs = spec.get("member_specs")
     _expect(isinstance(member_specs, list) and member_specs, "member_specs must be a list")
@@ -718,6 +723,7 @@ def _build(spec, contents):
         entry["name"]: members[entry["index"]] for entry in spec["members"] if "index" in entry
     })
     estimator.network_fits_ = spec["network_fits"]
+    estimator.temperature_ = float(spec.get("temperature", 1.0))
     if spec["blend"]["included"]:
         predictions, targets = _read_blend(contents[BLEND_FILE], spec["blend"]["targets"],
                                            len(members), len(estimator.classes_))

@@ -10,6 +10,19 @@ from . import builders
 from ._inputs import square_image_shape
 from ._wrapper import MemberClassifierBase, with_training_docs
 
+#: Training defaults of the three built-in architectures, chosen by the
+#: measurements in BENCHMARKS.md ("Accuracy per CPU minute"): shifts of up
+#: to 2 pixels of a 28x28 image, AdamW at a cosine schedule peaking at 3e-3,
+#: and as many epochs as fit about 10 minutes of 2 CPU cores on 54,000
+#: Fashion-MNIST images.
+RANDOM_SHIFT = 2 / 28
+WEIGHT_DECAY = 0.05
+LEARNING_RATE = 3e-3
+EARLY_STOPPING_PATIENCE = 5
+PLAIN_EPOCHS = 16
+SEPARABLE_EPOCHS = 12
+RESIDUAL_EPOCHS = 8
+
 
 @with_training_docs
 class KerasMemberClassifier(MemberClassifierBase):
@@ -39,8 +52,10 @@ class KerasMemberClassifier(MemberClassifierBase):
     """
 
     def __init__(
-        self, build_fn, *, build_params=None, input_shape=None, pixel_scale=None, epochs=10,
-        batch_size=128, optimizer="adam", learning_rate=1e-3, validation_fraction=0.1,
+        self, build_fn, *, build_params=None, input_shape=None, pixel_scale=None,
+        random_shift=0.0, horizontal_flip=False, augmentation=None, tta="auto", epochs=10,
+        batch_size=128, optimizer="adam", learning_rate=1e-3, lr_schedule="plateau",
+        warmup_epochs=1.0, weight_decay=0.0, label_smoothing=0.0, validation_fraction=0.1,
         early_stopping_patience=3, reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5,
         checkpoint_dir=None, tensorboard_dir=None, histogram_freq=0, callbacks=None,
         class_weight=None, random_state=None, verbose=0,
@@ -48,9 +63,11 @@ class KerasMemberClassifier(MemberClassifierBase):
         self.build_fn = build_fn
         self.build_params = build_params
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
@@ -75,14 +92,18 @@ class _ImageMember(MemberClassifierBase):
 
 @with_training_docs
 class PlainCNNClassifier(_ImageMember):
-    """A plain CNN (conv + batch norm + ReLU stages, pooling, dense head with dropout).
+    """A plain CNN: a stride-2 stem, conv + batch norm + ReLU stages with pooling, a dense head.
 
     See :func:`members.builders.build_plain_cnn`. Defaults are tuned for
-    Fashion-MNIST on a 2-core CPU (see BENCHMARKS.md).
+    accuracy per CPU minute on Fashion-MNIST with 2 CPU cores (see
+    BENCHMARKS.md).
 
     Parameters
     ----------
-    filters : tuple of int, default=(32, 64)
+    stem_filters : int, default=32
+    stem_strides : {1, 2}, default=2
+        2 halves the resolution in the stem, where a CPU spends most.
+    filters : tuple of int, default=(64, 128)
         Filters of each stage.
     convs_per_stage : int, default=1
     dense_units : int, default=128
@@ -90,21 +111,28 @@ class PlainCNNClassifier(_ImageMember):
     """
 
     def __init__(
-        self, *, filters=(32, 64), convs_per_stage=1, dense_units=128, dropout=0.3,
-        input_shape=None, pixel_scale="auto", epochs=15, batch_size=128, optimizer="adam",
-        learning_rate=1e-3, validation_fraction=0.1, early_stopping_patience=3,
+        self, *, stem_filters=32, stem_strides=2, filters=(64, 128), convs_per_stage=1,
+        dense_units=128, dropout=0.3, input_shape=None, pixel_scale="auto",
+        random_shift=RANDOM_SHIFT, horizontal_flip=False, augmentation=None, tta="auto",
+        epochs=PLAIN_EPOCHS, batch_size=128, optimizer="adam", learning_rate=LEARNING_RATE,
+        lr_schedule="cosine", warmup_epochs=1.0, weight_decay=WEIGHT_DECAY, label_smoothing=0.0,
+        validation_fraction=0.1, early_stopping_patience=EARLY_STOPPING_PATIENCE,
         reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5, checkpoint_dir=None,
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
     ):
+        self.stem_filters = stem_filters
+        self.stem_strides = stem_strides
         self.filters = filters
         self.convs_per_stage = convs_per_stage
         self.dense_units = dense_units
         self.dropout = dropout
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
@@ -114,6 +142,7 @@ class PlainCNNClassifier(_ImageMember):
 
     def _builder(self):
         return builders.build_plain_cnn, {
+            "stem_filters": self.stem_filters, "stem_strides": self.stem_strides,
             "filters": tuple(self.filters), "convs_per_stage": self.convs_per_stage,
             "dense_units": self.dense_units, "dropout": self.dropout,
         }
@@ -128,33 +157,35 @@ class SeparableCNNClassifier(_ImageMember):
     Parameters
     ----------
     stem_filters : int, default=32
+    stem_strides : {1, 2}, default=2
     filters : tuple of int, default=(64, 128)
         Filters of each separable stage.
     convs_per_stage : int, default=2
     dropout : float, default=0.2
-
-    Notes
-    -----
-    ``epochs`` defaults to 14: 36-40 s per epoch of full Fashion-MNIST on
-    2 CPU cores, so that training stays within 10 minutes.
     """
 
     def __init__(
-        self, *, stem_filters=32, filters=(64, 128), convs_per_stage=2, dropout=0.2,
-        input_shape=None, pixel_scale="auto", epochs=14, batch_size=128, optimizer="adam",
-        learning_rate=2e-3, validation_fraction=0.1, early_stopping_patience=3,
+        self, *, stem_filters=32, stem_strides=2, filters=(64, 128), convs_per_stage=2,
+        dropout=0.2, input_shape=None, pixel_scale="auto", random_shift=RANDOM_SHIFT,
+        horizontal_flip=False, augmentation=None, tta="auto", epochs=SEPARABLE_EPOCHS,
+        batch_size=128, optimizer="adam", learning_rate=LEARNING_RATE, lr_schedule="cosine",
+        warmup_epochs=1.0, weight_decay=WEIGHT_DECAY, label_smoothing=0.0,
+        validation_fraction=0.1, early_stopping_patience=EARLY_STOPPING_PATIENCE,
         reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5, checkpoint_dir=None,
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
     ):
         self.stem_filters = stem_filters
+        self.stem_strides = stem_strides
         self.filters = filters
         self.convs_per_stage = convs_per_stage
         self.dropout = dropout
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
@@ -164,47 +195,50 @@ class SeparableCNNClassifier(_ImageMember):
 
     def _builder(self):
         return builders.build_separable_cnn, {
-            "stem_filters": self.stem_filters, "filters": tuple(self.filters),
-            "convs_per_stage": self.convs_per_stage, "dropout": self.dropout,
+            "stem_filters": self.stem_filters, "stem_strides": self.stem_strides,
+            "filters": tuple(self.filters), "convs_per_stage": self.convs_per_stage,
+            "dropout": self.dropout,
         }
 
 
 @with_training_docs
 class ResidualNetClassifier(_ImageMember):
-    """A small residual network (stem, stages of residual blocks, global pooling).
+    """A small residual network (stride-2 stem, stages of residual blocks, global pooling).
 
     See :func:`members.builders.build_residual_net`.
 
     Parameters
     ----------
     stem_filters : int, default=32
+    stem_strides : {1, 2}, default=2
     filters : tuple of int, default=(32, 64, 128)
         Filters of each stage; every stage after the first halves resolution.
     blocks_per_stage : int, default=1
     dropout : float, default=0.2
-
-    Notes
-    -----
-    ``epochs`` defaults to 12: 37-48 s per epoch of full Fashion-MNIST on
-    2 CPU cores, so that training stays within 10 minutes.
     """
 
     def __init__(
-        self, *, stem_filters=32, filters=(32, 64, 128), blocks_per_stage=1, dropout=0.2,
-        input_shape=None, pixel_scale="auto", epochs=12, batch_size=128, optimizer="adam",
-        learning_rate=2e-3, validation_fraction=0.1, early_stopping_patience=3,
+        self, *, stem_filters=32, stem_strides=2, filters=(32, 64, 128), blocks_per_stage=1,
+        dropout=0.2, input_shape=None, pixel_scale="auto", random_shift=RANDOM_SHIFT,
+        horizontal_flip=False, augmentation=None, tta="auto", epochs=RESIDUAL_EPOCHS,
+        batch_size=128, optimizer="adam", learning_rate=LEARNING_RATE, lr_schedule="cosine",
+        warmup_epochs=1.0, weight_decay=WEIGHT_DECAY, label_smoothing=0.0,
+        validation_fraction=0.1, early_stopping_patience=EARLY_STOPPING_PATIENCE,
         reduce_lr_patience=2, reduce_lr_factor=0.5, min_lr=1e-5, checkpoint_dir=None,
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
     ):
         self.stem_filters = stem_filters
+        self.stem_strides = stem_strides
         self.filters = filters
         self.blocks_per_stage = blocks_per_stage
         self.dropout = dropout
         super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, epochs=epochs,
+            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
+            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
             batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            validation_fraction=validation_fraction,
+            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
+            label_smoothing=label_smoothing, validation_fraction=validation_fraction,
             early_stopping_patience=early_stopping_patience,
             reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
             min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
@@ -214,6 +248,7 @@ class ResidualNetClassifier(_ImageMember):
 
     def _builder(self):
         return builders.build_residual_net, {
-            "stem_filters": self.stem_filters, "filters": tuple(self.filters),
-            "blocks_per_stage": self.blocks_per_stage, "dropout": self.dropout,
+            "stem_filters": self.stem_filters, "stem_strides": self.stem_strides,
+            "filters": tuple(self.filters), "blocks_per_stage": self.blocks_per_stage,
+            "dropout": self.dropout,
         }

@@ -15,7 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _sizes, _training
+from . import _augment, _sizes, _training
 from ._files import keras_model_from_bytes, keras_model_to_bytes
 from ._inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
 
@@ -43,6 +43,43 @@ TRAINING_PARAMETERS_DOC = """
     optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
         SGD uses Nesterov momentum 0.9.
     learning_rate : float, default=1e-3
+        The starting rate, or with ``lr_schedule="cosine"`` the peak reached
+        after the warm-up.
+    lr_schedule : {"cosine", "plateau", "constant"}
+        ``"cosine"``: a linear warm-up over ``warmup_epochs``, then a half
+        cosine down to zero at the last epoch. ``"plateau"``: multiply the
+        rate by ``reduce_lr_factor`` after ``reduce_lr_patience`` epochs
+        without improvement of the monitored loss. ``"constant"``.
+    warmup_epochs : float, default=1.0
+        Length of the cosine schedule's warm-up (at most half the epochs).
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step shrinks the weights (not the
+        batch-norm parameters or biases) by ``learning_rate * weight_decay``
+        of themselves; with ``optimizer="adam"`` this is AdamW.
+    label_smoothing : float, default=0.0
+        Train towards ``1 - label_smoothing`` on the true class and spread
+        the rest evenly over the others.
+    random_shift : float
+        Training-time augmentation: shift each image by up to this fraction
+        of its height and width (whole pixels, zero-filled border); 0 turns
+        it off. Safe for images in general. Images only: flat feature
+        vectors get no built-in augmentation.
+    horizontal_flip : bool
+        Training-time augmentation: mirror half of the images left to
+        right. Only for data whose classes look the same mirrored (clothes,
+        most photographs), not for digits or text.
+    augmentation : list of keras.layers.Layer or None, default=None
+        Your own Keras preprocessing layers (e.g.
+        ``keras.layers.RandomContrast(0.1)``), applied in training after the
+        built-in ones; they are saved in the model, so use built-in or
+        registered layers. Every fit works on deep copies.
+    tta : {"auto", "none", "flip", "shift", "flip+shift"} or None, default="auto"
+        Test-time augmentation: ``predict_proba`` averages the probabilities
+        of the image and of its fixed transforms -- its mirror image
+        (``"flip"``), its one-pixel shifts up, down, left and right
+        (``"shift"``). ``"auto"``: the mirror image when the member trained
+        with ``horizontal_flip``, else none. A prediction-time setting: it
+        can be changed on a fitted member.
     validation_fraction : float, default=0.1
         Share of the training data held out to watch for early stopping,
         learning-rate reduction and the best checkpoint: rounded up,
@@ -53,8 +90,9 @@ TRAINING_PARAMETERS_DOC = """
         Epochs without improvement before training stops; the best epoch's
         weights are restored. None disables early stopping.
     reduce_lr_patience : int or None, default=2
-        Epochs without improvement before the learning rate is multiplied
-        by ``reduce_lr_factor``. None disables it.
+        With ``lr_schedule="plateau"``: epochs without improvement before
+        the learning rate is multiplied by ``reduce_lr_factor``. None
+        disables it.
     reduce_lr_factor : float, default=0.5
     min_lr : float, default=1e-5
         Floor of the learning rate reduction.
@@ -83,7 +121,8 @@ TRAINING_PARAMETERS_DOC = """
     Attributes
     ----------
     model_ : keras.Model
-        The trained network; takes flat raw rows of ``n_features_in_`` values.
+        The trained network; takes flat raw rows of ``n_features_in_`` values
+        (its augmentation layers are active only in training).
     history_ : dict of list
         Per-epoch values (``"epoch"``, ``"loss"``, ``"accuracy"``,
         ``"val_loss"``, ``"val_accuracy"``, ``"learning_rate"``), including
@@ -119,10 +158,18 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         *,
         input_shape=None,
         pixel_scale=None,
+        random_shift=0.0,
+        horizontal_flip=False,
+        augmentation=None,
+        tta="auto",
         epochs=10,
         batch_size=128,
         optimizer="adam",
         learning_rate=1e-3,
+        lr_schedule="plateau",
+        warmup_epochs=1.0,
+        weight_decay=0.0,
+        label_smoothing=0.0,
         validation_fraction=0.1,
         early_stopping_patience=3,
         reduce_lr_patience=2,
@@ -138,10 +185,18 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
     ):
         self.input_shape = input_shape
         self.pixel_scale = pixel_scale
+        self.random_shift = random_shift
+        self.horizontal_flip = horizontal_flip
+        self.augmentation = augmentation
+        self.tta = tta
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.reduce_lr_patience = reduce_lr_patience
@@ -214,15 +269,16 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             )
             checkpoint = self._checkpoint(X_train, y_train, validation, input_shape, pixel_scale)
             finished = None if checkpoint is None else checkpoint.folder.finished(checkpoint.final)
+            steps_per_epoch = -(-len(y_train) // self.batch_size)
             if finished is not None:
                 # This very fit already ran to the end: load it, train nothing.
                 model, epoch_logs = finished
-                self._compile(model)
+                self._compile(model, steps_per_epoch)
             else:
                 # Images are checked for size; flat rows, whose shape is only guessed, are not.
                 images = image_shape is not None or self.input_shape is not None
                 model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale,
-                                             images=images)
+                                             steps_per_epoch, seed, images=images)
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
                                          checkpoint)
 
@@ -237,11 +293,15 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
     def _train(self, model, X, y, validation, class_weight, checkpoint):
         """Run ``model.fit`` with the configured callbacks; return per-epoch logs."""
         monitor = "val_loss" if validation is not None else "loss"
-        if validation is not None and class_weight is not None:
-            # Weigh the validation loss like the training loss, so that early
-            # stopping and the best checkpoint watch the objective being trained.
+        n_classes = model.output_shape[-1]
+        if validation is not None:
             X_val, y_val = validation
-            validation = (X_val, y_val, np.array([class_weight[label] for label in y_val]))
+            validation = (X_val, self._targets(y_val, n_classes))
+            if class_weight is not None:
+                # Weigh the validation loss like the training loss, so that early
+                # stopping and the best checkpoint watch the objective being trained.
+                validation += (np.array([class_weight[label] for label in y_val]),)
+        y = self._targets(y, n_classes)
         if checkpoint is None:
             return self._run_fit(model, X, y, validation, class_weight, None, monitor)
         with checkpoint.folder.locked():
@@ -294,10 +354,13 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
                 "re-run validates on the same rows (got random_state=None)."
             )
         X_val, y_val = (X[:0], y[:0]) if validation is None else validation[:2]
+        free = _PARAMS_FREE_TO_CHANGE_ON_RESUME
+        if self.lr_schedule == "cosine":
+            free = free - {"epochs"}  # the schedule's length is part of what is trained
         run = {
             "estimator": type(self).__name__,
             "params": {key: _stable_repr(value) for key, value in sorted(self.get_params().items())
-                       if key not in _PARAMS_FREE_TO_CHANGE_ON_RESUME},
+                       if key not in free},
             "input_shape": list(input_shape),
             "pixel_scale": float(pixel_scale),
             "n_train": int(len(y)),
@@ -319,7 +382,7 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
                 monitor=monitor, patience=self.early_stopping_patience,
                 restore_best_weights=True, previous_values=previous_values,
             ))
-        if self.reduce_lr_patience is not None:
+        if self.lr_schedule == "plateau" and self.reduce_lr_patience is not None:
             callbacks.append(_training.ResumableReduceLROnPlateau(
                 monitor=monitor, factor=self.reduce_lr_factor,
                 patience=self.reduce_lr_patience, min_lr=self.min_lr,
@@ -337,8 +400,9 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             ))
         return callbacks + _training.user_callbacks(self.callbacks)
 
-    def _compiled_model(self, input_shape, n_classes, pixel_scale, images=False):
-        """Flat raw rows -> reshape -> scale -> the user's network, compiled.
+    def _compiled_model(self, input_shape, n_classes, pixel_scale, steps_per_epoch, seed,
+                        images=False):
+        """Flat raw rows -> reshape -> scale -> augment -> the user's network, compiled.
 
         ``images``: refuse images too small for the network (see :mod:`members._sizes`).
         """
@@ -348,6 +412,10 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         x = keras.layers.Reshape(input_shape, name="to_input_shape")(inputs)
         if pixel_scale != 1.0:
             x = keras.layers.Rescaling(pixel_scale, name="pixel_scale")(x)
+        for layer in _augment.augmentation_layers(
+                input_shape, random_shift=self.random_shift, horizontal_flip=self.horizontal_flip,
+                augmentation=self.augmentation, seed=seed):
+            x = layer(x)
         network = build_fn(input_shape, n_classes, **build_params)
         if not isinstance(network, keras.Model):
             raise TypeError(
@@ -362,16 +430,31 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
                 f"build_fn returned a model with {model.output_shape[-1]} outputs for "
                 f"{n_classes} classes."
             )
-        self._compile(model)
+        self._compile(model, steps_per_epoch)
         return model
 
-    def _compile(self, model):
+    def _compile(self, model, steps_per_epoch):
         """Compile with this member's optimizer and loss (also a model loaded from a checkpoint)."""
+        learning_rate = _training.learning_rate_schedule(
+            self.lr_schedule, self.learning_rate, steps_per_epoch=steps_per_epoch,
+            epochs=self.epochs, warmup_epochs=self.warmup_epochs,
+        )
+        if self.label_smoothing:
+            loss = keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy()
         model.compile(
-            optimizer=_training.make_optimizer(self.optimizer, self.learning_rate),
-            loss="sparse_categorical_crossentropy",
+            optimizer=_training.make_optimizer(self.optimizer, learning_rate,
+                                               weight_decay=self.weight_decay),
+            loss=loss,
             metrics=["accuracy"],
         )
+
+    def _targets(self, y_encoded, n_classes):
+        """Class indices, or one-hot rows when label smoothing needs them."""
+        if not self.label_smoothing:
+            return y_encoded
+        return np.eye(n_classes, dtype="float32")[y_encoded]
 
     def _encoded_class_weight(self, classes, y):
         if self.class_weight is None:
@@ -388,6 +471,9 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             if getattr(self, name) is not None:
                 _check_int(getattr(self, name), name, minimum=0)
         _check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+        _check_real(self.warmup_epochs, "warmup_epochs", low=0.0)
+        _check_real(self.weight_decay, "weight_decay", low=0.0)
+        _check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0, high_open=True)
         _check_real(self.min_lr, "min_lr", low=0.0)
         _check_real(self.reduce_lr_factor, "reduce_lr_factor", low=0.0, high=1.0,
                     low_open=True, high_open=True)
@@ -397,6 +483,12 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"optimizer must be one of {_training.OPTIMIZERS}, got {self.optimizer!r}."
             )
+        if self.lr_schedule not in _training.LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {_training.LR_SCHEDULES}, got {self.lr_schedule!r}."
+            )
+        _augment.check_augmentation_params(self.random_shift, self.horizontal_flip,
+                                           self.augmentation, self.tta)
         _training.user_callbacks(self.callbacks)
 
     # -------------------------------------------------------------------- predict
@@ -417,7 +509,9 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         self._check_image_shape(image_shape)
         X = validate_data(self, X, dtype="numeric", reset=False)
         self._check_pixel_range(X)
-        proba = predict_in_batches(self.model_, X)
+        transforms = _augment.resolve_tta(self.tta, self.horizontal_flip, self.input_shape_)
+        proba = predict_in_batches(self.model_, X, transforms=transforms,
+                                   image_shape=self.input_shape_)
         # float32 softmax rows can sum to 1 +- 1e-7; scikit-learn's metrics
         # want them exact, so renormalise in float64.
         proba = np.asarray(proba, dtype=np.float64)
@@ -492,7 +586,8 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
 
 #: Parameters that may differ between an interrupted fit and its resumption.
 _PARAMS_FREE_TO_CHANGE_ON_RESUME = frozenset(
-    {"epochs", "verbose", "callbacks", "tensorboard_dir", "histogram_freq", "checkpoint_dir"}
+    {"epochs", "verbose", "callbacks", "tensorboard_dir", "histogram_freq", "checkpoint_dir",
+     "tta"}
 )
 
 
@@ -526,32 +621,66 @@ def _stable_repr(value):
     return _ADDRESS.sub("", text)
 
 
-def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE):
-    """Run ``model`` on ``X`` one batch at a time, eagerly.
+def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE, *, transforms=("identity",),
+                       image_shape=None):
+    """Run ``model`` on ``X`` one batch at a time, averaging over TTA transforms.
 
-    Eager calls skip ``model.predict``'s function tracing and data-pipeline
-    set-up, which cost more than the arithmetic for the small inputs of
-    cross-validation folds and estimator checks, and hold one batch of
-    activations at a time. For large inputs they are slower than
-    ``model.predict``: 1.46x on 10,000 Fashion-MNIST test images for the
-    three default members (BENCHMARKS.md).
+    Inputs of at least :data:`COMPILED_PREDICT_MIN_ROWS` rows (counting each
+    transform) go through the model's compiled predict function, batch by
+    batch, the last batch padded to full size so that the function is traced
+    once; smaller ones run eagerly, because tracing costs more than it saves
+    on the small inputs of cross-validation folds and estimator checks.
+    Either way one batch of activations is held at a time, and the rows are
+    converted to float32 a batch at a time.
 
     Parameters
     ----------
     model : keras.Model
     X : ndarray of shape (n_samples, n_features)
     batch_size : int
+    transforms : tuple of str, default=("identity",)
+        TTA transform names (:func:`members._augment.transform_batch`).
+    image_shape : tuple of int or None
+        Shape of one sample as the network sees it; needed for transforms
+        other than the identity.
 
     Returns
     -------
     ndarray of shape (n_samples, n_outputs), float32
     """
-    batches = [
-        keras.ops.convert_to_numpy(model(np.asarray(X[start:start + batch_size], "float32"),
-                                         training=False))
-        for start in range(0, len(X), batch_size)
-    ]
+    compiled = len(X) * len(transforms) >= COMPILED_PREDICT_MIN_ROWS
+    run = _compiled_runner(model, batch_size) if compiled else _eager_runner(model)
+    batches = []
+    for start in range(0, len(X), batch_size):
+        rows = np.asarray(X[start:start + batch_size], dtype="float32")
+        if transforms == ("identity",):
+            batches.append(run(rows))
+            continue
+        images = rows.reshape(len(rows), *image_shape)
+        total = sum(run(_augment.transform_batch(images, name).reshape(len(rows), -1))
+                    for name in transforms)
+        batches.append(total / len(transforms))
     return np.concatenate(batches, axis=0)
+
+
+#: From this many rows (times TTA transforms) on, prediction runs compiled.
+COMPILED_PREDICT_MIN_ROWS = 4 * PREDICT_BATCH_SIZE
+
+
+def _eager_runner(model):
+    def run(rows):
+        return keras.ops.convert_to_numpy(model(rows, training=False))
+    return run
+
+
+def _compiled_runner(model, batch_size):
+    def run(rows):
+        n_rows = len(rows)
+        if n_rows < batch_size:
+            rows = np.concatenate([rows, np.zeros((batch_size - n_rows,) + rows.shape[1:],
+                                                  dtype=rows.dtype)])
+        return np.asarray(model.predict_on_batch(rows))[:n_rows]
+    return run
 
 
 def _check_int(value, name, *, minimum):

@@ -4,6 +4,17 @@ Each builder is ``(input_shape, n_classes, *, hyper-parameters) ->
 keras.Model``: a stem, a stack of blocks from :mod:`members.blocks`, a head.
 No compilation and no training here; the wrappers in :mod:`members` do that.
 Inputs are expected in [0, 1]: the wrapper puts pixel scaling in front.
+
+Where the CPU time goes decides the shapes. On a CPU, a layer at full
+resolution costs far more than its multiply-adds suggest: its activations
+(28 x 28 x 32 floats per image) stream through memory several times per
+step, in the convolution, the batch normalisation and the ReLU. So every
+builder starts with a stride-2 stem (``stem_strides=2``), which computes
+only a quarter of the positions and never stores a full-resolution
+activation, and puts its capacity at half and quarter resolution. Measured
+on 2 cores (BENCHMARKS.md): the plain CNN with a stride-2 stem trains in
+about half the time of the same network with a full-resolution stem and
+pooling, at the same accuracy.
 """
 
 import keras
@@ -27,16 +38,30 @@ def _check_image_shape(input_shape, builder):
         )
 
 
-def build_plain_cnn(input_shape, n_classes, *, filters=(32, 64), convs_per_stage=1,
-                    dense_units=128, dropout=0.3):
-    """A plain CNN: stages of conv + batch norm + ReLU, each followed by 2x2 pooling.
+def _check_stem_strides(stem_strides, builder):
+    if stem_strides not in (1, 2):
+        raise ValueError(f"{builder}: stem_strides must be 1 or 2, got {stem_strides!r}.")
+
+
+def _stem(inputs, filters, strides):
+    """One 3x3 convolution; stride 2 halves the resolution before anything else runs."""
+    return conv_bn_relu(inputs, filters, strides=strides, name="stem")
+
+
+def build_plain_cnn(input_shape, n_classes, *, stem_filters=32, stem_strides=2,
+                    filters=(64, 128), convs_per_stage=1, dense_units=128, dropout=0.3):
+    """A plain CNN: a stem, then stages of conv + batch norm + ReLU, each followed by 2x2 pooling.
 
     Parameters
     ----------
     input_shape : tuple of int
         ``(height, width, channels)``.
     n_classes : int
-    filters : tuple of int, default=(32, 64)
+    stem_filters : int, default=32
+        Filters of the stem convolution; 0 for no stem.
+    stem_strides : {1, 2}, default=2
+        2 halves the resolution in the stem.
+    filters : tuple of int, default=(64, 128)
         Filters of each stage; one stage per entry.
     convs_per_stage : int, default=1
     dense_units : int, default=128
@@ -50,8 +75,9 @@ def build_plain_cnn(input_shape, n_classes, *, filters=(32, 64), convs_per_stage
         Maps ``(batch, *input_shape)`` to class probabilities ``(batch, n_classes)``.
     """
     _check_image_shape(input_shape, "build_plain_cnn")
+    _check_stem_strides(stem_strides, "build_plain_cnn")
     inputs = image_input(input_shape)
-    x = inputs
+    x = _stem(inputs, stem_filters, stem_strides) if stem_filters else inputs
     for stage, stage_filters in enumerate(filters, start=1):
         for conv in range(1, convs_per_stage + 1):
             x = conv_bn_relu(x, stage_filters, name=f"stage{stage}_{conv}")
@@ -61,21 +87,25 @@ def build_plain_cnn(input_shape, n_classes, *, filters=(32, 64), convs_per_stage
     return keras.Model(inputs, outputs, name="plain_cnn")
 
 
-def build_separable_cnn(input_shape, n_classes, *, stem_filters=32, filters=(64, 128),
-                        convs_per_stage=2, dropout=0.2):
+def build_separable_cnn(input_shape, n_classes, *, stem_filters=32, stem_strides=2,
+                        filters=(64, 128), convs_per_stage=2, dropout=0.2):
     """A depthwise separable CNN with a global-average-pooling head.
 
-    A full 3x3 convolution stem at input resolution, then pooling *before*
-    the separable stages: depthwise convolutions are slow per multiply-add on
-    CPUs, so they run at 1/4 and 1/16 of the pixels.
+    A full 3x3 convolution stem, then the separable stages at reduced
+    resolution: depthwise convolutions are slow per multiply-add on CPUs, so
+    they run at 1/4 and 1/16 of the pixels.
 
     Parameters
     ----------
     input_shape : tuple of int
     n_classes : int
     stem_filters : int, default=32
+    stem_strides : {1, 2}, default=2
+        2: the stem halves the resolution; 1: the stem keeps it and the
+        first stage starts with 2x2 pooling instead.
     filters : tuple of int, default=(64, 128)
-        Filters of each separable stage; each stage is preceded by pooling.
+        Filters of each separable stage; each stage after the first starts
+        with 2x2 pooling.
     convs_per_stage : int, default=2
     dropout : float, default=0.2
 
@@ -84,10 +114,12 @@ def build_separable_cnn(input_shape, n_classes, *, stem_filters=32, filters=(64,
     keras.Model
     """
     _check_image_shape(input_shape, "build_separable_cnn")
+    _check_stem_strides(stem_strides, "build_separable_cnn")
     inputs = image_input(input_shape)
-    x = conv_bn_relu(inputs, stem_filters, name="stem")
+    x = _stem(inputs, stem_filters, stem_strides)
     for stage, stage_filters in enumerate(filters, start=1):
-        x = downsample(x, name=f"stage{stage}")
+        if stage > 1 or stem_strides == 1:
+            x = downsample(x, name=f"stage{stage}")
         for conv in range(1, convs_per_stage + 1):
             x = separable_bn_relu(x, stage_filters, name=f"stage{stage}_{conv}")
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
@@ -95,19 +127,21 @@ def build_separable_cnn(input_shape, n_classes, *, stem_filters=32, filters=(64,
     return keras.Model(inputs, outputs, name="separable_cnn")
 
 
-def build_residual_net(input_shape, n_classes, *, stem_filters=32, filters=(32, 64, 128),
-                       blocks_per_stage=1, dropout=0.2):
+def build_residual_net(input_shape, n_classes, *, stem_filters=32, stem_strides=2,
+                       filters=(32, 64, 128), blocks_per_stage=1, dropout=0.2):
     """A small ResNet: stem, stages of residual blocks, global pooling head.
 
-    The stem pools to half resolution before the first stage, and every
-    later stage halves it again with a strided block: a stage kept at full
-    28x28 resolution costs about 5x a plain CNN per epoch on CPU.
+    The stem halves the resolution before the first stage (a stride-2
+    convolution, or with ``stem_strides=1`` a convolution and 2x2 pooling),
+    and every later stage halves it again with a strided block: a stage kept
+    at full 28x28 resolution costs about 5x a plain CNN per epoch on CPU.
 
     Parameters
     ----------
     input_shape : tuple of int
     n_classes : int
     stem_filters : int, default=32
+    stem_strides : {1, 2}, default=2
     filters : tuple of int, default=(32, 64, 128)
         Filters of each stage. Stage 1 keeps the stem's resolution; each
         later stage starts with a stride-2 block and a projection shortcut.
@@ -119,9 +153,11 @@ def build_residual_net(input_shape, n_classes, *, stem_filters=32, filters=(32, 
     keras.Model
     """
     _check_image_shape(input_shape, "build_residual_net")
+    _check_stem_strides(stem_strides, "build_residual_net")
     inputs = image_input(input_shape)
-    x = conv_bn_relu(inputs, stem_filters, name="stem")
-    x = downsample(x, name="stem")
+    x = _stem(inputs, stem_filters, stem_strides)
+    if stem_strides == 1:
+        x = downsample(x, name="stem")
     for stage, stage_filters in enumerate(filters, start=1):
         for block in range(1, blocks_per_stage + 1):
             strides = 2 if stage > 1 and block == 1 else 1

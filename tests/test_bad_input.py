@@ -6,6 +6,7 @@ were fitted before, and afterwards checks that they still predict exactly
 as they did: a failed call never corrupts a fitted estimator.
 """
 
+import copy
 import gzip
 import struct
 from types import SimpleNamespace
@@ -138,6 +139,31 @@ CASES = [
      NotFittedError, "not fitted yet"),
     ("member-bad-setting", lambda c: clone(c.plain).set_params(epochs=0).fit(c.X, c.y),
      ValueError, "epochs must be an int >= 1, got 0"),
+    ("member-shift-too-large", lambda c: clone(c.plain).set_params(random_shift=0.5).fit(c.X, c.y),
+     ValueError, r"random_shift must be a fraction of the image size in \[0, 0.5\), got 0.5"),
+    ("member-flip-not-bool",
+     lambda c: clone(c.plain).set_params(horizontal_flip="yes").fit(c.X, c.y),
+     TypeError, "horizontal_flip must be True or False, got 'yes'"),
+    ("member-augmentation-not-layers",
+     lambda c: clone(c.plain).set_params(augmentation=["flip"]).fit(c.X, c.y),
+     TypeError, "augmentation must be a list of keras.layers.Layer or None, got an element of "
+                "type str"),
+    ("member-unknown-tta", lambda c: clone(c.plain).set_params(tta="mirror").fit(c.X, c.y),
+     ValueError, "tta must be one of .* got 'mirror'"),
+    ("member-unknown-tta-at-predict",
+     lambda c: copy.deepcopy(c.plain).set_params(tta="x").predict(c.X),
+     ValueError, "tta must be one of .* got 'x'"),
+    ("member-unknown-schedule",
+     lambda c: clone(c.plain).set_params(lr_schedule="linear").fit(c.X, c.y),
+     ValueError, "lr_schedule must be one of .* got 'linear'"),
+    ("member-negative-warmup", lambda c: clone(c.plain).set_params(warmup_epochs=-1).fit(c.X, c.y),
+     ValueError, r"warmup_epochs must be a number in \[0.0, inf\], got -1"),
+    ("member-negative-weight-decay",
+     lambda c: clone(c.plain).set_params(weight_decay=-0.1).fit(c.X, c.y),
+     ValueError, r"weight_decay must be a number in \[0.0, inf\], got -0.1"),
+    ("member-label-smoothing-one",
+     lambda c: clone(c.plain).set_params(label_smoothing=1.0).fit(c.X, c.y),
+     ValueError, r"label_smoothing must be a number in \[0.0, 1.0\), got 1.0"),
     # ------------------------------------------------------------- combiners
     ("ensemble-nan-in-X-fit", lambda c: c.learned.fit(with_value(c.X, np.nan), c.y),
      ValueError, "Input X contains NaN"),
@@ -160,6 +186,9 @@ CASES = [
     ("ensemble-weights-all-zero",
      lambda c: clone(c.learned).set_params(weighting=[0.0, 0.0]).fit(c.X, c.y),
      ValueError, "weights are all zero"),
+    ("ensemble-unknown-calibration",
+     lambda c: clone(c.learned).set_params(calibration="platt").fit(c.X, c.y),
+     ValueError, r"calibration must be one of \('temperature',\) or None, got 'platt'"),
     ("ensemble-unknown-weighting",
      lambda c: clone(c.learned).set_params(weighting="median").fit(c.X, c.y),
      ValueError, "weighting must be one of .* got 'median'"),

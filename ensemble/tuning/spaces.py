@@ -39,9 +39,10 @@ __all__ = ["MEMBER_SPACES", "default_search_space", "load_search_space", "parse_
 
 
 def _common():
-    """What every built-in member tunes: the learning rate and dropout."""
+    """What every built-in member tunes: the peak learning rate, weight decay and dropout."""
     return {
-        "learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
+        "learning_rate": FloatDistribution(3e-4, 1e-2, log=True),
+        "weight_decay": FloatDistribution(1e-3, 0.3, log=True),
         "dropout": FloatDistribution(0.0, 0.5),
     }
 

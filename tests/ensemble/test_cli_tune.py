@@ -40,7 +40,8 @@ def test_tune_runs_a_study_in_a_sqlite_file_and_scores_its_best_on_the_test_spli
     assert report["n_unseen"] == 2000 and "test split" in out["unseen_data"]
     assert report["gap"] == pytest.approx(report["validation_score"] - report["unseen_score"])
     assert [row["number"] for row in report["trials"]][0] == out["best_trial"]
-    assert set(out["best_params"]) == {"learning_rate", "dropout", "dense_units", "convs_per_stage"}
+    assert set(out["best_params"]) == {"learning_rate", "weight_decay", "dropout", "dense_units",
+                                      "convs_per_stage"}
     assert sum(report["counts"].values()) == 3
     assert "Traceback" not in result.stderr and "oneDNN" not in result.stderr
 

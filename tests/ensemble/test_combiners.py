@@ -131,7 +131,8 @@ def test_caruana_weights_are_multiples_of_one_over_rounds(tabular):
 
 def test_explicit_and_equal_weights(tabular):
     X, y = tabular
-    explicit = WeightedAverageEnsemble(fast_members(), weighting=[3, 1], random_state=0).fit(X, y)
+    explicit = WeightedAverageEnsemble(fast_members(), weighting=[3, 1], calibration=None,
+                                       random_state=0).fit(X, y)
     np.testing.assert_allclose(explicit.weights_, [0.75, 0.25])
     expected = 0.75 * explicit.members_[0].predict_proba(X) + 0.25 * explicit.members_[1].predict_proba(X)
     np.testing.assert_allclose(explicit.predict_proba(X), expected)

@@ -16,7 +16,7 @@ def fitted():
     X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3,
                                random_state=0)
     members = [("logistic", LogisticRegression(max_iter=500)), ("bayes", GaussianNB())]
-    return WeightedAverageEnsemble(members, random_state=0).fit(X, y), X, y
+    return WeightedAverageEnsemble(members, calibration=None, random_state=0).fit(X, y), X, y
 
 
 def test_one_row_per_member_and_one_for_the_ensemble(fitted):
@@ -39,6 +39,31 @@ def test_other_combiners_get_rows_and_the_table_prints_them(fitted):
         assert name in text
     assert result.to_markdown().count("\n") == 1 + 4
     json.dumps(result.to_dict())  # plain data
+
+
+def test_a_learned_temperature_adds_a_row_for_the_blend_before_it(fitted):
+    uncalibrated, X, y = fitted
+    calibrated = WeightedAverageEnsemble.from_blend(uncalibrated, calibration="temperature")
+    assert calibrated.temperature_ != 1.0
+    rows = report(calibrated, X, y, name="blend").rows
+    assert [row["name"] for row in rows[-2:]] == ["blend", "blend (no temperature)"]
+    expected = metrics.score_all(y, uncalibrated.predict_proba(X), uncalibrated.classes_)
+    assert {key: rows[-1][key] for key in expected} == pytest.approx(expected)
+    assert rows[-2]["accuracy"] == rows[-1]["accuracy"]  # scaling never changes the ranking
+
+
+def test_each_member_predicts_once_per_report(fitted):
+    ensemble, X, y = fitted
+    calls = []
+    for member in ensemble.members_:
+        original = member.predict_proba
+        member.predict_proba = lambda X, original=original: calls.append(1) or original(X)
+    try:
+        report(ensemble, X, y)
+    finally:
+        for member in ensemble.members_:
+            del member.predict_proba
+    assert len(calls) == len(ensemble.members_)
 
 
 def test_a_single_member_gets_one_row(fitted):

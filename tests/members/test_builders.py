@@ -24,8 +24,8 @@ def test_builders_map_images_to_class_probabilities(build, input_shape):
 def test_plain_cnn_has_batch_norm_after_every_conv_and_a_dropout_head():
     model = builders.build_plain_cnn((28, 28, 1), 10, filters=(8, 16), convs_per_stage=2)
     types = _layer_types(model)
-    assert types.count("Conv2D") == 4
-    assert types.count("BatchNormalization") >= 4
+    assert types.count("Conv2D") == 1 + 4  # the stem and two per stage
+    assert types.count("BatchNormalization") >= 5
     assert types.count("MaxPooling2D") == 2
     assert "Dropout" in types and "Dense" in types
 
@@ -54,11 +54,25 @@ def test_residual_net_adds_a_shortcut_in_every_block():
     assert "GlobalAveragePooling2D" in _layer_types(model)
 
 
-def test_residual_net_downsamples_before_its_blocks():
-    # 28x28 -> stem pool 14 -> stage 2: 7 -> stage 3: 4.
-    model = builders.build_residual_net((28, 28, 1), 10)
+@pytest.mark.parametrize("stem_strides", [1, 2])
+def test_residual_net_downsamples_before_its_blocks(stem_strides):
+    # 28x28 -> stem 14 (stride 2, or pooling) -> stage 2: 7 -> stage 3: 4.
+    model = builders.build_residual_net((28, 28, 1), 10, stem_strides=stem_strides)
     assert model.get_layer("stage1_block1_add").output.shape[1:3] == (14, 14)
     assert model.get_layer("stage3_block1_add").output.shape[1:3] == (4, 4)
+
+
+@pytest.mark.parametrize("build", [
+    builders.build_plain_cnn, builders.build_separable_cnn, builders.build_residual_net,
+])
+def test_a_stride_two_stem_halves_the_resolution_before_anything_else(build):
+    model = build((28, 28, 1), 10)
+    stem = model.get_layer("stem_conv")
+    assert stem.strides == (2, 2) and stem.output.shape[1:3] == (14, 14)
+    full = build((28, 28, 1), 10, stem_strides=1)
+    assert full.get_layer("stem_conv").output.shape[1:3] == (28, 28)
+    with pytest.raises(ValueError, match="stem_strides must be 1 or 2, got 3"):
+        build((28, 28, 1), 10, stem_strides=3)
 
 
 @pytest.mark.parametrize("build", [

@@ -75,7 +75,9 @@ DETERMINISM_SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("cls, params", [
     ("PlainCNNClassifier", "filters=(4,), dense_units=8, dropout=0.5"),
     ("ResidualNetClassifier", "stem_filters=4, filters=(4, 8), dropout=0.5"),
-])
+    ("PlainCNNClassifier", "filters=(4,), dense_units=8, random_shift=0.25, horizontal_flip=True, "
+                           "label_smoothing=0.1, tta='flip+shift'"),
+], ids=["plain", "residual", "plain-augmented"])
 def test_same_seed_same_probabilities_in_fresh_processes(cls, params):
     script = DETERMINISM_SCRIPT.format(cls=cls, params=params)
     digests = [

@@ -1,0 +1,183 @@
+"""Data augmentation: random transforms while training, fixed ones at prediction (TTA).
+
+Training-time augmentation is a stack of Keras preprocessing layers placed in
+front of the network inside the member's model. Keras runs them only when
+``training=True``, so a fitted member predicts deterministically, the saved
+``.keras`` file holds them (no Lambda layer: it loads in safe mode), and the
+saved model still takes raw pixels.
+
+Test-time augmentation (TTA) averages the probabilities of a few fixed
+transforms of each input (the mirror image, one-pixel shifts). It runs on
+NumPy batches inside the member's prediction loop, so that every caller of
+``predict_proba`` -- a combiner learning its weights included -- sees the
+same averaged probabilities.
+
+The defaults are safe for images in general: small shifts keep the meaning
+of digits, text and photographs alike, whereas a horizontal flip turns a
+"b" into a "d". Flips are therefore switched on explicitly, for data whose
+classes are mirror-symmetric (clothing, most natural images).
+"""
+
+import numbers
+
+import numpy as np
+
+#: Names accepted by ``tta``; ``"auto"`` means "flip" when the member was
+#: trained with horizontal flips, else no TTA.
+TTA_CHOICES = ("auto", "none", "flip", "shift", "flip+shift")
+
+
+def check_augmentation_params(random_shift, horizontal_flip, augmentation, tta):
+    """Clear errors for bad augmentation settings, before any network is built."""
+    ok = isinstance(random_shift, numbers.Real) and not isinstance(random_shift, bool)
+    if not (ok and np.isfinite(random_shift) and 0 <= random_shift < 0.5):
+        raise ValueError(
+            f"random_shift must be a fraction of the image size in [0, 0.5), got "
+            f"{random_shift!r}."
+        )
+    if not isinstance(horizontal_flip, (bool, np.bool_)):
+        raise TypeError(f"horizontal_flip must be True or False, got {horizontal_flip!r}.")
+    user_layers(augmentation)
+    if tta is not None and tta not in TTA_CHOICES:
+        raise ValueError(f"tta must be one of {TTA_CHOICES} or None, got {tta!r}.")
+
+
+def user_layers(augmentation):
+    """The user's own augmentation layers as a list (validated), or an empty list."""
+    if augmentation is None:
+        return []
+    import keras
+
+    layers = [augmentation] if isinstance(augmentation, keras.layers.Layer) else augmentation
+    try:
+        layers = list(layers)
+    except TypeError:
+        raise TypeError(
+            f"augmentation must be a list of keras.layers.Layer or None, got {augmentation!r}."
+        ) from None
+    for layer in layers:
+        if not isinstance(layer, keras.layers.Layer):
+            raise TypeError(
+                "augmentation must be a list of keras.layers.Layer or None, got an element "
+                f"of type {type(layer).__name__}."
+            )
+    return layers
+
+
+def is_image_shape(input_shape):
+    """Whether the network sees ``(height, width, channels)`` images."""
+    return len(input_shape) == 3
+
+
+def augmentation_layers(input_shape, *, random_shift, horizontal_flip, augmentation, seed):
+    """The training-time augmentation layers for images of ``input_shape``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(height, width, channels)``; anything else gets no built-in layer
+        (a flat feature vector has no pixels to shift), only the user's.
+    random_shift : float
+        Largest shift, as a fraction of the height and width; 0 for none.
+        Shifts move whole pixels (nearest-neighbour sampling, no blur) and
+        fill the uncovered border with zeros, the background of most
+        single-object image sets.
+    horizontal_flip : bool
+        Mirror half of the images left to right.
+    augmentation : list of keras.layers.Layer or None
+        The user's own layers, applied after the built-in ones; deep-copied
+        so that fits never share layer state.
+    seed : int or None
+        Seeds the built-in layers' generators, so that the same
+        ``random_state`` trains the same network.
+
+    Returns
+    -------
+    list of keras.layers.Layer
+    """
+    import copy
+
+    import keras
+
+    layers = []
+    image = is_image_shape(input_shape)
+    # Rows one pixel high (flat data read as an image) have nothing to shift vertically.
+    shifts_vertically = image and input_shape[0] > 1
+    if image and random_shift > 0:
+        layers.append(keras.layers.RandomTranslation(
+            height_factor=random_shift if shifts_vertically else 0.0,
+            width_factor=random_shift, fill_mode="constant", fill_value=0.0,
+            interpolation="nearest", seed=_derived(seed, 1), name="augment_shift",
+        ))
+    if image and horizontal_flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=_derived(seed, 2),
+                                              name="augment_flip"))
+    return layers + [copy.deepcopy(layer) for layer in user_layers(augmentation)]
+
+
+def _derived(seed, offset):
+    return None if seed is None else (seed + offset) % (2**31)
+
+
+# ------------------------------------------------------------------------ TTA
+def resolve_tta(tta, horizontal_flip, input_shape):
+    """The TTA transform names a fitted member predicts with.
+
+    Parameters
+    ----------
+    tta : str or None
+        One of :data:`TTA_CHOICES` or None (same as "none").
+    horizontal_flip : bool
+        Whether the member trained on mirrored images.
+    input_shape : tuple of int
+
+    Returns
+    -------
+    tuple of str
+        Transform names, the identity first; ``("identity",)`` for no TTA.
+
+    Raises
+    ------
+    ValueError
+        If ``tta`` is unknown, or asks for TTA of inputs that are not images.
+    """
+    if tta is not None and tta not in TTA_CHOICES:
+        raise ValueError(f"tta must be one of {TTA_CHOICES} or None, got {tta!r}.")
+    if tta in (None, "none") or (tta == "auto" and not horizontal_flip):
+        return ("identity",)
+    if not is_image_shape(input_shape):
+        if tta == "auto":
+            return ("identity",)
+        raise ValueError(
+            f"tta={tta!r} needs images of shape (height, width, channels), but the network "
+            f"sees inputs of shape {tuple(input_shape)}."
+        )
+    names = ["identity"]
+    if tta in ("auto", "flip", "flip+shift"):
+        names.append("flip")
+    if tta in ("shift", "flip+shift"):
+        names += ["shift_up", "shift_down", "shift_left", "shift_right"]
+    return tuple(names)
+
+
+def transform_batch(images, name):
+    """Apply one TTA transform to a batch of images ``(n, H, W, C)``.
+
+    Shifts move the image by one pixel and fill the uncovered border with
+    zeros, as the training-time shifts do.
+    """
+    if name == "identity":
+        return images
+    if name == "flip":
+        return images[:, :, ::-1, :]
+    axis, step = _SHIFTS[name]
+    shifted = np.zeros_like(images)
+    source = [slice(None)] * 4
+    target = [slice(None)] * 4
+    source[axis] = slice(0, -1) if step > 0 else slice(1, None)
+    target[axis] = slice(1, None) if step > 0 else slice(0, -1)
+    shifted[tuple(target)] = images[tuple(source)]
+    return shifted
+
+
+_SHIFTS = {"shift_down": (1, 1), "shift_up": (1, -1), "shift_right": (2, 1), "shift_left": (2, -1)}

@@ -95,9 +95,13 @@ def check_downsampling(network, image_shape, member_name, hint):
 def downsampling_hint(params):
     """What to change in a member whose network downsamples too often, from its parameters."""
     filters = params.get("filters")
+    changes = []
+    if (params.get("stem_strides") or 1) > 1:
+        changes.append("stem_strides=1")
     if isinstance(filters, (tuple, list)) and len(filters) > 1:
-        return (f"a network with fewer stages (a shorter filters tuple, e.g. "
-                f"filters={tuple(filters[:-1])!r}, or another member)")
+        changes.append(f"a shorter filters tuple, e.g. filters={tuple(filters[:-1])!r}")
+    if changes:
+        return f"a network that downsamples less ({', or '.join(changes)}), or another member"
     if "build_fn" in params:
         return "a build_fn with fewer pooling or strided layers"
     return "another member with fewer downsampling stages"

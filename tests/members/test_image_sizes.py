@@ -41,13 +41,14 @@ def test_every_member_fits_and_predicts_small_grey_and_large_colour_images(name,
 
 
 @pytest.mark.parametrize("member, side, message", [
-    (PlainCNNClassifier(), 2, r"PlainCNNClassifier can't use 2x2 images: it downsamples them 2 "
-                              r"times.* at least 3x3 pixels .*--image-size.* filters=\(32,\)"),
+    (PlainCNNClassifier(), 2, r"PlainCNNClassifier can't use 2x2 images: it downsamples them 3 "
+                              r"times.* at least 5x5 pixels .*--image-size.*\(stem_strides=1, "
+                              r"or .*filters=\(64,\)"),
     (SeparableCNNClassifier(), 2, r"SeparableCNNClassifier can't use 2x2 images.* at least 3x3"),
     (ResidualNetClassifier(), 4, r"ResidualNetClassifier can't use 4x4 images: it downsamples "
                                  r"them 3 times, and at step 3 \(layer 'stage3_block1_1_conv'\).* "
                                  r"at least 5x5 pixels.* filters=\(32, 64\)"),
-    (PlainCNNClassifier(filters=(8, 8, 8, 8)), 7, r"at least 9x9 pixels"),
+    (PlainCNNClassifier(filters=(8, 8, 8, 8)), 7, r"at least 17x17 pixels"),
 ], ids=["plain-2x2", "separable-2x2", "residual-4x4", "deep-plain-7x7"])
 def test_images_too_small_for_a_member_are_refused_saying_what_to_change(member, side, message):
     with pytest.raises(ValueError, match=message):
@@ -55,7 +56,7 @@ def test_images_too_small_for_a_member_are_refused_saying_what_to_change(member,
 
 
 @pytest.mark.parametrize("member, side", [
-    (PlainCNNClassifier(), 3), (SeparableCNNClassifier(), 3), (ResidualNetClassifier(), 5),
+    (PlainCNNClassifier(), 5), (SeparableCNNClassifier(), 3), (ResidualNetClassifier(), 5),
     (ResidualNetClassifier(), 8), (PlainCNNClassifier(), 1),
 ])
 def test_the_smallest_images_a_member_takes_pass(member, side):

@@ -96,7 +96,9 @@ def _bare_fit_seconds(name, X_train, y_train, epochs):
     with _training.seeded(seed):
         X_fit, y_fit, validation = _training.validation_split(
             X_rows, y_train, member.validation_fraction, seed)
-        model = member._compiled_model((28, 28, 1), 10, 1 / 255)
+        steps_per_epoch = -(-len(y_fit) // member.batch_size)
+        model = member._compiled_model((28, 28, 1), 10, 1 / 255, steps_per_epoch, seed,
+                                       images=True)
     X_fit = X_fit.astype("float32")
     validation = (validation[0].astype("float32"), validation[1])
     with Timer() as bare:

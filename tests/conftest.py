@@ -1,5 +1,7 @@
 """Shared fixtures: tiny member configurations so the suite stays fast on 2 CPU cores."""
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -182,17 +184,40 @@ def kill_when(script, ready, timeout=120):
 CLI = [sys.executable, "-m", "ensemble"]
 
 
-def run_cli(*args, cwd, check=True):
-    """Run ``keras-ensembles ARGS`` as users do: a fresh process, TensorFlow not quietened for it."""
-    env = dict(os.environ)
-    env.pop("KERAS_ENSEMBLES_DEBUG", None)
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quieten TensorFlow by itself
-    result = subprocess.run(CLI + [str(arg) for arg in args], cwd=cwd, capture_output=True,
-                            text=True, timeout=900, env=env)
+def run_cli(*args, cwd, check=True, process=False):
+    """Run ``keras-ensembles ARGS`` in ``cwd``; a :class:`subprocess.CompletedProcess`.
+
+    By default through :func:`ensemble.cli.main` in this process, which spares
+    a TensorFlow start-up (several seconds) per command; ``process=True`` runs
+    it as users do, in a fresh process with TensorFlow not quietened for it,
+    for what only a process shows (its exit status from the shell, what
+    TensorFlow's C++ runtime writes to descriptor 2).
+    """
+    args = [str(arg) for arg in args]
+    result = _run_cli_in_a_process(args, cwd) if process else _run_cli_here(args, cwd)
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\n"
                              f"stderr:\n{result.stderr}")
     return result
+
+
+def _run_cli_in_a_process(args, cwd):
+    env = dict(os.environ)
+    env.pop("KERAS_ENSEMBLES_DEBUG", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quieten TensorFlow by itself
+    return subprocess.run(CLI + args, cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env=env)
+
+
+def _run_cli_here(args, cwd):
+    from ensemble.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(stdout), \
+            contextlib.redirect_stderr(stderr):
+        returncode = main(args)
+    return subprocess.CompletedProcess(CLI + args, returncode, stdout.getvalue(),
+                                       stderr.getvalue())
 
 
 def assert_one_line_error(result, *fragments, status=None):

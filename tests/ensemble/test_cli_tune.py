@@ -1,4 +1,4 @@
-"""`keras-ensembles tune`, driven as a user drives it: in a subprocess."""
+"""`keras-ensembles tune` as a user drives it: the first study in a fresh process, the rest in this one."""
 
 import argparse
 import importlib.util
@@ -23,7 +23,7 @@ def tuned(tmp_path_factory):
     """A 3-trial study of the plain CNN in ./tune.db, with every output option."""
     folder = tmp_path_factory.mktemp("tune")
     result = run_cli("tune", "--trials", "3", "--timeout", "600", "--output", "best.zip",
-                     "--tensorboard-dir", "tb", "--json", *QUICK, cwd=folder)
+                     "--tensorboard-dir", "tb", "--json", *QUICK, cwd=folder, process=True)
     return folder, json.loads(result.stdout), result
 
 

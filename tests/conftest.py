@@ -229,3 +229,4 @@ def assert_one_line_error(result, *fragments, status=None):
     assert lines[0].startswith("keras-ensembles")
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+

@@ -242,7 +242,7 @@ CASES = [
      ValueError, r"data.csv, line 2, column 'pixel784': 300 is outside 0..255"),
     ("member-images-too-small",
      lambda c: clone(c.plain).set_params(filters=(4, 4)).fit(c.X[:, :2, :2], c.y),
-     ValueError, r"PlainCNNClassifier can't use 2x2 images: it downsamples them 2 times"),
+     ValueError, r"PlainCNNClassifier can't use 2x2 images: it downsamples them 3 times"),
     # ----------------------------------------------------------- persistence
     ("load-missing-file", lambda c: load(c.folder / "nowhere.zip"),
      ValueError, "No such file"),

@@ -2,8 +2,10 @@
 
 The three built-in members and both combiners are default-constructed, with
 only ``epochs`` lowered to 1: their defaults (validation split, early
-stopping, learning-rate schedule, held-out blending split) must work on the
-10-300-row data sets the checks use. Defaults are read from the classes, so
+stopping, learning-rate schedule, held-out blending split, temperature) must
+work on the 10-300-row data sets the checks use. The combiners blend two
+built-in members narrowed to one stage of 4 filters, to keep the checks' few
+hundred fits affordable. Defaults are read from the classes, so
 the checks follow them when they change. ``KerasMemberClassifier`` has no
 default network: it gets a small perceptron trained for 8 epochs, which
 must pass every check that measures learning.
@@ -11,8 +13,8 @@ must pass every check that measures learning.
 Only two checks may fail, both for every estimator trained for one epoch:
 they measure how well it learned (see :data:`ONE_EPOCH_FAILURES`). The
 perceptron has one expected failure of its own (:data:`PERCEPTRON_FAILURES`).
-A small member with every augmentation and optimisation setting switched on
-covers those parameters (:data:`AUGMENTED_FAILURES`).
+A narrow member with every augmentation and optimisation setting switched on,
+also trained for one epoch, covers those parameters (:data:`AUGMENTED_FAILURES`).
 
 The checks fit networks hundreds of times on tiny data, where tracing
 TensorFlow graphs costs several times the training itself, so this module
@@ -55,12 +57,16 @@ def default_members():
 
 
 def blended_members():
-    """Two default members for the combiners, the two cheapest to fit.
+    """Two built-in members for the combiners, with their defaults but one narrow stage.
 
     The checks fit each combiner about a hundred times, training every member
-    each time; what they check is the combiner's own defaults.
+    each time; what they check is the combiner's own defaults (the members'
+    defaults are checked on their own above).
     """
-    return default_members()[:2]
+    return [
+        ("plain", PlainCNNClassifier(epochs=1, stem_filters=4, filters=(4,), dense_units=8)),
+        ("separable", SeparableCNNClassifier(epochs=1, stem_filters=4, filters=(4,))),
+    ]
 
 
 #: TensorFlow's float32 matrix product on CPU rounds a row differently by its position in the
@@ -75,27 +81,34 @@ PERCEPTRON_FAILURES = {
 #: The checks' data are feature vectors, which the members read as images one
 #: pixel high: mirroring and shifting them reorders the features, so a member
 #: trained with those augmentations can't reach the training accuracy asked for.
+#: Averaging over test-time transforms adds float32 sums whose rounding depends
+#: on a row's position in the batch (~3e-8 > 1e-9), as for the perceptron.
 AUGMENTED_FAILURES = {
+    **ONE_EPOCH_FAILURES,
     "check_classifiers_train": "mirrors and shifts the features of non-image check data",
+    "check_methods_sample_order_invariance": "float32 sums of the test-time transforms round "
+                                             "a row differently at another position (~3e-8)",
 }
 
 
 def augmented_member():
     """Every augmentation and optimisation setting switched on, so the checks cover them."""
     return PlainCNNClassifier(
-        stem_filters=4, filters=(4,), dense_units=8, random_shift=0.2, horizontal_flip=True,
-        tta="flip+shift", augmentation=[keras.layers.RandomContrast(0.1, seed=0)],
-        label_smoothing=0.1, weight_decay=0.01, lr_schedule="cosine", **TINY_TRAINING,
+        epochs=1, stem_filters=4, filters=(4,), dense_units=8, random_shift=0.2,
+        horizontal_flip=True, tta="flip+shift",
+        augmentation=[keras.layers.RandomContrast(0.1, seed=0)], label_smoothing=0.1,
+        weight_decay=0.01, lr_schedule="cosine",
     )
 
 
+AUGMENTED = augmented_member()
 ONE_EPOCH = [member for _, member in default_members()] + [
+    AUGMENTED,
     WeightedAverageEnsemble(blended_members()),
     StackingEnsemble(blended_members()),
 ]
 PERCEPTRON = KerasMemberClassifier(build_tiny_mlp, **TINY_TRAINING)
-AUGMENTED = augmented_member()
-ESTIMATORS = [PERCEPTRON, AUGMENTED] + ONE_EPOCH
+ESTIMATORS = [PERCEPTRON] + ONE_EPOCH
 
 
 def expected_failures(estimator):

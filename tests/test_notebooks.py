@@ -16,7 +16,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
 #: Sizes the slow test runs the notebooks at (the kernel inherits the environment).
-TINY_SIZES = {"NOTEBOOK_N_TRAIN": "600", "NOTEBOOK_EPOCHS": "1", "NOTEBOOK_FOLDS": "2",
+TINY_SIZES = {"NOTEBOOK_N_TRAIN": "300", "NOTEBOOK_EPOCHS": "1", "NOTEBOOK_FOLDS": "2",
               "NOTEBOOK_TRIALS": "3"}
 CELL_TIMEOUT_S = 600
 

@@ -6,6 +6,7 @@ from tqdm.auto import tqdm
 from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier
 
 from .. import StackingEnsemble, WeightedAverageEnsemble
+from ..datasets import SUBSETS
 
 MEMBER_CLASSES = {
     "plain": PlainCNNClassifier,
@@ -46,13 +47,20 @@ def build_members(args, *, show_epochs):
     """``[(name, member)]`` for ``--members``, seeded from ``--seed``, epochs set by ``--epochs``."""
     members = []
     for offset, name in enumerate(args.members):
-        params = {"random_state": args.seed + offset}
+        params = {"random_state": args.seed + offset, "horizontal_flip": horizontal_flip(args)}
         if args.epochs is not None:
             params["epochs"] = args.epochs
         if show_epochs:
             params["callbacks"] = [EpochProgress(f"  {name}")]
         members.append((name, MEMBER_CLASSES[name](**params)))
     return members
+
+
+def horizontal_flip(args):
+    """``--horizontal-flip``: ``auto`` mirrors Fashion-MNIST's clothes, nothing else."""
+    if args.horizontal_flip == "auto":
+        return args.data in SUBSETS
+    return args.horizontal_flip == "on"
 
 
 def build_ensemble(args, *, show_progress):

@@ -197,6 +197,11 @@ def add_training_options(parser):
                        help="fraction (or count) of training rows held out to learn the blend")
     group.add_argument("--epochs", type=positive_int, default=None,
                        help="epochs of every member (default: each member's own)")
+    group.add_argument("--horizontal-flip", choices=("auto", "on", "off"), default="auto",
+                       help="train the members on mirrored images too (and average each "
+                            "prediction with its mirror image's); auto: on for Fashion-MNIST "
+                            "(--data sample or full, whose clothes look the same mirrored), off "
+                            "for other data, where a mirror may change the class (digits, text)")
     group.add_argument("--n-train", type=positive_int, default=None, metavar="N",
                        help="use only the first N training rows (a quick run)")
     group.add_argument("--n-jobs", type=jobs, default=1,

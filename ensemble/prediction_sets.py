@@ -7,12 +7,15 @@ other tool. Before any blending, the files must agree, and every mismatch is
 an error naming the file and the id, row or column:
 
 - one test file per OOF file (paired by position);
-- the same classes in every file, named by their columns in any order
-  (``.npy`` files, which name none, take the first named file's order, or
-  the sorted labels when no file names its classes);
+- the same classes in every file, named by their columns in any order; the
+  arrays returned have them sorted (scikit-learn's ``classes_`` order, in
+  which ``cv`` and ``predict --proba`` write them), and ``.npy`` files,
+  which name none, must have their columns in that order;
 - the same ids in every OOF file, and in every test file, in any order: rows
   are matched by id, in the order of the first file that has ids (files
-  without ids, ``.npy``, are taken in that order by position);
+  without ids, ``.npy``, are taken in that order by position); OOF rows are
+  then sorted by id, so that the folds that score a blend, and hence its
+  scores, do not depend on the order a tool wrote its rows in;
 - labels for the OOF rows: a file of their own, or the label column of the
   OOF files (those that have one must agree);
 - at least two OOF rows, and every probability valid
@@ -86,8 +89,9 @@ def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="l
         The OOF rows' true labels: a file (:func:`ensemble.predictions.read_labels`)
         or an array in the order of the first OOF file. ``None`` takes the
         OOF files' label column.
-    label_column : str, default="label"
-        The label column of the OOF files and of a CSV labels file.
+    label_column : str or tuple of str, default="label"
+        The label column of the OOF files and of a CSV labels file (any of
+        the names, when several).
     classes : array-like of shape (n_classes,), default=None
         The classes expected (a saved blend's); files must name the same.
     n_threads : int, default=2
@@ -119,7 +123,7 @@ def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="l
     if oof_paths is None:
         return PredictionSets(names, reference_classes, {}, _by_name(names, test_paths, files),
                               None, None, test_ids)
-    oof_ids = _align_rows(oof_paths, files)
+    oof_ids = _align_rows(oof_paths, files, sort=True)
     if len(files[oof_paths[0]].proba) < 2:
         raise ValueError(f"{oof_paths[0]} has {len(files[oof_paths[0]].proba)} out-of-fold "
                          "row(s); learning and scoring a blend needs at least 2")
@@ -159,7 +163,7 @@ def _reference_classes(files, classes, y_given):
         return np.asarray(classes)
     for file in files.values():
         if file.classes is not None:
-            return file.classes
+            return np.sort(file.classes)
     if y_given is not None:  # only .npy files: their columns are the sorted labels
         return np.unique(y_given[1])
     # No file names its classes and no labels file: the OOF label column decides later;
@@ -194,8 +198,11 @@ def _columns_in_order(path, file, classes):
 
 
 # ------------------------------------------------------------------------ rows
-def _align_rows(paths, files):
-    """Put every file's rows in the order of the first file with ids; return those ids."""
+def _align_rows(paths, files, sort=False):
+    """Put every file's rows in the order of the first file with ids; return those ids.
+
+    ``sort``: then order every file's rows by id.
+    """
     reference = next((p for p in paths if files[p].ids is not None), paths[0])
     ids = files[reference].ids
     n_rows = len(files[reference].proba)
@@ -205,12 +212,20 @@ def _align_rows(paths, files):
             if len(file.proba) != n_rows:
                 raise ValueError(f"{path} has {len(file.proba)} rows; {reference} has {n_rows}")
             continue
-        order = _positions(file.ids, ids, path, reference)
-        if order is not None:
-            file.proba = file.proba[order]
-            if file.labels is not None:
-                file.labels = file.labels[order]
+        _take(file, _positions(file.ids, ids, path, reference))
+    if sort and ids is not None:
+        by_id = np.argsort(ids, kind="stable")
+        for path in paths:
+            _take(files[path], by_id)
+        ids = ids[by_id]
     return ids
+
+
+def _take(file, rows):
+    if rows is not None:
+        file.proba = file.proba[rows]
+        if file.labels is not None:
+            file.labels = file.labels[rows]
 
 
 def _positions(ids, reference_ids, path, reference):

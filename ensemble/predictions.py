@@ -175,8 +175,9 @@ def read_probabilities(path, *, id_column="id", label_column="label"):
     id_column : str or None, default="id"
         The id column's name; it must be the first column. ``None`` takes
         the first column as the ids whatever its name (``ImageId``, ``row``).
-    label_column : str, default="label"
-        The label column's name, when the file has one (right after the id).
+    label_column : str or tuple of str, default="label"
+        The label column's name (or names), when the file has one (right
+        after the id).
 
     Returns
     -------
@@ -197,7 +198,7 @@ def read_probabilities(path, *, id_column="id", label_column="label"):
     if not header or (id_column is not None and header[0] != id_column):
         raise ValueError(f"{path}: the first column must be the id column {id_column!r}; "
                          f"found {header[:1]}")
-    has_labels = len(header) > 1 and header[1] == label_column
+    has_labels = len(header) > 1 and header[1] in _names(label_column)
     columns = header[2:] if has_labels else header[1:]
     if not columns:
         raise ValueError(f"{path} has no class columns after {', '.join(header)!r}")
@@ -223,8 +224,8 @@ def read_predictions(path, *, label_column="label"):
         column is the ids whatever its name). ``.npy``: an array of shape
         (n_samples, n_classes), nothing else. ``.npz``: ``proba`` and
         optionally ``ids``, ``classes``, ``labels``.
-    label_column : str, default="label"
-        A CSV file's label column, when it has one.
+    label_column : str or tuple of str, default="label"
+        A CSV file's label column (any of the names), when it has one.
 
     Returns
     -------
@@ -305,7 +306,8 @@ def read_labels(path, *, label_column="label"):
         submission-like file), else the rows are matched by position (a
         Kaggle ``train.csv`` starting with its label). ``.npy``: a 1-D array
         of labels, by position.
-    label_column : str, default="label"
+    label_column : str or tuple of str, default="label"
+        The label column (the first of the names the file has).
 
     Returns
     -------
@@ -321,10 +323,12 @@ def read_labels(path, *, label_column="label"):
             raise ValueError(f"{path}: labels must be a 1-D array; got shape {labels.shape}")
         return None, labels
     header, rows = _read(path)
-    if label_column not in header:
-        raise ValueError(f"{path} has no label column {label_column!r} (its columns: "
-                         f"{', '.join(header[:5])}{', ...' if len(header) > 5 else ''})")
-    column = header.index(label_column)
+    found = [name for name in _names(label_column) if name in header]
+    if not found:
+        raise ValueError(f"{path} has no label column {' or '.join(map(repr, _names(label_column)))}"
+                         f" (its columns: {', '.join(header[:5])}"
+                         f"{', ...' if len(header) > 5 else ''})")
+    column = header.index(found[0])
     labels = _typed([row[column] for row in rows])
     if column == 0:
         return None, labels
@@ -344,6 +348,10 @@ def read_submission(path, *, id_column="id", label_column="label"):
 
 
 # --------------------------------------------------------------------- helpers
+def _names(label_column):
+    return (label_column,) if isinstance(label_column, str) else tuple(label_column)
+
+
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
 

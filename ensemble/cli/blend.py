@@ -12,8 +12,9 @@ One model per --oof file, paired by position with its --test file; a model
 is named after its OOF file (oof_plain.csv -> plain). Files are CSV in the
 wide layout (an id column first, an optional label column, one probability
 column per class named by the class: what cv and predict --proba write),
-.npy (the probabilities alone, rows and columns in the CSV files' order) or
-.npz (proba, and optionally ids, classes, labels). Rows are matched by id
+.npy (the probabilities alone: rows in the order of the first CSV file of
+its kind, columns in sorted class order) or .npz (proba, and optionally ids,
+classes, labels). Rows are matched by id
 and columns by class name, in any order. The labels of the OOF rows come
 from the OOF files' label column, or from --labels (a CSV file with an id
 column and a label column, or a .npy array by position).
@@ -68,7 +69,8 @@ def add_parser(commands):
     group.add_argument("--id-column", default="id", metavar="NAME",
                        help="the id column written")
     group.add_argument("--label-column", default="label", metavar="NAME",
-                       help="the label column of the OOF and --labels files, and the one written")
+                       help="the label column written, also read (beside 'label') from the "
+                            "OOF and --labels files")
     group.add_argument("--id-start", type=int, default=None, metavar="N",
                        help="number the rows from N (default: the test files' ids, else from 0)")
     add_overwrite_option(parser)
@@ -84,7 +86,7 @@ def run(args):
     refuse_existing([Path(p) for p in (args.output, args.save_blend) if p], args.overwrite)
     saved = _read_blend(args.apply) if args.apply else None
     files = read_prediction_files(
-        args.oof, args.test, labels=args.labels, label_column=args.label_column,
+        args.oof, args.test, labels=args.labels, label_column=_label_columns(args),
         classes=None if saved is None else saved.classes_)
     if saved is None:
         blender = PredictionBlender(args.method, cv=args.folds, random_state=args.seed)
@@ -116,6 +118,11 @@ def _check_arguments(args):
         raise CliError("give --oof files to learn a blend from (or --apply a saved blend)")
     if args.apply and (args.labels or args.save_blend):
         raise CliError("--apply learns nothing: --labels and --save-blend do not apply")
+
+
+def _label_columns(args):
+    """Labels are read from a column named by --label-column or, as cv writes it, 'label'."""
+    return tuple(dict.fromkeys([args.label_column, "label"]))
 
 
 def _read_blend(path):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .predictions import class_columns, read_labels, read_predictions
+from .predictions import check_probabilities, class_columns, read_labels, read_predictions
 
 __all__ = ["PredictionSets", "model_name", "read_prediction_files"]
 
@@ -111,14 +111,19 @@ def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="l
     names = _pair(oof_paths, test_paths)
     with ThreadPoolExecutor(max(1, n_threads)) as pool:
         files = dict(zip((oof_paths or []) + test_paths,
-                         pool.map(lambda p: read_predictions(p, label_column=label_column),
+                         pool.map(lambda p: read_predictions(p, label_column=label_column,
+                                                             check=False),
                                   (oof_paths or []) + test_paths)))
     y_given = None
     if labels is not None:
         y_given = _labels_from(labels, label_column)
     reference_classes = _reference_classes(files, classes, y_given)
     for path, file in files.items():
+        # Columns first: a missing class column also makes the rows sum to less than one.
         file.proba = _columns_in_order(path, file, reference_classes)
+        csv_file = path.suffix.lower() == ".csv"
+        check_probabilities(path, file.proba, class_columns(reference_classes),
+                            where="line" if csv_file else "row", first_row=2 if csv_file else 0)
     test_ids = _align_rows(test_paths, files)
     if oof_paths is None:
         return PredictionSets(names, reference_classes, {}, _by_name(names, test_paths, files),
@@ -270,8 +275,10 @@ def _oof_labels(oof_paths, files, y_given, oof_ids, classes, label_column):
     else:
         labelled = [path for path in oof_paths if files[path].labels is not None]
         if not labelled:
-            raise ValueError(f"no labels: {reference} has no {label_column!r} column (nor do "
-                             "the other OOF files); give the labels (--labels FILE)")
+            names = [label_column] if isinstance(label_column, str) else list(label_column)
+            raise ValueError(f"no labels: {reference} has no {' or '.join(map(repr, names))} "
+                             "column (nor do the other OOF files); give the labels "
+                             "(--labels FILE)")
         source, y = labelled[0], files[labelled[0]].labels
         for path in labelled[1:]:
             differ = np.flatnonzero(files[path].labels.astype(str) != y.astype(str))

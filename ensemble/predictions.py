@@ -166,7 +166,7 @@ class ProbabilityFile:
     id_column: str | None = None
 
 
-def read_probabilities(path, *, id_column="id", label_column="label"):
+def read_probabilities(path, *, id_column="id", label_column="label", check=True):
     """Read a file :func:`write_probabilities` wrote.
 
     Parameters
@@ -178,6 +178,10 @@ def read_probabilities(path, *, id_column="id", label_column="label"):
     label_column : str or tuple of str, default="label"
         The label column's name (or names), when the file has one (right
         after the id).
+    check : bool, default=True
+        Check the probabilities (:func:`check_probabilities`); False leaves
+        that to the caller, e.g. after checking the class columns, whose
+        absence is the likelier cause of rows not summing to one.
 
     Returns
     -------
@@ -207,14 +211,15 @@ def read_probabilities(path, *, id_column="id", label_column="label"):
     first = 2 if has_labels else 1
     ids, labels, proba = _fast_columns(path, len(header), first) or _careful_columns(
         path, header, first)
-    check_probabilities(path, proba, columns)
+    if check:
+        check_probabilities(path, proba, columns)
     if len(np.unique(ids)) != len(ids):
         raise ValueError(f"{path}: the ids in column {header[0]!r} repeat")
     return ProbabilityFile(ids=ids, classes=_typed(columns), proba=proba, labels=labels,
                            id_column=header[0])
 
 
-def read_predictions(path, *, label_column="label"):
+def read_predictions(path, *, label_column="label", check=True):
     """Read one model's probabilities from a CSV, ``.npy`` or ``.npz`` file.
 
     Parameters
@@ -226,6 +231,9 @@ def read_predictions(path, *, label_column="label"):
         optionally ``ids``, ``classes``, ``labels``.
     label_column : str or tuple of str, default="label"
         A CSV file's label column (any of the names), when it has one.
+    check : bool, default=True
+        Check the probabilities (:func:`check_probabilities`), naming a
+        CSV file's line or a NumPy file's row.
 
     Returns
     -------
@@ -241,7 +249,7 @@ def read_predictions(path, *, label_column="label"):
     path = require_file(path, "a file of predictions")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return read_probabilities(path, id_column=None, label_column=label_column)
+        return read_probabilities(path, id_column=None, label_column=label_column, check=check)
     if suffix not in (".npy", ".npz"):
         raise ValueError(f"{path}: expected a .csv, .npy or .npz file of predictions")
     arrays = _numpy_arrays(path)
@@ -260,7 +268,8 @@ def read_predictions(path, *, label_column="label"):
                              f"probabilities {proba.shape}; got {values.shape}")
     columns = class_columns(classes) if classes is not None else [str(k) for k in
                                                                    range(proba.shape[1])]
-    check_probabilities(path, proba, columns, where="row", first_row=0)
+    if check:
+        check_probabilities(path, proba, columns, where="row", first_row=0)
     if ids is not None and len(np.unique(ids)) != len(ids):
         raise ValueError(f"{path}: the ids repeat")
     return ProbabilityFile(ids=ids, classes=classes, proba=proba, labels=labels)

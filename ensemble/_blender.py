@@ -373,8 +373,14 @@ def _as_stack(predictions, classes):
             row, column = np.argwhere(bad)[0]
             raise ValueError(f"model {name!r}, row {row}, column {column}: "
                              f"{proba[row, column]!r} is not a probability in [0, 1]")
+        sums = proba.sum(axis=1, keepdims=True)
+        if np.any(sums == 0):
+            raise ValueError(f"model {name!r}, row {int(np.argmin(sums[:, 0]))}: every "
+                             "probability is 0; the row cannot be renormalised")
         names.append(str(name))
-        arrays.append(proba)
+        # Renormalised once here: files round their probabilities, float32 softmax rows
+        # sum to 1 +- 1e-7, and every rule then sees rows summing to exactly one.
+        arrays.append(proba / sums)
     return names, np.stack(arrays), np.asarray(classes)
 
 

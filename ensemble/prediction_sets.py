@@ -22,7 +22,10 @@ an error naming the file and the id, row or column:
   (:func:`ensemble.predictions.read_predictions`).
 """
 
-from concurrent.futures import ThreadPoolExecutor
+import functools
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,10 @@ import numpy as np
 from .predictions import check_probabilities, class_columns, read_labels, read_predictions
 
 __all__ = ["PredictionSets", "model_name", "read_prediction_files"]
+
+#: Read in parallel processes only above this many bytes of files: starting the
+#: processes (about a second) costs more than it saves on small files.
+PARALLEL_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -74,7 +81,7 @@ def model_name(path):
 
 
 def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="label",
-                          classes=None, n_threads=2):
+                          classes=None, n_jobs=1):
     """Read every model's OOF and test files, check that they agree, align them.
 
     Parameters
@@ -94,8 +101,14 @@ def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="l
         the names, when several).
     classes : array-like of shape (n_classes,), default=None
         The classes expected (a saved blend's); files must name the same.
-    n_threads : int, default=2
-        Files read at once (NumPy's parser releases the GIL part of the time).
+    n_jobs : int or None, default=1
+        Processes reading files at once; ``None``: one per core when the
+        files hold more than :data:`PARALLEL_BYTES`, else 1 (what the
+        command line does). Parsing text is CPU-bound and holds the GIL, so
+        threads would not help. The processes start a fresh interpreter,
+        which imports the calling script again: call this with ``n_jobs``
+        other than 1 only from a notebook or under ``if __name__ ==
+        "__main__":``.
 
     Returns
     -------
@@ -109,11 +122,7 @@ def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="l
     oof_paths = None if oof_paths is None else [Path(p) for p in oof_paths]
     test_paths = [Path(p) for p in test_paths]
     names = _pair(oof_paths, test_paths)
-    with ThreadPoolExecutor(max(1, n_threads)) as pool:
-        files = dict(zip((oof_paths or []) + test_paths,
-                         pool.map(lambda p: read_predictions(p, label_column=label_column,
-                                                             check=False),
-                                  (oof_paths or []) + test_paths)))
+    files = _read_all((oof_paths or []) + test_paths, label_column, n_jobs)
     y_given = None
     if labels is not None:
         y_given = _labels_from(labels, label_column)
@@ -156,6 +165,23 @@ def _pair(oof_paths, test_paths):
                          f"({', '.join(str(p) for p, n in zip(oof_paths or test_paths, names) if n == repeated[0])}); "
                          "rename one of them")
     return names
+
+
+def _read_all(paths, label_column, n_jobs):
+    """``{path: ProbabilityFile}``, probabilities not yet checked (see the caller)."""
+    read = functools.partial(read_predictions, label_column=label_column, check=False)
+    if n_jobs is None:
+        size = sum(path.stat().st_size for path in paths if path.is_file())
+        n_jobs = os.cpu_count() or 1 if size > PARALLEL_BYTES else 1
+    n_jobs = min(n_jobs, len(paths))
+    if n_jobs <= 1:
+        return {path: read(path) for path in paths}
+    # A fresh interpreter per worker (not fork): the caller may hold threads (TensorFlow's,
+    # a notebook's) that a forked child would inherit in an unknown state.
+    context = multiprocessing.get_context("forkserver" if "forkserver" in
+                                          multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(n_jobs, mp_context=context) as pool:
+        return dict(zip(paths, pool.map(read, paths)))
 
 
 def _by_name(names, paths, files):

@@ -87,7 +87,7 @@ def run(args):
     saved = _read_blend(args.apply) if args.apply else None
     files = read_prediction_files(
         args.oof, args.test, labels=args.labels, label_column=_label_columns(args),
-        classes=None if saved is None else saved.classes_)
+        classes=None if saved is None else saved.classes_, n_jobs=None)
     if saved is None:
         blender = PredictionBlender(args.method, cv=args.folds, random_state=args.seed)
         blender.fit(files.oof, files.y, classes=files.classes)

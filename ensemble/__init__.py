@@ -4,7 +4,8 @@
 members on data the members never trained on (a held-out split, explicit
 validation data, out-of-fold predictions, or prefit members).
 ``BayesSearchCV`` (from :mod:`ensemble.tuning`) searches their
-hyper-parameters with Optuna.
+hyper-parameters with Optuna. ``PredictionBlender`` blends predictions made
+by any tool (out-of-fold and test probabilities, by model name).
 
 The names below are imported on first use (PEP 562), so that
 ``ensemble.datasets``, ``ensemble.metrics``, ``ensemble.weights`` and the
@@ -16,6 +17,7 @@ from members._lazy import lazy_attributes
 
 _LAZY = {
     "BayesSearchCV": ".tuning",
+    "PredictionBlender": "._blender",
     "Report": "._report",
     "report": "._report",
     "StackingEnsemble": "._stacking",

@@ -46,6 +46,8 @@ __all__ = [
     "blend",
     "log_loss_weights",
     "caruana_weights",
+    "rank_blend",
+    "geometric_blend",
 ]
 
 #: Floor applied to each member's true-class probability (float64 machine epsilon).
@@ -255,6 +257,76 @@ def caruana_weights(probas, y, *, rounds=25, classes=None):
         counts[chosen] += 1
         running_sum += true_p[chosen]
     return counts / rounds
+
+
+# --- other averages -------------------------------------------------------
+
+
+def rank_blend(probas, weights):
+    """Weighted average of each member's per-class ranks, rows scaled to sum to one.
+
+    The Kaggle Ensemble Guide's rank averaging: for every member and class,
+    the rows are ranked by that class's probability (ties share their mean
+    rank) and the rank is divided by ``n_samples``; the weighted average of
+    those ranks is then divided by its row sum. Only the order of each
+    member's probabilities matters, so members whose probabilities live on
+    different scales (an over-confident network beside a timid linear
+    model) count as their weights say. The result ranks rows well (AUC,
+    top-k metrics) but is not a calibrated probability: its log loss is
+    usually worse than any member's.
+
+    Ranks are taken within ``probas``, so the same row can get another
+    score in another set of rows.
+
+    Parameters
+    ----------
+    probas : ndarray or list of ndarray
+        Shape (n_members, n_samples, n_classes), or a list of ``n_members``
+        arrays of shape (n_samples, n_classes).
+    weights : array-like of shape (n_members,)
+        Validated and normalised by :func:`check_weights`.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes), dtype float64
+        Non-negative rows summing to one.
+    """
+    from scipy.stats import rankdata
+
+    stack = _as_member_stack(probas)
+    ranks = rankdata(stack, axis=1) / stack.shape[1]
+    averaged = blend(ranks, weights)
+    return averaged / averaged.sum(axis=1, keepdims=True)
+
+
+def geometric_blend(probas, weights):
+    """Weighted geometric mean of member probabilities, renormalised (logit averaging).
+
+    ``softmax(sum_m w_m * log(p_m))``: averaging in log space, the
+    multi-class form of averaging logits. A class that any member with
+    weight rules out (probability near 0) stays unlikely, where the
+    arithmetic mean would keep a share of it. Each probability is clipped
+    to ``[EPS, 1]`` before the logarithm, so a member's exact 0 counts as
+    about ``exp(-36)``.
+
+    Parameters
+    ----------
+    probas : ndarray or list of ndarray
+        Shape (n_members, n_samples, n_classes), or a list of ``n_members``
+        arrays of shape (n_samples, n_classes).
+    weights : array-like of shape (n_members,)
+        Validated and normalised by :func:`check_weights`.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes), dtype float64
+        Positive rows summing to one.
+    """
+    stack = _as_member_stack(probas)
+    log_mean = blend(np.log(np.clip(stack, EPS, 1.0)), weights)
+    # Subtracting the row maximum keeps exp() from underflowing to all zeros.
+    unnormalised = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
+    return unnormalised / unnormalised.sum(axis=1, keepdims=True)
 
 
 # --- objective ------------------------------------------------------------

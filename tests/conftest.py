@@ -230,3 +230,29 @@ def assert_one_line_error(result, *fragments, status=None):
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 
+
+# ------------------------------------------------------------- prediction files
+def synthetic_predictions(n_oof=300, n_test=100, n_classes=4, strengths=(2.0, 1.5, 1.0), seed=0):
+    """Probabilities of models that know the true class to different degrees.
+
+    Model ``m`` puts ``strengths[m]`` (in logits) on the true class plus
+    Gaussian noise of its own, so the models are right often, differently
+    sure, and not identical: what blending needs.
+
+    Returns
+    -------
+    y : ndarray of shape (n_oof,)
+    oof : dict of str to ndarray of shape (n_oof, n_classes)
+    test : dict of str to ndarray of shape (n_test, n_classes)
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, size=n_oof + n_test)
+
+    def model(strength):
+        logits = strength * np.eye(n_classes)[y] + rng.normal(size=(len(y), n_classes))
+        proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    probas = {f"model{m}": model(strength) for m, strength in enumerate(strengths)}
+    return (y[:n_oof], {name: p[:n_oof] for name, p in probas.items()},
+            {name: p[n_oof:] for name, p in probas.items()})

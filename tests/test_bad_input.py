@@ -287,7 +287,31 @@ def cli_files(ctx):
     write(folder, "pixels.csv", good_csv_header() + "\n" + "\n".join(
         [f"{k % 2}," + ",".join(["0"] * 784) for k in range(10)]) + "\n")
     write(folder, "range.csv", good_csv_header() + "\n1," + ",".join(["0"] * 783 + ["-5"]) + "\n")
+    prediction_files(folder)
     return folder
+
+
+def prediction_files(folder):
+    """OOF and test probability files for `blend`: good ones and one bad file per mistake."""
+    oof_rows = {1: "a,0.8,0.1,0.1", 2: "b,0.3,0.6,0.1", 3: "c,0.2,0.2,0.6", 4: "a,0.5,0.25,0.25"}
+
+    def oof(name, rows=oof_rows, header="id,label,a,b,c"):
+        write(folder, name, header + "\n" + "".join(f"{i},{row}\n" for i, row in rows.items()))
+
+    oof("good_oof.csv")
+    oof("other_oof.csv")
+    write(folder, "good_test.csv", "id,a,b,c\n10,0.5,0.25,0.25\n11,0.1,0.1,0.8\n")
+    oof("ids_oof.csv", {**{k: v for k, v in oof_rows.items() if k != 3}, 5: "c,0.2,0.2,0.6"})
+    oof("class_oof.csv", {i: ",".join(row.split(",")[:3]) for i, row in oof_rows.items()},
+        header="id,label,a,b")
+    oof("nan_oof.csv", {**oof_rows, 2: "b,nan,0.6,0.4"})
+    oof("negative_oof.csv", {**oof_rows, 3: "c,-0.2,0.6,0.6"})
+    oof("above_oof.csv", {**oof_rows, 4: "a,1.5,0.0,0.0"})
+    oof("sum_oof.csv", {**oof_rows, 2: "b,0.3,0.3,0.1"})
+    oof("labels_oof.csv", {**oof_rows, 1: "b,0.8,0.1,0.1"})
+    oof("one_oof.csv", {1: oof_rows[1]})
+    write(folder, "unlabelled_oof.csv",
+          "id,a,b,c\n" + "".join(f"{i},{row.split(',', 1)[1]}\n" for i, row in oof_rows.items()))
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -314,14 +338,35 @@ def cli_files(ctx):
     (["fit", "--data", "{folder}/tiny", "--members", "plain,residual", "--epochs", "1",
       "--output", "{folder}/m.zip"],
      "tiny: member 'residual': ResidualNetClassifier can't use 4x4 images"),
+    *[(["blend", "--oof", "{folder}/good_oof.csv", "{folder}/" + oof, "--test",
+        "{folder}/good_test.csv", "{folder}/good_test.csv", "--output", "{folder}/s.csv",
+        "--save-blend", "{folder}/b.json"], message) for oof, message in [
+        ("ids_oof.csv", "ids_oof.csv has no row for id 3 of"),
+        ("class_oof.csv", "class_oof.csv has no column for class 'c'"),
+        ("nan_oof.csv", "nan_oof.csv, line 3, column 'a': nan is not a probability in [0, 1]"),
+        ("negative_oof.csv", "negative_oof.csv, line 4, column 'a': -0.2 is not a probability"),
+        ("above_oof.csv", "above_oof.csv, line 5, column 'a': 1.5 is not a probability"),
+        ("sum_oof.csv", "sum_oof.csv, line 3: the probabilities sum to 0.7"),
+        ("labels_oof.csv", "labels_oof.csv, id 1: label 'b' differs from 'a' in"),
+    ]],
+    (["blend", "--oof", "{folder}/one_oof.csv", "--test", "{folder}/good_test.csv",
+      "--output", "{folder}/s.csv"], "one_oof.csv has 1 out-of-fold row(s)"),
+    (["blend", "--oof", "{folder}/unlabelled_oof.csv", "--test", "{folder}/good_test.csv",
+      "--output", "{folder}/s.csv"], "no labels: {folder}/unlabelled_oof.csv has no 'label'"),
+    (["blend", "--oof", "{folder}/good_oof.csv", "{folder}/other_oof.csv", "--test",
+      "{folder}/good_test.csv", "--output", "{folder}/s.csv"],
+     "other_oof.csv has no test partner"),
 ], ids=["missing-data", "bad-csv", "truncated-model", "missing-model", "empty-folder",
         "corrupt-image", "not-an-image", "mixed-sizes", "single-class", "pixels-vs-image-shape",
-        "pixel-outside-0-255", "images-too-small-for-a-member"])
+        "pixel-outside-0-255", "images-too-small-for-a-member", "blend-ids-differ",
+        "blend-missing-class-column", "blend-nan", "blend-negative", "blend-above-one",
+        "blend-rows-not-summing-to-one", "blend-labels-differ", "blend-single-row",
+        "blend-no-labels", "blend-oof-without-test"])
 def test_command_line_bad_input_is_one_line(argv, message, cli_files, capsys):
     code = cli_main([arg.format(folder=cli_files) for arg in argv])
     err = capsys.readouterr().err.strip()
     assert code == 1
-    assert len(err.splitlines()) == 1 and message in err, err
+    assert len(err.splitlines()) == 1 and message.format(folder=cli_files) in err, err
     assert "Traceback" not in err
-    for output in ("m.zip", "p.csv", "oof", "t.db"):
+    for output in ("m.zip", "p.csv", "oof", "t.db", "s.csv", "b.json"):
         assert not (cli_files / output).exists(), f"{output} was written"

@@ -96,3 +96,68 @@ def test_the_own_images_examples_run_as_written(user_files, monkeypatch, capsys)
     exec(compile(python, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "(20, 32, 32, 3) ('cat', 'dog')" in out and "['cat' 'dog']" in out
+
+
+def write_blend_files(folder, seed=0):
+    """The files the "Blending prediction files" section starts from, in the layout cv and
+    predict --proba write (the commands that make them from members are run end to end in
+    tests/ensemble/test_cli_blend.py)."""
+    from conftest import synthetic_predictions
+
+    from ensemble.predictions import write_probabilities
+
+    y, oof, test = synthetic_predictions(n_classes=10, strengths=(2.0, 1.5, 1.2, 1.0), seed=seed)
+    (folder / "oof").mkdir()
+    classes = np.arange(10)
+    for (name, oof_path, test_path) in [("model0", "oof/oof_plain.csv", "test_plain.csv"),
+                                        ("model1", "oof/oof_separable.csv", "test_separable.csv"),
+                                        ("model2", "oof/oof_residual.csv", "test_residual.csv"),
+                                        ("model3", "oof_logistic.csv", "test_logistic.csv")]:
+        write_probabilities(folder / oof_path, np.arange(len(y)), oof[name], classes, labels=y)
+        write_probabilities(folder / test_path, np.arange(len(test[name])), test[name], classes)
+
+
+def commands(block):
+    """A shell block's commands, continuation lines joined."""
+    return [line for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_the_blending_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    text = section("Blending prediction files")
+    lines = [line for block in code_blocks(text, "sh") for line in commands(block)]
+    blends = [line for line in lines if line.startswith("keras-ensembles blend ")]
+    assert len(blends) == 2
+    assert {line.split()[1] for line in lines} == {"cv", "fit", "predict", "blend"}
+    write_blend_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for line in blends:
+        code = main(shlex.split(line)[1:])
+        captured = capsys.readouterr()
+        assert code == 0, f"{line}\n{captured.err}"
+        outputs.append(captured.out)
+    assert "blend (log_loss, 5-fold CV)" in outputs[0] and "Correlation" in outputs[0]
+    header, rows = read_csv(tmp_path / "submission.csv")
+    assert header == ["id", "label"] and len(rows) == 100
+    header, rows = read_csv(tmp_path / "digits.csv")
+    assert header == ["ImageId", "Label"] and [int(row[0]) for row in rows] == list(range(1, 101))
+
+    write_snippet, notebook_snippet = code_blocks(text, "python")
+    namespace = {}
+    exec(compile(notebook_snippet, "README.md", "exec"), namespace)
+    assert list(namespace["blender"].models_) == ["plain", "separable", "residual", "logistic"]
+    assert len(namespace["labels"]) == 100 and namespace["arrays"].weights_.shape == (2,)
+    # The snippet for a model from elsewhere, with such a model.
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X_train, y_train, X_test = rng.normal(size=(40, 3)), np.arange(40) % 2, rng.normal(size=(5, 3))
+    model = LogisticRegression().fit(X_train, y_train)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    exec(compile(write_snippet, "README.md", "exec"), dict(
+        train_ids=np.arange(40), oof_proba=model.predict_proba(X_train), model=model,
+        y_train=y_train, test_ids=np.arange(5), X_test=X_test))
+    header, rows = read_csv(tmp_path / "elsewhere" / "oof_logistic.csv")
+    assert header == ["id", "label", "0", "1"] and len(rows) == 40
+    assert len(read_csv(tmp_path / "elsewhere" / "test_logistic.csv")[1]) == 5

@@ -1,4 +1,4 @@
-"""The ``keras-ensembles`` command line: fit, cv, evaluate, predict and tune.
+"""The ``keras-ensembles`` command line: fit, cv, evaluate, predict, blend and tune.
 
 Each subcommand lives in its own module with two functions,
 ``add_arguments(parser)`` and ``run(args) -> dict``; :func:`main` parses,
@@ -27,7 +27,7 @@ INTERRUPTED = 130
 
 def build_parser():
     """The argument parser with every subcommand."""
-    from . import cv, evaluate, fit, predict, tune
+    from . import blend, cv, evaluate, fit, predict, tune
 
     parser = OneLineParser(
         prog=PROG,
@@ -36,7 +36,7 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=OneLineParser)
-    for module in (fit, cv, evaluate, predict, tune):
+    for module in (fit, cv, evaluate, predict, blend, tune):
         module.add_parser(commands)
     return parser
 

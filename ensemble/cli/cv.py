@@ -8,10 +8,13 @@ examples:
 In each fold the combiner is fitted on the other folds (members trained once,
 blend learned on its --holdout part) and every member and the ensemble
 predict the held-out fold. --out-dir receives:
-  oof_<model>.csv   row, fold, label, then one probability column per class
-                    (one file per member and one for the ensemble: the
-                    out-of-fold predictions to blend from, Kaggle-style)
-  folds.csv         row, fold: the fold assignment of every training row
+  oof_<model>.csv   id, label, then one probability column per class, named
+                    by the class (one file per member and one for the
+                    ensemble: the out-of-fold predictions to blend from,
+                    Kaggle-style, in the layout predict --proba writes and
+                    blend reads)
+  folds.csv         id, fold: the fold assignment of every training row
+Ids are the data's (an id column, file names), else the rows numbered from 0.
   cv_scores.csv     accuracy and log loss of every model in every fold
 """
 
@@ -75,7 +78,8 @@ def run(args):
 
     for path in stale:  # --overwrite: a previous run's files for other members would mislead
         path.unlink(missing_ok=True)
-    _write_files(args, paths, X, y, classes, fold_of, oof, scores)
+    ids = data.ids if data.ids is not None else np.arange(len(y))
+    _write_files(args, paths, ids, y, classes, fold_of, oof, scores)
     summary = _summary(scores, model_names)
     say(args, "\n" + _summary_table(summary, args.folds))
     say(args, f"\n{args.folds}-fold cross-validation in {seconds:.1f} s; "
@@ -163,20 +167,18 @@ def _summary_table(summary, n_folds):
             + format_table(["model", "accuracy", "log loss"], rows))
 
 
-def _write_files(args, paths, X, y, classes, fold_of, oof, scores):
-    rows = np.arange(len(y))
+def _write_files(args, paths, ids, y, classes, fold_of, oof, scores):
+    from ..predictions import write_probabilities
+
     overwrite = args.overwrite
-    class_columns = [f"proba_{label}" for label in classes]
     for name, proba in oof.items():
-        write_csv(paths[name], ["row", "fold", "label"] + class_columns,
-                  ([int(r), int(fold_of[r]), _label(y[r])] + [repr(float(p)) for p in proba[r]]
-                   for r in rows), overwrite=overwrite)
-    write_csv(paths["folds"], ["row", "fold"], ([int(r), int(fold_of[r])] for r in rows),
-              overwrite=overwrite)
+        write_probabilities(paths[name], ids, proba, classes, labels=y, overwrite=overwrite)
+    write_csv(paths["folds"], ["id", "fold"],
+              ([_plain(i), int(fold)] for i, fold in zip(ids, fold_of)), overwrite=overwrite)
     write_csv(paths["scores"], ["fold", "model", "accuracy", "log_loss"],
               ([row["fold"], row["model"], repr(row["accuracy"]), repr(row["log_loss"])]
                for row in scores), overwrite=overwrite)
 
 
-def _label(value):
+def _plain(value):
     return value.item() if hasattr(value, "item") else value

@@ -137,12 +137,12 @@ def test_cv_writes_out_of_fold_files_covering_every_row_once(tmp_path):
     assert sorted(folds) == list(range(300)) and set(folds.values()) == {0, 1, 2}
     for model in ("plain", "separable", "ensemble"):
         header, rows = read_csv(folder / f"oof_{model}.csv")
-        assert header[:3] == ["row", "fold", "label"] and len(header) == 13
+        # The wide layout predict --proba writes and blend reads: classes name their columns.
+        assert header == ["id", "label"] + [str(k) for k in range(10)]
         assert sorted(int(row[0]) for row in rows) == list(range(300)), "each row exactly once"
-        assert all(folds[int(row[0])] == int(row[1]) for row in rows)
-        labels = {int(row[0]): int(row[2]) for row in rows}
+        labels = {int(row[0]): int(row[1]) for row in rows}
         assert [labels[i] for i in range(300)] == y_train[:300].tolist()
-        proba = np.array([[float(v) for v in row[3:]] for row in rows])
+        proba = np.array([[float(v) for v in row[2:]] for row in rows])
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     _, score_rows = read_csv(folder / "cv_scores.csv")
     assert len(score_rows) == 3 * 3

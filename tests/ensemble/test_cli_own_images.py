@@ -176,8 +176,8 @@ def test_cv_and_tune_take_a_folder_of_colour_images(tmp_path, capsys):
               "--out-dir", tmp_path / "oof", *QUICK)
     assert out["n_train"] == 18
     header, rows = read_csv(tmp_path / "oof" / "oof_ensemble.csv")
-    assert header == ["row", "fold", "label", "proba_circle", "proba_cross", "proba_square"]
-    assert {row[2] for row in rows} == {"circle", "cross", "square"}
+    assert header == ["id", "label", "circle", "cross", "square"]
+    assert {row[1] for row in rows} == {"circle", "cross", "square"}
     out = run(capsys, "tune", "--data", tmp_path / "train", "--image-size", "12x12",
               "--member", "plain", "--trials", "1", "--epochs", "1", "--storage",
               tmp_path / "tune.db", "--output", tmp_path / "best.zip")

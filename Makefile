@@ -36,7 +36,7 @@ demo: venv
 	$(VPY) -m ensemble.demo
 
 test: venv fashion-mnist
-	$(VPY) -m pytest -n 2 --durations=25
+	$(VPY) -m pytest -n 2 --dist worksteal --durations=25
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -335,7 +335,7 @@ def prediction_files(folder):
                          "32x32x3 needs 3072"),
     (["fit", "--data", "{folder}/range.csv", "--output", "{folder}/m.zip"],
      "range.csv, line 2, column 'pixel784': -5 is outside 0..255"),
-    (["fit", "--data", "{folder}/tiny", "--members", "plain,residual", "--epochs", "1",
+    (["fit", "--data", "{folder}/tiny", "--members", "separable,residual", "--epochs", "1",
       "--output", "{folder}/m.zip"],
      "tiny: member 'residual': ResidualNetClassifier can't use 4x4 images"),
     *[(["blend", "--oof", "{folder}/good_oof.csv", "{folder}/" + oof, "--test",

@@ -27,6 +27,7 @@ import warnings
 import keras
 import pytest
 import tensorflow as tf
+from _pytest.mark.structures import ParameterSet
 from conftest import TINY_TRAINING, build_tiny_mlp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -139,7 +140,28 @@ def eager_keras(request):
         tf.config.run_functions_eagerly(False)
 
 
+def expected_failures_not_run(checks):
+    """``parametrize_with_checks``'s decorator with its expected failures declared, not run.
+
+    scikit-learn marks an expected failure ``xfail`` (not strict), so it still
+    runs, fitting the estimator many times to assert nothing; on 2 CPU cores
+    that was about a fifth of this module's time. ``xfail(run=False)`` keeps
+    the declaration and its reason in the report.
+    """
+    argnames, params = checks.mark.args
+
+    def not_run(mark):
+        if mark.name != "xfail":
+            return mark
+        return pytest.mark.xfail(run=False, reason=mark.kwargs.get("reason", ""))
+
+    params = [pytest.param(*param.values, id=param.id, marks=[not_run(m) for m in param.marks])
+              if isinstance(param, ParameterSet) else param for param in params]
+    return pytest.mark.parametrize(argnames, params, **checks.mark.kwargs)
+
+
 @pytest.mark.slow
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
+@expected_failures_not_run(
+    parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures))
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

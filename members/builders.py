@@ -12,9 +12,11 @@ step, in the convolution, the batch normalisation and the ReLU. So every
 builder starts with a stride-2 stem (``stem_strides=2``), which computes
 only a quarter of the positions and never stores a full-resolution
 activation, and puts its capacity at half and quarter resolution. Measured
-on 2 cores (BENCHMARKS.md): the plain CNN with a stride-2 stem trains in
-about half the time of the same network with a full-resolution stem and
-pooling, at the same accuracy.
+on 2 cores (BENCHMARKS.md, "Accuracy per CPU minute"): an epoch of the
+plain CNN with a stride-2 stem took 32-40 s against 45-86 s for the same
+network with a full-resolution stem and pooling; the accuracy of the
+full-resolution variant at equal epochs is one of the levers still to be
+measured there.
 """
 
 import keras

@@ -24,7 +24,7 @@ class StackingEnsemble(MemberEnsembleBase):
         regression (``LogisticRegression(max_iter=1000)``).
     passthrough : bool, default=False
         Append the raw (flat) features to the member probabilities.
-    calibration : {"temperature"} or None, default="temperature"
+    calibration : {"temperature"} or None, default=None
         Learn one temperature for the meta-learner's probabilities on the
         blending data (see :class:`WeightedAverageEnsemble`).
     holdout : float or int, default=0.1
@@ -47,7 +47,7 @@ class StackingEnsemble(MemberEnsembleBase):
     """
 
     def __init__(self, members, *, final_estimator=None, passthrough=False,
-                 calibration="temperature", holdout=0.1, cv=None, n_jobs=None, random_state=None,
+                 calibration=None, holdout=0.1, cv=None, n_jobs=None, random_state=None,
                  checkpoint_dir=None, verbose=0):
         self.members = members
         self.final_estimator = final_estimator

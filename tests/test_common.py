@@ -2,7 +2,7 @@
 
 The three built-in members and both combiners are default-constructed, with
 only ``epochs`` lowered to 1: their defaults (validation split, early
-stopping, learning-rate schedule, held-out blending split, temperature) must
+stopping, learning-rate schedule, held-out blending split, calibration) must
 work on the 10-300-row data sets the checks use. The combiners blend two
 built-in members narrowed to one stage of 4 filters, to keep the checks' few
 hundred fits affordable. Defaults are read from the classes, so

@@ -56,7 +56,8 @@ def test_the_temperature_lowers_the_blend_log_loss_of_an_over_confident_member(n
     X, y, X_test, y_test = noisy
     members = [("sharp", OverConfident()), ("bayes", GaussianNB())]
     raw = WeightedAverageEnsemble(members, calibration=None, holdout=0.3, random_state=0).fit(X, y)
-    scaled = WeightedAverageEnsemble(members, holdout=0.3, random_state=0).fit(X, y)
+    scaled = WeightedAverageEnsemble(members, calibration="temperature", holdout=0.3,
+                                     random_state=0).fit(X, y)
     assert raw.temperature_ == 1.0
     assert scaled.temperature_ > 1.2  # softens the over-confident blend
     np.testing.assert_array_equal(scaled.weights_, raw.weights_)  # learned after the weights
@@ -70,8 +71,10 @@ def test_from_blend_and_stacking_learn_their_own_temperature(noisy):
     X, y, _, _ = noisy
     members = [("sharp", OverConfident()), ("bayes", GaussianNB())]
     fitted = WeightedAverageEnsemble(members, calibration=None, holdout=0.3, random_state=0).fit(X, y)
-    assert WeightedAverageEnsemble.from_blend(fitted).temperature_ > 1.2
-    stacked = StackingEnsemble.from_blend(fitted)
+    assert WeightedAverageEnsemble.from_blend(fitted).temperature_ == 1.0  # off by default
+    assert WeightedAverageEnsemble.from_blend(
+        fitted, calibration="temperature").temperature_ > 1.2
+    stacked = StackingEnsemble.from_blend(fitted, calibration="temperature")
     assert 0.05 <= stacked.temperature_ <= 20
 
 
@@ -82,7 +85,8 @@ def test_the_temperature_survives_save_and_load(noisy, tmp_path):
     X, y, X_test, _ = noisy
     members = [("a", KerasMemberClassifier(build_tiny_mlp, **TINY_TRAINING)),
                ("b", KerasMemberClassifier(build_tiny_mlp, **dict(TINY_TRAINING, random_state=1)))]
-    fitted = WeightedAverageEnsemble(members, holdout=0.3, random_state=0).fit(X, y)
+    fitted = WeightedAverageEnsemble(members, calibration="temperature", holdout=0.3,
+                                     random_state=0).fit(X, y)
     save(fitted, tmp_path / "blend.zip")
     loaded = load(tmp_path / "blend.zip")
     assert loaded.temperature_ == fitted.temperature_

@@ -54,6 +54,28 @@ def test_fit_saves_a_loadable_archive_and_reports_on_the_test_split(fitted):
     assert "Traceback" not in result.stderr
 
 
+def test_fit_on_fashion_mnist_mirrors_the_images_by_default(fitted):
+    from ensemble import load
+
+    folder, _ = fitted
+    members = load(folder / "model.zip").members_
+    # --horizontal-flip auto: clothes look the same mirrored; so does the prediction's average.
+    assert [member.horizontal_flip for member in members] == [True, True]
+    assert all(member.tta == "auto" for member in members)
+
+
+@pytest.mark.parametrize("data, option, expected", [
+    ("sample", "auto", True), ("full", "auto", True), ("train.csv", "auto", False),
+    ("photos/train", "auto", False), ("train.csv", "on", True), ("sample", "off", False),
+])
+def test_horizontal_flip_option(data, option, expected):
+    from argparse import Namespace
+
+    from ensemble.cli._build import horizontal_flip
+
+    assert horizontal_flip(Namespace(data=data, horizontal_flip=option)) is expected
+
+
 def test_fit_shows_progress_and_prints_members_beside_the_ensemble(tmp_path):
     result = run_cli("fit", "--members", "plain", "--output", "m.zip", *QUICK_TRAINING,
                      cwd=tmp_path)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ensemble import load
 from ensemble.cli import main
 from ensemble.datasets import save_csv
 
@@ -103,6 +104,8 @@ def test_a_digit_recognizer_csv_gives_a_submission_counted_from_one(tmp_path, ca
     fit = run(capsys, "fit", "--data", tmp_path / "train.csv", "--output", tmp_path / "d.zip",
               *QUICK)
     assert fit["class_names"] == ["0", "1", "2", "3"]  # the labels, not clothing names
+    # A mirrored digit is another digit: no flips for data other than Fashion-MNIST.
+    assert not any(member.horizontal_flip for member in load(tmp_path / "d.zip").members_)
     evaluation = run(capsys, "evaluate", tmp_path / "d.zip", "--data", tmp_path / "train.csv")
     assert [row["name"] for row in evaluation["per_class"]] == ["0", "1", "2", "3"]
     run(capsys, "predict", tmp_path / "d.zip", "--data", tmp_path / "test.csv",
@@ -182,6 +185,5 @@ def test_cv_and_tune_take_a_folder_of_colour_images(tmp_path, capsys):
               "--member", "plain", "--trials", "1", "--epochs", "1", "--storage",
               tmp_path / "tune.db", "--output", tmp_path / "best.zip")
     assert out["n_trials"] == 1
-    from ensemble import load
 
     assert load(tmp_path / "best.zip").class_names_ == ("circle", "cross", "square")

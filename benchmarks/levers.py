@@ -247,6 +247,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="cap (default: the member's)")
     parser.add_argument("--digits-epochs", type=int, default=30)
     parser.add_argument("--digits-only", action="store_true")
+    parser.add_argument("--no-digits", action="store_true",
+                        help="skip the 8x8 digits section (measured separately)")
     parser.add_argument("--cache-dir", default="/tmp/keras-ensembles-levers")
     parser.add_argument("--output-name", default="levers")
     args = parser.parse_args()
@@ -254,7 +256,7 @@ def main():
 
     import_keras_quietly()
     common = load_common()
-    digits = digits_rows(args)
+    digits = [] if args.no_digits else digits_rows(args)
     results, snapshots = {}, None
     if not args.digits_only:
         from ensemble.datasets import load_fashion_mnist
@@ -294,10 +296,11 @@ def write(common, args, digits, results, snapshots, data):
                 ("what", "more members from one budget", "{}"), ("seconds", "training s", "{:.0f}"),
                 ("best_single", "best single accuracy", "{:.4f}"), ("accuracy", "accuracy", "{:.4f}"),
                 ("log_loss", "log loss", "{:.4f}"), ("ece", "ECE", "{:.4f}")]))
-    parts.append(f"8x8 digits, 5-fold cross-validation, {args.digits_epochs} epochs:\n\n"
-                 + common.markdown_table(digits, [
-                     ("setting", "augmentation", "{}"), ("accuracy", "accuracy", "{:.4f}"),
-                     ("std", "std", "{:.4f}"), ("seconds", "s", "{:.0f}")]))
+    if digits:
+        parts.append(f"8x8 digits, 5-fold cross-validation, {args.digits_epochs} epochs:\n\n"
+                     + common.markdown_table(digits, [
+                         ("setting", "augmentation", "{}"), ("accuracy", "accuracy", "{:.4f}"),
+                         ("std", "std", "{:.4f}"), ("seconds", "s", "{:.0f}")]))
     table = "\n\n".join(parts)
     print(table)
     common.write_results(args.output_name, payload, table)

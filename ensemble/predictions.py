@@ -60,9 +60,6 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 #: How far a row of probabilities may sum from one (rounding in files) before it is refused.
 SUM_TOLERANCE = 0.01
 
-#: Integers up to this size survive a round trip through float64 (ids read as numbers).
-_EXACT_FLOAT_INTEGER = 2**53
-
 
 def class_columns(classes):
     """Column names of the probability columns: each class as text (``7``, ``"cat"``)."""
@@ -404,48 +401,33 @@ def _header(path):
 
 
 def _fast_columns(path, n_columns, first):
-    """``(ids, labels, proba)`` through NumPy's C parser, or None to read carefully.
+    """``(ids, labels, proba)`` through pandas' C parser, or None to read carefully.
 
-    ``csv`` plus ``float()`` per cell reads about 1 M cells a second; 20
-    models' files of 100,000 rows and 10 classes are 44 M cells. NumPy's
-    ``loadtxt`` is several times faster, and faster still in one pass when
-    the ids and labels are numbers too (the usual case). Anything it does
-    not read cleanly (a ragged row, a cell that is not a number) goes to the
+    ``csv`` plus ``float()`` per cell reads about 1 M cells a second and
+    NumPy's ``loadtxt`` about 4 M; 20 models' OOF and test files of 100,000
+    rows and 10 classes are 88 M cells. pandas' C parser reads them about
+    eight times faster than ``loadtxt`` (0.07 s against 0.57 s for one 21 MB
+    file of 100,000 rows, ids and labels included). Anything it does not read cleanly (a
+    ragged row, a cell that is not a number, an empty cell) goes to the
     careful reader, whose error names the line.
     """
-    options = dict(delimiter=",", skiprows=1, encoding="utf-8-sig", quotechar='"',
-                   comments=None, ndmin=2)
+    import pandas as pd
 
-    def load(dtype, columns):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # e.g. "input contained no data"
-            return np.loadtxt(path, dtype=dtype, usecols=columns, **options)
-
+    options = dict(header=None, skiprows=1, names=range(n_columns), encoding="utf-8-sig",
+                   na_filter=False, engine="c")
     try:
-        table = load(np.float64, None)
-        if table.shape[1] != n_columns:  # every row short by the same cells
+        frame = pd.read_csv(path, dtype={column: np.float64
+                                         for column in range(first, n_columns)}, **options)
+        proba = frame.iloc[:, first:].to_numpy(dtype=np.float64)
+        if len(proba) == 0 or np.isnan(proba).any():  # NaN: a short row, or the text "nan"
             return None
-        keys = [_integers(table[:, column]) for column in range(first)]
-        if any(key is None for key in keys):  # e.g. ids 1.5: keep them as text
-            keys = [_typed(key) for key in load(str, range(first)).T]
-        proba = table[:, first:]
-    except (ValueError, UserWarning):
-        try:
-            proba = load(np.float64, range(first, n_columns))
-            keys = [_typed(key) for key in load(str, range(first)).T]
-        except (ValueError, UserWarning):
-            return None
-    if len(proba) == 0:
+        keys = [frame[column].to_numpy() for column in range(first)]
+        if any(key.dtype != np.int64 for key in keys):  # e.g. ids "1.5" or "a7": as text
+            text = pd.read_csv(path, usecols=range(first), dtype=str, **options)
+            keys = [_typed(text[column].tolist()) for column in range(first)]
+    except (ValueError, pd.errors.ParserError):  # ParserError: a row with too many cells
         return None
     return keys[0], keys[1] if first == 2 else None, proba
-
-
-def _integers(values):
-    """int64 when every value is a whole number float64 holds exactly, else None."""
-    if (np.all(np.isfinite(values)) and np.all(np.abs(values) < _EXACT_FLOAT_INTEGER)
-            and np.all(values == np.round(values))):
-        return values.astype(np.int64)
-    return None
 
 
 def _careful_columns(path, header, first):
@@ -501,5 +483,8 @@ def _typed(cells):
     """int64 when every cell is an integer, else the strings."""
     cells = [cell.strip() for cell in cells]
     if cells and all(_INTEGER.fullmatch(cell) for cell in cells):
-        return np.array([int(cell) for cell in cells], dtype=np.int64)
+        try:
+            return np.array([int(cell) for cell in cells], dtype=np.int64)
+        except OverflowError:  # beyond int64: keep the text
+            pass
     return np.array(cells, dtype=str)

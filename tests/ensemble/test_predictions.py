@@ -81,3 +81,31 @@ def test_bad_probability_files_are_errors_naming_the_file(tmp_path, text, messag
     with pytest.raises(ValueError, match=message) as info:
         read_probabilities(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("ids, expected", [
+    (["7", "+8", " 9"], np.array([7, 8, 9])),
+    (["a7", "b8", "c9"], np.array(["a7", "b8", "c9"])),
+    (["1.0", "2.0", "3.5"], np.array(["1.0", "2.0", "3.5"])),
+    (["99999999999999999999", "2", "3"], np.array(["99999999999999999999", "2", "3"])),
+], ids=["integers", "text", "decimals-stay-text", "beyond-int64-stays-text"])
+def test_ids_are_integers_only_when_every_id_is_one(tmp_path, ids, expected):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,label,a,b\n" + "".join(f"{i},a,0.25,0.75\n" for i in ids))
+    read = read_probabilities(path)
+    assert read.ids.dtype.kind == expected.dtype.kind
+    np.testing.assert_array_equal(read.ids, expected)
+    np.testing.assert_array_equal(read.labels, ["a", "a", "a"])
+    np.testing.assert_array_equal(read.proba, [[0.25, 0.75]] * 3)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,a,b\n1,0.5,0.5,0.0\n", r"line 2: found 4 cells; the header has 3 columns"),
+    ("id,a,b\n1,0.5,0.5\n2,nan,0.5\n", r"(?i)nan"),
+    ("id,a,b\n1,0.5,0.5\n2,,0.5\n", r"line 3: a probability is not a number"),
+], ids=["long-row", "nan", "empty-cell"])
+def test_rows_the_fast_parser_cannot_read_get_the_careful_readers_error(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_probabilities(path)

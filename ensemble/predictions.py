@@ -33,7 +33,6 @@ Probabilities made elsewhere may also come as NumPy files (:func:`read_predictio
 import csv
 import io
 import re
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,10 +1,9 @@
-"""Members inside scikit-learn's tools: clone, Pipeline, search, CV, pickling, seeds."""
+"""Members inside scikit-learn's tools: clone, Pipeline, search, CV, pickling.
+
+Seeds across fresh processes: tests/test_determinism.py.
+"""
 
 import pickle
-import subprocess
-import sys
-import textwrap
-
 import joblib
 import numpy as np
 import pytest
@@ -54,51 +53,6 @@ def test_grid_search_with_two_processes(tiny_images):
     assert len(search.cv_results_["params"]) == 2
     assert search.best_estimator_.epochs == search.best_params_["epochs"]
     assert len(search.best_estimator_.history_["epoch"]) <= search.best_params_["epochs"]
-
-
-#: Each configuration fitted in one child process, which prints one digest per line:
-#: a TensorFlow start-up per process, not per configuration.
-DETERMINISM_SCRIPT = textwrap.dedent("""
-    import hashlib, os
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    import numpy as np
-    from members import PlainCNNClassifier, ResidualNetClassifier
-    rng = np.random.RandomState(0)
-    y = np.repeat(np.arange(3), 40)
-    X = rng.randint(0, 256, size=(120, 8, 8, 1)).astype("uint8")
-    X[y == 1, :4] //= 2
-    for cls, params in {configurations!r}:
-        clf = eval(cls)(**params, epochs=3, batch_size=16, validation_fraction=0.25,
-                        random_state={seed})
-        proba = clf.fit(X, y).predict_proba(X)
-        print(cls, hashlib.sha256(proba.tobytes()).hexdigest())
-""")
-
-DETERMINISM_CONFIGURATIONS = [
-    ("PlainCNNClassifier", dict(filters=(4,), dense_units=8, dropout=0.5)),
-    ("ResidualNetClassifier", dict(stem_filters=4, filters=(4, 8), dropout=0.5)),
-    ("PlainCNNClassifier", dict(filters=(4,), dense_units=8, random_shift=0.25,
-                                horizontal_flip=True, label_smoothing=0.1, tta="flip+shift")),
-]
-
-
-def _digests(seed):
-    script = DETERMINISM_SCRIPT.format(configurations=DETERMINISM_CONFIGURATIONS, seed=seed)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout
-    names = {cls for cls, _ in DETERMINISM_CONFIGURATIONS}
-    return [line for line in out.splitlines() if line.split(" ")[0] in names]
-
-
-@pytest.mark.slow
-def test_same_seed_same_probabilities_in_fresh_processes():
-    """Plain, residual and an augmented member (shifts, flips, label smoothing, TTA)."""
-    first, second = _digests(7), _digests(7)
-    assert len(first) == len(DETERMINISM_CONFIGURATIONS)
-    assert first == second
-    # The seed really drives the result, for every configuration.
-    other_seed = _digests(8)
-    assert all(a != b for a, b in zip(first, other_seed))
 
 
 @pytest.mark.slow

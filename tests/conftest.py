@@ -256,4 +256,3 @@ def synthetic_predictions(n_oof=300, n_test=100, n_classes=4, strengths=(2.0, 1.
     probas = {f"model{m}": model(strength) for m, strength in enumerate(strengths)}
     return (y[:n_oof], {name: p[:n_oof] for name, p in probas.items()},
             {name: p[n_oof:] for name, p in probas.items()})
-

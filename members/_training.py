@@ -104,6 +104,26 @@ def keras_session():
 _gradients_before = None
 
 
+def build_training_state(model, X, y):
+    """Create the optimizer's and the metrics' variables before ``model.fit`` traces a step.
+
+    Keras 3 on TensorFlow defers creating them to the first traced train
+    step (``_maybe_symbolic_build`` returns early without a distribution
+    strategy), and ``tf.function`` traces a function whose first call
+    created variables a second time. That second trace is most of a short
+    fit: 1.9 s of a tiny plain network's 4.6 s, 3.1 s of the residual net's
+    9.6 s on 2 cores. Building the state symbolically first, as Keras does
+    on JAX, leaves one trace. Only an optimisation: a Keras without the
+    private method, or another backend, is left to build as it does.
+    """
+    build = getattr(model, "_symbolic_build", None)
+    if build is None or keras.backend.backend() != "tensorflow":
+        return
+    build(data_batch=(X[:1], y[:1], None))
+
+
+
+
 def _gradient_registry():
     """TensorFlow's global gradient-function registry, or None on another backend."""
     if keras.backend.backend() != "tensorflow":

@@ -315,8 +315,10 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         callbacks = self._callbacks(monitor, folder, previous_logs)
         if state is not None:
             _training.restore_backup(model, folder.backup, state)
+        X = np.asarray(X, dtype="float32")
+        _training.build_training_state(model, X, y)
         model.fit(
-            np.asarray(X, dtype="float32"),
+            X,
             y,
             validation_data=validation,
             epochs=self.epochs,

@@ -252,6 +252,9 @@ def main():
     parser.add_argument("--cache-dir", default="/tmp/keras-ensembles-levers")
     parser.add_argument("--output-name", default="levers")
     args = parser.parse_args()
+    if args.no_digits and args.output_name == "levers":
+        parser.error("--no-digits would replace the recorded digits rows of results/levers.*: "
+                     "pass another --output-name")
     from ensemble import import_keras_quietly
 
     import_keras_quietly()

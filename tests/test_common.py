@@ -66,11 +66,11 @@ def default_members():
 
 
 def blended_members():
-    """Two built-in members for the combiners, with their defaults but one narrow stage.
+    """Two built-in members for ``WeightedAverageEnsemble``, with their defaults but one stage.
 
-    The checks fit each combiner about a hundred times, training every member
-    each time; what they check is the combiner's own defaults (the members'
-    defaults are checked on their own above).
+    The checks fit the combiner about a hundred times, training every member
+    each time; what they check is the combiner's own defaults with Keras
+    members inside (the members' defaults are checked on their own above).
     """
     return [
         ("plain", PlainCNNClassifier(epochs=1, stem_filters=4, filters=(4,), dense_units=8)),

@@ -70,7 +70,7 @@ def test_labels_and_classes_may_be_strings(data):
 
 
 class FakeFrame:
-    """What the blender uses of a pandas DataFrame (pandas is not a dependency)."""
+    """What the blender uses of a DataFrame (pandas' or any other library's)."""
 
     def __init__(self, values, columns):
         self.values, self.columns = np.asarray(values), list(columns)

@@ -87,8 +87,10 @@ def test_bad_probability_files_are_errors_naming_the_file(tmp_path, text, messag
     (["7", "+8", " 9"], np.array([7, 8, 9])),
     (["a7", "b8", "c9"], np.array(["a7", "b8", "c9"])),
     (["1.0", "2.0", "3.5"], np.array(["1.0", "2.0", "3.5"])),
+    (["1.0", "2.0", "3.0"], np.array([1, 2, 3])),
     (["99999999999999999999", "2", "3"], np.array(["99999999999999999999", "2", "3"])),
-], ids=["integers", "text", "decimals-stay-text", "beyond-int64-stays-text"])
+], ids=["integers", "text", "decimals-stay-text", "whole-floats-are-integers",
+        "beyond-int64-stays-text"])
 def test_ids_are_integers_only_when_every_id_is_one(tmp_path, ids, expected):
     path = tmp_path / "ids.csv"
     path.write_text("id,label,a,b\n" + "".join(f"{i},a,0.25,0.75\n" for i in ids))

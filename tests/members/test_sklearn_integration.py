@@ -4,6 +4,7 @@ Seeds across fresh processes: tests/test_determinism.py.
 """
 
 import pickle
+
 import joblib
 import numpy as np
 import pytest

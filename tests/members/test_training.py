@@ -290,3 +290,13 @@ def test_an_ensemble_of_members_with_an_input_shape_fits_images(tiny_images):
                ("cnn", tiny_plain(input_shape=(8, 8, 1)))]
     learned = WeightedAverageEnsemble(members, holdout=0.3, random_state=0).fit(X[..., 0], y)
     assert learned.predict(X[..., 0]).shape == (len(X),)
+
+
+def test_building_the_training_state_first_changes_no_result(tiny_images, monkeypatch):
+    from members import _training
+
+    X, y = tiny_images
+    built_first = tiny_plain(epochs=2, random_state=3).fit(X, y).predict_proba(X)
+    monkeypatch.setattr(_training, "build_training_state", lambda model, X, y: None)
+    built_in_the_step = tiny_plain(epochs=2, random_state=3).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(built_first, built_in_the_step)

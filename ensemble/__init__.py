@@ -13,7 +13,7 @@ command line's ``--help`` and argument errors work without paying for
 TensorFlow's import.
 """
 
-from members._lazy import lazy_attributes
+from members._shared.lazy import lazy_attributes
 
 _LAZY = {
     "BayesSearchCV": ".tuning",

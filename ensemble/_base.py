@@ -6,7 +6,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from members._inputs import flatten_images
+from members._shared.inputs import flatten_images
 
 from . import calibration
 from ._blending import blending_data, check_source

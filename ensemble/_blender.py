@@ -23,6 +23,8 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from members._shared.checks import check_int
+
 from . import metrics
 from . import weights as blend_weights
 
@@ -341,9 +343,7 @@ class PredictionBlender(BaseEstimator):
         for name in ("rounds", "cv"):
             value = getattr(self, name)
             minimum = 2 if name == "cv" else 1
-            if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
-                    or value < minimum):
-                raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+            check_int(value, name, minimum=minimum)
         return int(self.rounds)
 
     def _cross_validated(self, stack, y_idx, fit_rule, apply_rule, rounds):

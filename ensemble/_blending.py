@@ -29,7 +29,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from members._splits import every_class_fits, grown_size, split_size, stratified_split
+from members._shared.splits import every_class_fits, grown_size, split_size, stratified_split
 
 from ._members import fit_members, stacked_probas
 

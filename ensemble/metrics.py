@@ -22,6 +22,8 @@ This module is pure NumPy/SciPy/scikit-learn; it never imports TensorFlow.
 import numpy as np
 from sklearn.metrics import log_loss as _sklearn_log_loss
 
+from members._shared.checks import check_int
+
 __all__ = [
     "normalize_probabilities",
     "accuracy",
@@ -185,7 +187,7 @@ def expected_calibration_error(y_true, proba, classes, n_bins=15):
     float
         In [0, 1]; 0 for a perfectly calibrated model (up to binning).
     """
-    n_bins = _check_n_bins(n_bins)
+    n_bins = check_int(n_bins, "n_bins", minimum=1)
     y_idx, proba = _validate(y_true, proba, classes)
     return _ece(y_idx, proba, n_bins)
 
@@ -283,14 +285,6 @@ def _ece(y_idx, proba, n_bins):
 
 
 # --- validation -------------------------------------------------------------
-
-
-def _check_n_bins(n_bins):
-    if isinstance(n_bins, (bool, np.bool_)) or not isinstance(n_bins, (int, np.integer)):
-        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
-    return int(n_bins)
 
 
 def _validate(y_true, proba, classes):

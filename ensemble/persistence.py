@@ -96,13 +96,9 @@ from members import (
     SeparableCNNClassifier,
 )
 
-from members._files import (
-    fsync_folder,
-    keras_model_to_bytes,
-    rename_no_clobber,
-    set_new_file_mode,
-)
-from members._paths import require_file
+from members._shared.checks import is_int, is_real
+from members._shared.files import atomic_write, keras_model_to_bytes
+from members._shared.paths import require_file
 
 from ._stacking import StackingEnsemble
 from ._weighted import WeightedAverageEnsemble
@@ -336,26 +332,12 @@ def _blend_spec(ensemble, files):
 
 
 def _write_archive(path, files, manifest_bytes, overwrite):
-    """Write the zip to a temporary file beside ``path``, fsync, then rename."""
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            with zipfile.ZipFile(raw, "w") as archive:
-                for name, data in files.items():
-                    _write_entry(archive, name, data)
-                _write_entry(archive, MANIFEST, manifest_bytes)
-            raw.flush()
-            os.fsync(raw.fileno())
-        set_new_file_mode(temp_name, path)
-        if overwrite:
-            os.replace(temp_name, path)
-        else:
-            rename_no_clobber(temp_name, path)
-        fsync_folder(path.parent)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """Write the zip atomically: a crash never leaves a half-written archive."""
+    with atomic_write(path, overwrite=overwrite) as raw:
+        with zipfile.ZipFile(raw, "w") as archive:
+            for name, data in files.items():
+                _write_entry(archive, name, data)
+            _write_entry(archive, MANIFEST, manifest_bytes)
 
 
 def _write_entry(archive, name, data):
@@ -558,17 +540,18 @@ def _check_member_spec(spec, index, label):
     _check_params(spec, cls, label)
     classes = _decode_labels(spec.get("classes"), f"{label}.classes")
     _expect(len(classes) >= 2, f"{label} must have at least two classes")
-    n_features = _check_int(spec.get("n_features_in"), f"{label}.n_features_in", minimum=1)
+    n_features = spec.get("n_features_in")
+    _expect(is_int(n_features) and n_features >= 1, f"{label}.n_features_in must be an int >= 1")
     _check_feature_names(spec.get("feature_names_in"), n_features, label)
     shape = spec.get("input_shape")
     _expect(isinstance(shape, list) and shape and all(
-        _is_int(size) and size >= 1 for size in shape), f"{label}.input_shape must list sizes")
+        is_int(size) and size >= 1 for size in shape), f"{label}.input_shape must list sizes")
     _expect(int(np.prod(shape, dtype=object)) == n_features,
             f"{label}.input_shape doesn't hold n_features_in values")
-    _expect(_is_real(spec.get("pixel_scale")), f"{label}.pixel_scale must be a number")
+    _expect(is_real(spec.get("pixel_scale"), finite=False), f"{label}.pixel_scale must be a number")
     history = spec.get("history")
     _expect(isinstance(history, dict) and all(
-        isinstance(values, list) and all(_is_real(value) for value in values)
+        isinstance(values, list) and all(is_real(value, finite=False) for value in values)
         for values in history.values()), f"{label}.history must map names to lists of numbers")
     return classes
 
@@ -580,12 +563,14 @@ def _check_ensemble_spec(spec, contents):
         _expect(name not in spec["params"], f"{name} is not a plain parameter")
     classes = _decode_labels(spec.get("classes"), "classes")
     _expect(len(classes) >= 2, "an ensemble must have at least two classes")
-    n_features = _check_int(spec.get("n_features_in"), "n_features_in", minimum=1)
+    n_features = spec.get("n_features_in")
+    _expect(is_int(n_features) and n_features >= 1, "n_features_in must be an int >= 1")
     _check_feature_names(spec.get("feature_names_in"), n_features, "estimator")
-    _check_int(spec.get("network_fits"), "network_fits", minimum=0)
+    _expect(is_int(spec.get("network_fits")) and spec["network_fits"] >= 0,
+            "network_fits must be an int >= 0")
     # Archives written before temperature scaling have none: 1 leaves the blend as it is.
     temperature = spec.get("temperature", 1.0)
-    _expect(_is_real(temperature) and np.isfinite(temperature) and temperature > 0,
+    _expect(is_real(temperature) and temperature > 0,
             "temperature must be a positive number")
 
     member_specs = spec.get("member_specs")
@@ -606,7 +591,7 @@ def _check_ensemble_spec(spec, contents):
         if entry.get("drop") is True:
             _expect(set(entry) == {"name", "drop"}, "invalid members entry")
         else:
-            _expect(set(entry) == {"name", "index"} and _is_int(entry["index"]),
+            _expect(set(entry) == {"name", "index"} and is_int(entry["index"]),
                     "invalid members entry")
             indices.append(entry["index"])
     _expect(len(set(names)) == len(names), "member names must be unique")
@@ -620,7 +605,7 @@ def _check_ensemble_spec(spec, contents):
         _expect(isinstance(weights, dict) and _float_dtype(weights.get("dtype"))
                 and isinstance(weights.get("values"), list)
                 and len(weights["values"]) == len(member_specs)
-                and all(_is_real(value) for value in weights["values"]),
+                and all(is_real(value, finite=False) for value in weights["values"]),
                 "weights must hold one float per member")
     else:
         _expect(spec.get("final_estimator_param") in ("none", "clone_of_fitted"),
@@ -867,7 +852,7 @@ def _decode_labels(spec, label, values=True):
     if spec["dtype"] == "|O":
         element = spec.get("element")
         _expect(element in ("str", "int"), f"{label}: object labels must be 'str' or 'int'")
-        check = (lambda v: isinstance(v, str)) if element == "str" else _is_int
+        check = (lambda v: isinstance(v, str)) if element == "str" else is_int
         dtype = None
     else:
         try:
@@ -876,8 +861,8 @@ def _decode_labels(spec, label, values=True):
             raise ValueError(f"Invalid archive: {label} has an unknown dtype.") from None
         _expect(dtype.kind in "biufU" and dtype.str == spec["dtype"],
                 f"{label}: unsupported dtype {spec['dtype']!r}")
-        check = {"b": lambda v: isinstance(v, bool), "i": _is_int, "u": _is_int,
-                 "f": _is_real, "U": lambda v: isinstance(v, str)}[dtype.kind]
+        check = {"b": lambda v: isinstance(v, bool), "i": is_int, "u": is_int,
+                 "f": lambda v: is_real(v, finite=False), "U": lambda v: isinstance(v, str)}[dtype.kind]
     if not values:
         return None
     items = spec.get("values")
@@ -946,7 +931,7 @@ def _to_json(value):
 
 
 def _is_plain_json(value):
-    if value is None or isinstance(value, (bool, str)) or _is_real(value):
+    if value is None or isinstance(value, (bool, str)) or is_real(value, finite=False):
         return True
     if isinstance(value, list):
         return all(_is_plain_json(item) for item in value)
@@ -1005,24 +990,11 @@ def _version(distribution):
         return None
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_real(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _float_dtype(text):
     try:
         return isinstance(text, str) and np.dtype(text).kind == "f" and np.dtype(text).str == text
     except (TypeError, ValueError):
         return False
-
-
-def _check_int(value, label, *, minimum):
-    _expect(_is_int(value) and value >= minimum, f"{label} must be an int >= {minimum}")
-    return value
 
 
 def _expect(condition, message):

@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from members._files import atomic_write_bytes
+from members._shared.files import atomic_write_bytes
 
 from . import metrics
 

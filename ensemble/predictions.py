@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from members._files import atomic_write_bytes
-from members._paths import require_file
+from members._shared.files import atomic_write_bytes
+from members._shared.paths import require_file
 
 __all__ = [
     "SUM_TOLERANCE",

@@ -37,6 +37,8 @@ This module is pure NumPy/SciPy; it never imports TensorFlow.
 import numpy as np
 from scipy.optimize import minimize
 
+from members._shared.checks import check_int
+
 from .metrics import _label_indices
 
 __all__ = [
@@ -67,7 +69,7 @@ def equal_weights(n_members):
     ndarray of shape (n_members,), dtype float64
         Every entry ``1 / n_members``.
     """
-    n_members = _check_positive_int(n_members, "n_members")
+    n_members = check_int(n_members, "n_members", minimum=1)
     return np.full(n_members, 1.0 / n_members)
 
 
@@ -95,7 +97,7 @@ def check_weights(weights, n_members):
         infinite values, holds a negative value, or is all zero. Each
         problem has its own message.
     """
-    n_members = _check_positive_int(n_members, "n_members")
+    n_members = check_int(n_members, "n_members", minimum=1)
     try:
         weights = np.array(weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -245,7 +247,7 @@ def caruana_weights(probas, y, *, rounds=25, classes=None):
     R. Caruana, A. Niculescu-Mizil, G. Crew and A. Ksikes, "Ensemble
     selection from libraries of models", ICML 2004.
     """
-    rounds = _check_positive_int(rounds, "rounds")
+    rounds = check_int(rounds, "rounds", minimum=1)
     true_p = _true_class_matrix(probas, y, classes)
     counts = np.zeros(true_p.shape[0], dtype=np.int64)
     running_sum = np.zeros(true_p.shape[1])
@@ -393,15 +395,6 @@ def _solve_simplex(true_p):
 
 
 # --- validation -----------------------------------------------------------
-
-
-def _check_positive_int(value, name):
-    # bool is an int subclass; True as a member count or round count is a bug.
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _as_member_stack(probas):

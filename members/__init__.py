@@ -11,7 +11,7 @@ The classes are imported on first use (PEP 562): ``import members`` alone
 does not import TensorFlow.
 """
 
-from ._lazy import lazy_attributes
+from ._shared.lazy import lazy_attributes
 
 _LAZY = {
     "KerasMemberClassifier": "._classifiers",

@@ -7,7 +7,7 @@ tuned defaults for them).
 """
 
 from . import builders
-from ._inputs import square_image_shape
+from ._shared.inputs import square_image_shape
 from ._wrapper import MemberClassifierBase, with_training_docs
 
 #: Training defaults of the three built-in architectures, chosen by the

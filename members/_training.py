@@ -18,8 +18,8 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ._files import atomic_write_bytes, atomic_write_json, keras_model_to_bytes
-from ._splits import every_class_fits, grown_size, split_size, stratified_split
+from ._shared.files import atomic_write_bytes, atomic_write_json, keras_model_to_bytes
+from ._shared.splits import every_class_fits, grown_size, split_size, stratified_split
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
@@ -35,20 +35,6 @@ LOCK_FILE = ".lock"
 
 
 # --------------------------------------------------------------------------- seeds
-def seed_from(random_state):
-    """An int seed for Keras from a scikit-learn ``random_state``, or None."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, numbers.Integral):
-        return int(random_state) % (2**31)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    raise TypeError(
-        f"random_state must be None, an int or a numpy RandomState, got {random_state!r}."
-    )
-
-
-@contextlib.contextmanager
 def seeded(seed):
     """Seed Keras (Python, NumPy and backend generators), then restore the first two.
 
@@ -171,7 +157,7 @@ def validation_split(X, y, fraction, seed):
 
     Stratified, with every class on both sides, whenever every class has at
     least two samples: the fraction is rounded up and grows to one row per
-    class where it would hold fewer (see :mod:`members._splits`). Otherwise
+    class where it would hold fewer (see :mod:`members._shared.splits`). Otherwise
     a plain shuffled split, because a tiny or lopsided training set should
     still train.
 

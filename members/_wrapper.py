@@ -16,8 +16,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _augment, _sizes, _training
-from ._files import keras_model_from_bytes, keras_model_to_bytes
-from ._inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
+from ._shared.checks import check_int, check_real, seed_from
+from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
+from ._shared.inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
 
 #: Rows per batch at prediction time: large enough to keep the CPU busy,
 #: small enough that one batch's activations stay in the tens of megabytes.
@@ -261,7 +262,7 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         )
         pixel_scale = resolve_pixel_scale(self.pixel_scale, X)
         class_weight = self._encoded_class_weight(encoder.classes_, y)
-        seed = _training.seed_from(self.random_state)
+        seed = seed_from(self.random_state)
 
         with _training.keras_session(), _training.seeded(seed):
             X_train, y_train, validation = _training.validation_split(
@@ -350,7 +351,7 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
         """
         if self.checkpoint_dir is None:
             return None
-        if validation is not None and _training.seed_from(self.random_state) is None:
+        if validation is not None and seed_from(self.random_state) is None:
             raise ValueError(
                 "checkpoint_dir with a validation split needs an int random_state, so that a "
                 "re-run validates on the same rows (got random_state=None)."
@@ -466,20 +467,20 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _check_training_params(self):
         """Clear errors for bad settings, before any network is built."""
-        _check_int(self.epochs, "epochs", minimum=1)
-        _check_int(self.batch_size, "batch_size", minimum=1)
-        _check_int(self.histogram_freq, "histogram_freq", minimum=0)
+        check_int(self.epochs, "epochs", minimum=1)
+        check_int(self.batch_size, "batch_size", minimum=1)
+        check_int(self.histogram_freq, "histogram_freq", minimum=0)
         for name in ("early_stopping_patience", "reduce_lr_patience"):
             if getattr(self, name) is not None:
-                _check_int(getattr(self, name), name, minimum=0)
-        _check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
-        _check_real(self.warmup_epochs, "warmup_epochs", low=0.0)
-        _check_real(self.weight_decay, "weight_decay", low=0.0)
-        _check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0, high_open=True)
-        _check_real(self.min_lr, "min_lr", low=0.0)
-        _check_real(self.reduce_lr_factor, "reduce_lr_factor", low=0.0, high=1.0,
+                check_int(getattr(self, name), name, minimum=0)
+        check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+        check_real(self.warmup_epochs, "warmup_epochs", low=0.0)
+        check_real(self.weight_decay, "weight_decay", low=0.0)
+        check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0, high_open=True)
+        check_real(self.min_lr, "min_lr", low=0.0)
+        check_real(self.reduce_lr_factor, "reduce_lr_factor", low=0.0, high=1.0,
                     low_open=True, high_open=True)
-        _check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+        check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
                     high_open=True)
         if self.optimizer not in _training.OPTIMIZERS:
             raise ValueError(
@@ -683,20 +684,3 @@ def _compiled_runner(model, batch_size):
                                                   dtype=rows.dtype)])
         return np.asarray(model.predict_on_batch(rows))[:n_rows]
     return run
-
-
-def _check_int(value, name, *, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-
-
-def _check_real(value, name, *, low=None, high=None, low_open=False, high_open=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        interval = f"{left}{low}, {'inf' if high is None else high}{right}"
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}.")

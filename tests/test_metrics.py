@@ -234,7 +234,7 @@ def test_metrics_reject_bad_input(metric, y, proba, classes, match):
 
 @pytest.mark.parametrize("n_bins", [0, -3, 2.5, True, "15", None])
 def test_ece_rejects_bad_n_bins(n_bins):
-    with pytest.raises(ValueError, match="n_bins must be a positive integer"):
+    with pytest.raises(ValueError, match="n_bins must be an int >= 1"):
         expected_calibration_error(GOOD_Y, GOOD_PROBA, GOOD_CLASSES, n_bins=n_bins)
 
 

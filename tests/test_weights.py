@@ -106,9 +106,9 @@ def test_bad_weights_are_rejected(weights, match):
 
 @pytest.mark.parametrize("n_members", [0, -1, 1.0, True])
 def test_bad_member_counts_are_rejected(n_members):
-    with pytest.raises(ValueError, match="n_members must be a positive integer"):
+    with pytest.raises(ValueError, match="n_members must be an int >= 1"):
         equal_weights(n_members)
-    with pytest.raises(ValueError, match="n_members must be a positive integer"):
+    with pytest.raises(ValueError, match="n_members must be an int >= 1"):
         check_weights([1.0], n_members)
 
 
@@ -163,7 +163,7 @@ def test_solvers_reject_bad_input(solver, probas, y, classes, match):
 
 @pytest.mark.parametrize("rounds", [0, -5, 2.5, True, "25", None])
 def test_caruana_rejects_bad_rounds(rounds):
-    with pytest.raises(ValueError, match="rounds must be a positive integer"):
+    with pytest.raises(ValueError, match="rounds must be an int >= 1"):
         caruana_weights(GOOD_PROBAS, GOOD_Y, rounds=rounds)
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from members._files import atomic_write_bytes
+from members._shared.files import atomic_write_bytes
 
 from ._options import CliError
 

@@ -98,7 +98,7 @@ def run(args):
     ids = _submission_ids(files.test_ids, len(proba), args.id_start)
     _write_submission(args, ids, proba, blender.classes_)
     if args.save_blend:
-        from members._files import atomic_write_bytes
+        from members._shared.files import atomic_write_bytes
 
         text = json.dumps(blender.to_dict(), indent=2, sort_keys=True) + "\n"
         atomic_write_bytes(Path(args.save_blend), text.encode(), overwrite=args.overwrite)

@@ -34,7 +34,7 @@ Examples
 
 from pathlib import Path
 
-from members._paths import MissingFileError
+from members._shared.paths import MissingFileError
 
 from ._csv import load_csv, save_csv
 from ._dataset import COLOR_MODES, Dataset, check_image_shape, check_image_size, format_shape

@@ -19,17 +19,15 @@ Without a stated image shape the pixel count must be a perfect square and
 the images are grey (784 values: 28x28x1).
 """
 
-import contextlib
 import csv
-import os
 import re
-import secrets
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from members._paths import require_file
+from members._shared.files import atomic_write
+from members._shared.paths import require_file
 
 from ._dataset import as_images, as_labels, check_image_shape, labelled, shape_from_pixels
 
@@ -314,7 +312,7 @@ def save_csv(path, X, y=None, *, ids=None, first_pixel=1, label_column="label",
             columns.append(name)
             prefix.append(as_labels(values, name, len(X)))
     columns += [f"pixel{k}" for k in range(first_pixel, first_pixel + n_pixels)]
-    with _atomic_open(path, "w", encoding="utf-8", newline="") as f:
+    with atomic_write(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="")
         writer.writerow(columns)
         f.write("\n")
@@ -332,27 +330,3 @@ _PIXEL_TEXT = np.array([str(value) for value in range(256)], dtype=object)
 
 def _cell(value):
     return value.item() if hasattr(value, "item") else value
-
-
-@contextlib.contextmanager
-def _atomic_open(path, mode, **kwargs):
-    """Open a temporary file next to ``path``; rename it over ``path`` on success."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory; expected a file path")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # os.open with mode 0o666 lets the umask decide the permissions, as a
-    # plain open() would; tempfile.mkstemp would leave the file at 0600.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

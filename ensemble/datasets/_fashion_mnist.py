@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from members._paths import MissingFileError, require_file
+from members._shared.paths import MissingFileError, require_file
 
 from ._dataset import Dataset, as_images, check_integral_range
 from ._npz import read_npz, split_from_arrays

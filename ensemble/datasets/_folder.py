@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from members._paths import MissingFileError, NotAFileError
+from members._shared.checks import check_int
+from members._shared.paths import MissingFileError, NotAFileError
 
 from ._dataset import COLOR_MODES, Dataset, check_image_size, format_shape
 
@@ -194,8 +195,7 @@ def _images_below(folder):
 def _thread_count(n_jobs, n_files):
     if n_jobs is None:
         n_jobs = os.cpu_count() or 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive int or None; got {n_jobs!r}")
+    check_int(n_jobs, "n_jobs", minimum=1)
     return max(1, min(n_jobs, n_files))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from members._paths import require_file
+from members._shared.paths import require_file
 
 from ._dataset import as_class_names, as_images, as_labels, check_image_shape, labelled
 

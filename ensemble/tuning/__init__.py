@@ -14,7 +14,7 @@ name here imports TensorFlow until a Keras member is searched (or trials
 are logged to TensorBoard).
 """
 
-from members._lazy import lazy_attributes
+from members._shared.lazy import lazy_attributes
 
 _LAZY = {
     "BayesSearchCV": "._search",

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from members._inputs import flatten_images
+from members._shared.inputs import flatten_images
 from members._wrapper import predict_in_batches
 
 

@@ -12,7 +12,9 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from members._shared.checks import check_int, is_real, seed_from
 
 from .._blending import _check_holdout
 from ._report import SearchReport
@@ -221,7 +223,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         if len(y) != _n_rows(X):
             raise ValueError(f"X has {_n_rows(X)} samples but y has {len(y)}.")
         scorer = check_scoring(self.estimator, scoring=self.scoring)
-        seed = _seed(self.random_state)
+        seed = seed_from(self.random_state)
         splits = make_splits(X, y, cv=self.cv, holdout=self.holdout,
                              classifier=is_classifier(self.estimator), random_state=seed)
 
@@ -252,7 +254,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _fingerprint_changes(self, recorded):
         """How this search differs from a study's recorded fingerprint (the command line asks)."""
         self._check_params()
-        return fingerprint_changes(recorded, self._fingerprint(_seed(self.random_state)))
+        return fingerprint_changes(recorded, self._fingerprint(seed_from(self.random_state)))
 
     def _run_trials(self, study, live_running, X, y, splits, scorer):
         """The missing trials, by this process (and any other sharing the study)."""
@@ -309,11 +311,11 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         check_distributions(self.param_distributions, set(self.estimator.get_params(deep=True)),
                             self.estimator)
         _check_no_checkpoint_dir(self.estimator)
-        _check_int(self.n_trials, "n_trials", minimum=1)
-        _check_int(self.n_jobs, "n_jobs", minimum=1)
+        check_int(self.n_trials, "n_trials", minimum=1)
+        check_int(self.n_jobs, "n_jobs", minimum=1)
         if not isinstance(self.verbose, bool):
-            _check_int(self.verbose, "verbose", minimum=0)
-        if self.timeout is not None and not (_is_real(self.timeout) and self.timeout > 0):
+            check_int(self.verbose, "verbose", minimum=0)
+        if self.timeout is not None and not (is_real(self.timeout) and self.timeout > 0):
             raise ValueError(f"timeout must be None or a number > 0, got {self.timeout!r}.")
         if self.cv is None:
             _check_holdout(self.holdout)
@@ -496,27 +498,8 @@ def _score_name(estimator, scoring):
     return getattr(scoring, "__name__", "score")
 
 
-def _seed(random_state):
-    """One int seed (or None) for the split and the sampler, drawn once per fit."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state) % (2**31)
-    return int(check_random_state(random_state).randint(2**31 - 1))
-
-
 def _n_rows(X):
     return X.shape[0] if hasattr(X, "shape") else len(X)
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-
-
-def _check_int(value, name, *, minimum):
-    # members._wrapper has the same check, but importing it imports TensorFlow.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
 
 
 def _check_no_checkpoint_dir(estimator):

@@ -9,7 +9,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from sklearn.base import clone
 from sklearn.model_selection import check_cv, train_test_split
 
-from members._inputs import flatten_images
+from members._shared.inputs import flatten_images
 
 
 @dataclass

@@ -114,7 +114,7 @@ def test_rank_blend_depends_only_on_the_order_of_each_models_probabilities():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda y, oof: PredictionBlender("median").fit(oof, y), ValueError, "method must be one of"),
-    (lambda y, oof: PredictionBlender(cv=1).fit(oof, y), ValueError, "cv must be an integer >= 2"),
+    (lambda y, oof: PredictionBlender(cv=1).fit(oof, y), ValueError, "cv must be an int >= 2"),
     (lambda y, oof: PredictionBlender().fit(list(oof.values()), y), TypeError,
      "must be a non-empty dict"),
     (lambda y, oof: PredictionBlender().fit(oof, y[:-1]), ValueError, "y has 299 labels"),

@@ -1,11 +1,11 @@
-"""members._files: atomic writes that keep permissions and, on request, never replace a file."""
+"""members._shared.files: atomic writes that keep permissions and, on request, never replace a file."""
 
 import os
 import stat
 
 import pytest
 
-from members._files import atomic_write_bytes
+from members._shared.files import atomic_write_bytes
 
 
 def test_overwrite_false_refuses_an_existing_file_and_leaves_no_temporary(tmp_path):

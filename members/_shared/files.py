@@ -1,5 +1,6 @@
 """Files written so that a crash never leaves a half-written one, and Keras models as bytes."""
 
+import contextlib
 import json
 import os
 import stat
@@ -7,33 +8,50 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write_bytes(path, data, *, overwrite=True):
-    """Write ``data`` to ``path`` through a temporary file and a rename.
+@contextlib.contextmanager
+def atomic_write(path, mode="wb", *, overwrite=True, **open_kwargs):
+    """Open a temporary file beside ``path``; on success, rename it to ``path``.
 
-    ``os.replace`` is atomic on POSIX and Windows when source and target are
-    on the same file system, hence the temporary file in the target's folder:
-    readers see the old content or the new one, never a mix. The new file
-    gets the permissions the old one had, else the umask's usual ones (not
-    the temporary file's owner-only 0600).
+    The one way this project writes a file that a user keeps: ``os.replace``
+    is atomic on POSIX and Windows when source and target are on the same
+    file system, hence the temporary file in the target's folder. Readers
+    see the old content or the new one, never a mix, and a crash (or an
+    exception inside the ``with`` block) leaves no half-written file. The new
+    file gets the permissions the old one had, else the umask's usual ones
+    (not the temporary file's owner-only 0600), and the rename is made
+    durable with an fsync of the folder.
 
     Parameters
     ----------
     path : str or os.PathLike
-    data : bytes
+    mode : {"wb", "w"}, default="wb"
+        Binary or text, as for :func:`open`.
     overwrite : bool, default=True
         When False, an existing file at ``path`` -- even one that appeared
-        while ``data`` was being written -- is never replaced.
+        while the data was being written -- is never replaced.
+    **open_kwargs
+        Passed to :func:`os.fdopen` (``encoding``, ``newline``).
+
+    Yields
+    ------
+    file object
 
     Raises
     ------
     FileExistsError
         ``overwrite=False`` and ``path`` exists.
+    IsADirectoryError, FileNotFoundError
+        ``path`` is a folder, or its folder does not exist.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; expected a file path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "wb") as temp_file:
-            temp_file.write(data)
+        with os.fdopen(handle, mode, **open_kwargs) as temp_file:
+            yield temp_file
             temp_file.flush()
             os.fsync(temp_file.fileno())
         set_new_file_mode(temp_name, path)
@@ -41,9 +59,29 @@ def atomic_write_bytes(path, data, *, overwrite=True):
             os.replace(temp_name, path)
         else:
             rename_no_clobber(temp_name, path)
+        fsync_folder(path.parent)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path, data, *, overwrite=True):
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    data : bytes
+    overwrite : bool, default=True
+        When False, an existing file at ``path`` is never replaced.
+
+    Raises
+    ------
+    FileExistsError
+        ``overwrite=False`` and ``path`` exists.
+    """
+    with atomic_write(path, overwrite=overwrite) as file:
+        file.write(data)
 
 
 def rename_no_clobber(temp_name, path):

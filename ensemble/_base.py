@@ -10,6 +10,7 @@ from members._shared.inputs import flatten_images
 
 from . import calibration
 from ._blending import blending_data, check_source
+from ._labels import label_indices
 from ._members import check_members, stacked_probas
 
 CALIBRATIONS = ("temperature",)
@@ -140,15 +141,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _class_indices(self, targets):
         """Positions of ``targets`` in ``classes_``; unseen labels are an error."""
-        indices = np.searchsorted(self.classes_, targets)
-        indices = np.clip(indices, 0, len(self.classes_) - 1)
-        unknown = self.classes_[indices] != targets
-        if np.any(unknown):
-            raise ValueError(
-                "The blending data holds labels absent from y: "
-                f"{sorted(set(np.asarray(targets)[unknown].tolist()))}."
-            )
-        return indices
+        return label_indices(targets, self.classes_, unknown_message=lambda missing: (
+            f"The blending data holds labels absent from y: {sorted(missing)}."))
 
     # ---------------------------------------------------------------- predict
     def transform(self, X):

@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from members._shared.checks import check_int
 
 from . import metrics
+from ._labels import label_indices
 from . import weights as blend_weights
 
 __all__ = ["PredictionBlender", "METHODS"]
@@ -238,7 +239,7 @@ class PredictionBlender(BaseEstimator):
                              f"{stack.shape[1]} rows")
         if len(y) < 2:
             raise ValueError(f"blending needs at least 2 OOF rows; got {len(y)}")
-        y_idx = metrics._label_indices(y, classes)
+        y_idx = label_indices(y, classes)
         self.models_, self.classes_ = models, classes
         self.params_ = fit_rule(stack, y_idx, rounds)
         self.weights_ = self.params_.get("weights")

@@ -8,6 +8,8 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone, is_classifier
 
+from ._labels import label_indices
+
 DROP = "drop"
 
 
@@ -74,7 +76,7 @@ def aligned_proba(member, X, classes):
     member_classes = np.asarray(member.classes_)
     if len(member_classes) == len(classes) and np.array_equal(member_classes, classes):
         return proba
-    columns = np.searchsorted(classes, member_classes)
+    columns = label_indices(member_classes, classes)
     aligned = np.zeros((proba.shape[0], len(classes)))
     aligned[:, columns] = proba
     return aligned

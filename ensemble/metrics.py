@@ -24,6 +24,8 @@ from sklearn.metrics import log_loss as _sklearn_log_loss
 
 from members._shared.checks import check_int
 
+from ._labels import as_classes, label_indices
+
 __all__ = [
     "normalize_probabilities",
     "accuracy",
@@ -246,7 +248,7 @@ def per_class_scores(y_true, proba, classes):
     with np.errstate(divide="ignore", invalid="ignore"):
         recall = np.where(support > 0, hits / support, np.nan)
         precision = np.where(n_predicted > 0, hits / n_predicted, np.nan)
-    labels = _as_classes(classes).tolist()
+    labels = as_classes(classes).tolist()
     return [{"label": label, "n_samples": int(support[k]), "recall": float(recall[k]),
              "precision": float(precision[k])} for k, label in enumerate(labels)]
 
@@ -289,7 +291,7 @@ def _ece(y_idx, proba, n_bins):
 
 def _validate(y_true, proba, classes):
     """Check shapes and labels; return (class indices, normalised proba)."""
-    classes = _as_classes(classes)
+    classes = as_classes(classes)
     if len(classes) < 2:
         raise ValueError(
             f"classes must hold at least 2 labels; got shape {classes.shape}"
@@ -300,7 +302,7 @@ def _validate(y_true, proba, classes):
             f"proba must have shape (n_samples, n_classes) = (n_samples, {len(classes)}) "
             f"to match classes of shape {classes.shape}; got shape {proba_arr.shape}"
         )
-    y_idx = _label_indices(y_true, classes)
+    y_idx = label_indices(y_true, classes)
     if y_idx.shape[0] != proba_arr.shape[0]:
         raise ValueError(
             f"y_true has shape {y_idx.shape} but proba has shape {proba_arr.shape}; "
@@ -309,68 +311,3 @@ def _validate(y_true, proba, classes):
     if y_idx.shape[0] == 0:
         raise ValueError("cannot score zero samples: y_true and proba are empty")
     return y_idx, normalize_probabilities(proba_arr)
-
-
-def _as_classes(classes):
-    classes = np.asarray(classes)
-    if classes.ndim != 1:
-        raise ValueError(f"classes must be 1-D of shape (n_classes,); got shape {classes.shape}")
-    return classes
-
-
-def _label_indices(y, classes):
-    """Map labels to their positions in ``classes``.
-
-    Shared with :mod:`ensemble.weights`; private to the package.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        Labels.
-    classes : array-like of shape (n_classes,)
-        Distinct labels, in column order.
-
-    Returns
-    -------
-    ndarray of shape (n_samples,), dtype intp
-        ``classes[result] == y``.
-
-    Raises
-    ------
-    ValueError
-        If ``y`` or ``classes`` is not 1-D, ``classes`` has duplicates, or
-        ``y`` holds a label not in ``classes`` (the message names it).
-    """
-    classes = _as_classes(classes)
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D of shape (n_samples,); got shape {y.shape}")
-    # A dict on Python scalars rather than np.searchsorted: searchsorted
-    # silently returns positions when label types differ (ints vs strings).
-    lookup = {}
-    for position, label in enumerate(classes.tolist()):
-        if label in lookup:
-            raise ValueError(f"classes contains the label {label!r} more than once")
-        lookup[label] = position
-    if y.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    # Look up each distinct label once; the per-sample work stays vectorised.
-    uniques, inverse = np.unique(y, return_inverse=True)
-    unique_labels = uniques.tolist()
-    missing = [label for label in unique_labels if label not in lookup]
-    if missing:
-        shown = ", ".join(repr(label) for label in missing[:5])
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise ValueError(
-            f"y contains label(s) not in classes: {shown}{more}; "
-            f"classes are {_short_repr(classes)}"
-        )
-    positions = np.array([lookup[label] for label in unique_labels], dtype=np.intp)
-    return positions[inverse.reshape(-1)]
-
-
-def _short_repr(values, limit=10):
-    values = list(values.tolist())
-    if len(values) <= limit:
-        return repr(values)
-    return repr(values[:limit])[:-1] + f", ... ({len(values)} in all)]"

@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from members._shared.files import atomic_write_bytes
 
 from . import metrics
+from ._labels import label_indices
 
 __all__ = [
     "plot_confusion_matrix",
@@ -208,7 +209,7 @@ def plot_reliability(y_true, probas, classes, *, n_bins=10, path=None, overwrite
 def _reliability_curve(y_true, proba, classes, edges):
     """Mean confidence and accuracy of the non-empty bins."""
     proba = metrics.normalize_probabilities(proba)
-    y_idx = metrics._label_indices(np.asarray(y_true), np.asarray(classes))
+    y_idx = label_indices(np.asarray(y_true), np.asarray(classes))
     confidence = proba.max(axis=1)
     correct = proba.argmax(axis=1) == y_idx
     bin_of = np.digitize(confidence, edges[1:-1], right=True)

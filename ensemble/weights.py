@@ -39,7 +39,7 @@ from scipy.optimize import minimize
 
 from members._shared.checks import check_int
 
-from .metrics import _label_indices
+from ._labels import label_indices
 
 __all__ = [
     "EPS",
@@ -437,7 +437,7 @@ def _class_indices(y, classes, n_samples, n_classes):
                 f"classes must have shape (n_classes,) = ({n_classes},) to match "
                 f"probas; got shape {classes.shape}"
             )
-        y_idx = _label_indices(y, classes)
+        y_idx = label_indices(y, classes)
     else:
         y_idx = np.asarray(y)
         if y_idx.ndim != 1:

@@ -7,7 +7,6 @@ import contextlib
 import copy
 import hashlib
 import json
-import numbers
 import os
 import random
 import shutil

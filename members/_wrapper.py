@@ -1,10 +1,6 @@
 """The one scikit-learn wrapper around a Keras network builder."""
 
-import hashlib
-import inspect
-import numbers
 import os
-import re
 
 import keras
 import numpy as np
@@ -17,12 +13,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _augment, _sizes, _training
 from ._shared.checks import check_int, check_real, seed_from
+from ._shared.kinds import KerasMember
+from ._shared.prediction import predict_in_batches
+from ._shared.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr
 from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
 from ._shared.inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
 
 #: Rows per batch at prediction time: large enough to keep the CPU busy,
 #: small enough that one batch's activations stay in the tens of megabytes.
-PREDICT_BATCH_SIZE = 512
 
 
 TRAINING_PARAMETERS_DOC = """
@@ -146,7 +144,7 @@ def with_training_docs(cls):
     return cls
 
 
-class MemberClassifierBase(ClassifierMixin, BaseEstimator):
+class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
     """What every member shares: the scikit-learn contract and the training loop.
 
     Subclasses name a builder (:meth:`_builder`) and may guess image shapes
@@ -362,7 +360,7 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
             free = free - {"epochs"}  # the schedule's length is part of what is trained
         run = {
             "estimator": type(self).__name__,
-            "params": {key: _stable_repr(value) for key, value in sorted(self.get_params().items())
+            "params": {key: stable_repr(value) for key, value in sorted(self.get_params().items())
                        if key not in free},
             "input_shape": list(input_shape),
             "pixel_scale": float(pixel_scale),
@@ -588,99 +586,4 @@ class MemberClassifierBase(ClassifierMixin, BaseEstimator):
 
 
 #: Parameters that may differ between an interrupted fit and its resumption.
-_PARAMS_FREE_TO_CHANGE_ON_RESUME = frozenset(
-    {"epochs", "verbose", "callbacks", "tensorboard_dir", "histogram_freq", "checkpoint_dir",
-     "tta"}
-)
-
-
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def _stable_repr(value):
-    """A parameter's text for a checkpoint fingerprint: the same in every process.
-
-    Reprs of functions and of plain objects hold memory addresses, which
-    differ between the crashed process and the one resuming. A function is
-    described by its name and a digest of its code, defaults and closure
-    (two closures of one factory differ by their cells); an object whose
-    repr holds an address, by its class and attributes.
-    """
-    if inspect.isfunction(value):
-        code = value.__code__
-        parts = [code.co_code.hex(), repr(code.co_consts), repr(value.__defaults__),
-                 repr(value.__kwdefaults__)]
-        for cell in value.__closure__ or ():
-            try:
-                parts.append(_stable_repr(cell.cell_contents))
-            except ValueError:  # an empty cell
-                parts.append("<empty>")
-        digest = hashlib.sha256(_ADDRESS.sub("", "|".join(parts)).encode()).hexdigest()[:16]
-        return f"{value.__module__}.{value.__qualname__}#{digest}"
-    text = repr(value)
-    if _ADDRESS.search(text) and hasattr(value, "__dict__"):
-        return (f"{type(value).__module__}.{type(value).__qualname__}"
-                f"({_stable_repr(dict(sorted(vars(value).items())))})")
-    return _ADDRESS.sub("", text)
-
-
-def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE, *, transforms=("identity",),
-                       image_shape=None):
-    """Run ``model`` on ``X`` one batch at a time, averaging over TTA transforms.
-
-    Inputs of at least :data:`COMPILED_PREDICT_MIN_ROWS` rows (counting each
-    transform) go through the model's compiled predict function, batch by
-    batch, the last batch padded to full size so that the function is traced
-    once; smaller ones run eagerly, because tracing costs more than it saves
-    on the small inputs of cross-validation folds and estimator checks.
-    Either way one batch of activations is held at a time, and the rows are
-    converted to float32 a batch at a time.
-
-    Parameters
-    ----------
-    model : keras.Model
-    X : ndarray of shape (n_samples, n_features)
-    batch_size : int
-    transforms : tuple of str, default=("identity",)
-        TTA transform names (:func:`members._augment.transform_batch`).
-    image_shape : tuple of int or None
-        Shape of one sample as the network sees it; needed for transforms
-        other than the identity.
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_outputs), float32
-    """
-    compiled = len(X) * len(transforms) >= COMPILED_PREDICT_MIN_ROWS
-    run = _compiled_runner(model, batch_size) if compiled else _eager_runner(model)
-    batches = []
-    for start in range(0, len(X), batch_size):
-        rows = np.asarray(X[start:start + batch_size], dtype="float32")
-        if transforms == ("identity",):
-            batches.append(run(rows))
-            continue
-        images = rows.reshape(len(rows), *image_shape)
-        total = sum(run(_augment.transform_batch(images, name).reshape(len(rows), -1))
-                    for name in transforms)
-        batches.append(total / len(transforms))
-    return np.concatenate(batches, axis=0)
-
-
-#: From this many rows (times TTA transforms) on, prediction runs compiled.
-COMPILED_PREDICT_MIN_ROWS = 4 * PREDICT_BATCH_SIZE
-
-
-def _eager_runner(model):
-    def run(rows):
-        return keras.ops.convert_to_numpy(model(rows, training=False))
-    return run
-
-
-def _compiled_runner(model, batch_size):
-    def run(rows):
-        n_rows = len(rows)
-        if n_rows < batch_size:
-            rows = np.concatenate([rows, np.zeros((batch_size - n_rows,) + rows.shape[1:],
-                                                  dtype=rows.dtype)])
-        return np.asarray(model.predict_on_batch(rows))[:n_rows]
-    return run
+_PARAMS_FREE_TO_CHANGE_ON_RESUME = OUTPUT_ONLY_PARAMS | {"epochs", "tta"}

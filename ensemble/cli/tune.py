@@ -222,6 +222,7 @@ def _prepare_study(url, study_name, settings, search, args):
     import sqlalchemy
 
     from ..tuning import study_storage
+    from ..tuning._search import changes_since_recorded
     from ..tuning._study import FINGERPRINT_ATTR, FINISHED, optuna_quiet
 
     with optuna_quiet():
@@ -239,7 +240,7 @@ def _prepare_study(url, study_name, settings, search, args):
                if recorded is not None and recorded.get(key) != settings.get(key)]
     fingerprint = study.user_attrs.get(FINGERPRINT_ATTR)
     if fingerprint is not None:  # the search checks it too; here it is said in CLI terms
-        changed += search._fingerprint_changes(fingerprint)
+        changed += changes_since_recorded(search, fingerprint)
     if changed:
         raise CliError(f"study {study_name!r} in {args.storage} was run with other settings: "
                        f"{'; '.join(changed)}; rerun with those, or choose another --study-name")

@@ -22,7 +22,6 @@ the images are grey (784 values: 28x28x1).
 import csv
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 

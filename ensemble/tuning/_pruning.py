@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from members._shared.inputs import flatten_images
-from members._wrapper import predict_in_batches
+from members._shared.prediction import predict_in_batches
 
 
 class EpochScoreReporter(keras.callbacks.Callback):

@@ -1,6 +1,5 @@
 """Bayesian hyper-parameter search with Optuna, as a scikit-learn meta-estimator."""
 
-import numbers
 import os
 import socket
 import threading
@@ -251,10 +250,6 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
                                   cv=self.cv, holdout=self.holdout, random_state=seed,
                                   splits=splits)
 
-    def _fingerprint_changes(self, recorded):
-        """How this search differs from a study's recorded fingerprint (the command line asks)."""
-        self._check_params()
-        return fingerprint_changes(recorded, self._fingerprint(seed_from(self.random_state)))
 
     def _run_trials(self, study, live_running, X, y, splits, scorer):
         """The missing trials, by this process (and any other sharing the study)."""
@@ -514,3 +509,22 @@ def _check_no_checkpoint_dir(estimator):
             "would be taken for a finished one). Set it to None while searching."
         )
 
+
+def changes_since_recorded(search, recorded):
+    """How ``search`` differs from a study's recorded fingerprint, as sentences.
+
+    The command line asks before it runs a resumed study, to say what
+    differs in its own option names.
+
+    Parameters
+    ----------
+    search : BayesSearchCV
+    recorded : dict
+        The fingerprint a study recorded when it was created.
+
+    Returns
+    -------
+    list of str
+    """
+    search._check_params()
+    return fingerprint_changes(recorded, search._fingerprint(seed_from(search.random_state)))

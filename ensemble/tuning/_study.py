@@ -36,8 +36,6 @@ import hashlib
 import importlib.util
 import json
 import numbers
-import re
-import sys
 import threading
 import time
 import warnings
@@ -48,6 +46,9 @@ import sqlalchemy
 from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.storages import InMemoryStorage, RDBStorage
 from optuna.trial import TrialState
+
+from members._shared.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr, without_addresses
+from members._shared.kinds import is_keras_member
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -70,11 +71,7 @@ FINGERPRINT_ATTR = "keras_ensembles_search"
 SURPLUS_ATTR = "surplus"
 #: Estimator parameters (nested ones by their last name part) that change neither what a
 #: trial trains nor its score: a resumed study may be given other values.
-PARAMS_FREE_ON_RESUME = frozenset(
-    {"verbose", "n_jobs", "callbacks", "tensorboard_dir", "histogram_freq", "checkpoint_dir"}
-)
-
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+PARAMS_FREE_ON_RESUME = OUTPUT_ONLY_PARAMS | {"n_jobs"}
 
 
 class SurplusTrial(Exception):
@@ -387,7 +384,7 @@ def search_fingerprint(distributions, scoring, estimator, *, cv, holdout, random
         "estimator": type(estimator).__name__,
         "estimator_params": estimator_settings(estimator, distributions),
         "scoring": scoring if scoring is None or isinstance(scoring, str)
-        else _without_addresses(scoring),
+        else without_addresses(scoring),
         "cv": _cv_text(cv, splits),
         # The holdout rows depend on these only when there is no cv.
         "holdout": _json_number(holdout) if cv is None else None,
@@ -402,7 +399,7 @@ def estimator_settings(estimator, distributions):
 
     A nested estimator (a combiner's member) appears as its class name; its
     own parameters appear under their nested names. Values are described by
-    :func:`members._wrapper._stable_repr` (functions by their code) when the
+    :func:`members._shared.fingerprints.stable_repr` (functions by their code) when the
     estimator is or holds a Keras member -- its module is loaded then -- and
     by their repr without memory addresses otherwise, so that a search of a
     scikit-learn model never imports TensorFlow.
@@ -414,11 +411,9 @@ def estimator_settings(estimator, distributions):
 
 
 def _value_describer(estimator, params):
-    wrapper = sys.modules.get("members._wrapper")
-    if wrapper is not None and any(isinstance(value, wrapper.MemberClassifierBase)
-                                   for value in [estimator, *params.values()]):
-        return wrapper._stable_repr
-    return _without_addresses
+    if any(is_keras_member(value) for value in [estimator, *params.values()]):
+        return stable_repr
+    return without_addresses
 
 
 def _describe(value, describe):
@@ -439,16 +434,12 @@ def _cv_text(cv, splits):
     if cv is None or isinstance(cv, numbers.Integral):
         return _json_number(cv)
     if hasattr(cv, "split") or splits is None:
-        return _without_addresses(cv)  # a splitter's repr holds its settings
+        return without_addresses(cv)  # a splitter's repr holds its settings
     digest = hashlib.sha256()
     for train, valid in splits:
         for rows in (train, valid):
             digest.update(np.asarray(rows, dtype=np.int64).tobytes() + b"|")
     return f"{len(splits)} given splits, sha256 {digest.hexdigest()[:16]}"
-
-
-def _without_addresses(value):
-    return _ADDRESS.sub("", repr(value))
 
 
 def _json_number(value):

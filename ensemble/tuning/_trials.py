@@ -1,6 +1,5 @@
 """One trial of a search: suggest parameters, fit on each split, score, report, prune."""
 
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -10,6 +9,7 @@ from sklearn.base import clone
 from sklearn.model_selection import check_cv, train_test_split
 
 from members._shared.inputs import flatten_images
+from members._shared.kinds import is_keras_member
 
 
 @dataclass
@@ -77,17 +77,6 @@ def make_splits(X, y, *, cv, holdout, classifier, random_state):
 def take_rows(X, rows):
     """Rows of an array or DataFrame, keeping images N-d."""
     return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
-
-
-def is_keras_member(estimator):
-    """Whether ``estimator`` is one of the package's Keras members.
-
-    A member object exists only once its module was imported; looking the
-    module up instead of importing it keeps searches of other estimators
-    free of TensorFlow.
-    """
-    wrapper = sys.modules.get("members._wrapper")
-    return wrapper is not None and isinstance(estimator, wrapper.MemberClassifierBase)
 
 
 def epochs_trained(fitted):

@@ -5,35 +5,21 @@ Kept apart from the estimator so that ``fit`` reads as a short recipe.
 
 import contextlib
 import copy
-import hashlib
-import json
-import os
 import random
-import shutil
 import threading
-from pathlib import Path
 
 import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ._shared.files import atomic_write_bytes, atomic_write_json, keras_model_to_bytes
+from ._shared.files import atomic_write_json
 from ._shared.splits import every_class_fits, grown_size, split_size, stratified_split
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
-#: File names inside ``checkpoint_dir``.
-BEST_CHECKPOINT = "best.keras"
-BACKUP_FOLDER = "backup"
-BACKUP_STATE = "state.json"
-HISTORY_FILE = "history.json"
-RUN_FILE = "run.json"
-FINAL_MODEL = "final.keras"
-FINAL_RECORD = "final.json"
-LOCK_FILE = ".lock"
-
 
 # --------------------------------------------------------------------------- seeds
+@contextlib.contextmanager
 def seeded(seed):
     """Seed Keras (Python, NumPy and backend generators), then restore the first two.
 
@@ -348,201 +334,6 @@ def history_as_lists(epoch_logs):
     for entry in epoch_logs:
         keys += [key for key in entry if key not in keys]
     return {key: [entry.get(key, float("nan")) for entry in epoch_logs] for key in keys}
-
-
-class BestCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever the monitored loss improves, atomically.
-
-    Keras's ``ModelCheckpoint`` writes in place, so a process killed while it
-    writes leaves a truncated ``best.keras`` that the resumed fit cannot load.
-    """
-
-    def __init__(self, path, monitor, best=None):
-        super().__init__()
-        self.path = Path(path)
-        self.monitor = monitor
-        self.best = np.inf if best is None else float(best)
-
-    def on_epoch_end(self, epoch, logs=None):
-        current = (logs or {}).get(self.monitor)
-        if current is None or not current < self.best:
-            return
-        self.best = float(current)
-        atomic_write_bytes(self.path, keras_model_to_bytes(self.model))
-
-
-class EpochBackup(keras.callbacks.Callback):
-    """Keep the last finished epoch on disk so that a killed fit resumes from it.
-
-    Each epoch's weights (with the optimizer's state) go to a new file, and
-    only then does ``state.json`` -- written atomically -- name that file
-    beside the logs of every finished epoch. Whenever the process dies,
-    ``state.json`` therefore describes complete epochs whose weights file is
-    complete, and the logs and the weights always agree (Keras's
-    ``BackupAndRestore`` writes weights and metadata in place, one after the
-    other, so a kill between them leaves them out of step).
-
-    Parameters
-    ----------
-    folder : pathlib.Path
-        The backup folder.
-    log_writer : EpochLogWriter
-        Whose ``epochs`` list is saved with the weights; it must run before
-        this callback.
-    """
-
-    def __init__(self, folder, log_writer):
-        super().__init__()
-        self.folder = Path(folder)
-        self.log_writer = log_writer
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        weights_name = f"epoch-{epoch + 1}.weights.h5"
-        weights_path = self.folder / weights_name
-        self.model.save_weights(weights_path, overwrite=True)
-        _fsync_file(weights_path)
-        atomic_write_json(self.folder / BACKUP_STATE, {
-            "epochs": epoch + 1, "weights": weights_name, "history": self.log_writer.epochs,
-        })
-        for old in self.folder.glob("epoch-*.weights.h5"):
-            if old.name != weights_name:
-                old.unlink(missing_ok=True)
-
-
-def _fsync_file(path):
-    with open(path, "rb") as file:
-        os.fsync(file.fileno())
-
-
-def restore_backup(model, backup_folder, state):
-    """Load the weights and optimizer state of the last finished epoch into ``model``."""
-    if model.optimizer is not None and not model.optimizer.built:
-        # Building creates the optimizer's variables, so that its state loads too.
-        model.optimizer.build(model.trainable_variables)
-    model.load_weights(Path(backup_folder) / state["weights"])
-
-
-def data_digest(*arrays):
-    """SHA-256 of the training data, so that a checkpoint never serves other data."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.view(np.uint8).reshape(-1) if array.size else b"")
-    return digest.hexdigest()
-
-
-class CheckpointFolder:
-    """The files of one member fit under ``checkpoint_dir``.
-
-    - ``best.keras``: the best epoch so far (written atomically);
-    - ``backup/``: the last finished epoch's weights and ``state.json``
-      (see :class:`EpochBackup`), removed when the fit completes;
-    - ``history.json``: every finished epoch's logs, for people to read;
-    - ``run.json``: what is being trained (settings and a digest of the
-      data), so that a different configuration never resumes from, or
-      silently overwrites, another's interrupted fit;
-    - ``final.keras`` and ``final.json``: the finished model and what it was
-      trained on, so that the same fit run again is loaded, not retrained.
-    """
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-
-    @property
-    def best(self):
-        return self.folder / BEST_CHECKPOINT
-
-    @property
-    def backup(self):
-        return self.folder / BACKUP_FOLDER
-
-    def interrupted(self):
-        """Whether a fit stopped before finishing left a backup here."""
-        return (self.backup / BACKUP_STATE).is_file()
-
-    def check_usable(self):
-        if self.folder.exists() and not self.folder.is_dir():
-            raise ValueError(f"checkpoint_dir {str(self.folder)!r} exists and is not a directory.")
-
-    @contextlib.contextmanager
-    def locked(self):
-        """Hold the folder for one fit; another fit using it meanwhile gets a clear error.
-
-        An advisory ``flock`` on ``.lock``: the kernel releases it when its
-        holder dies, so a killed fit never leaves the folder locked.
-        """
-        self.check_usable()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks; fits must not share folders
-            yield
-            return
-        with open(self.folder / LOCK_FILE, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ValueError(
-                    f"checkpoint_dir {str(self.folder)!r} is in use by another fit; give each "
-                    "fit that runs at the same time its own folder."
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def finished(self, fingerprint):
-        """The finished model and its epoch logs when this very fit already ran, else None."""
-        self.check_usable()
-        record = self._read_json(FINAL_RECORD)
-        model_path = self.folder / FINAL_MODEL
-        if record is None or record.get("fingerprint") != fingerprint or not model_path.is_file():
-            return None
-        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-        return model, record["history"]
-
-    def prepare(self, fingerprint):
-        """Create the folder; return the backup state of an interrupted fit, or None.
-
-        A fit that is not a resumption starts from a clean folder: leftovers
-        of an earlier run (its finished model, an outdated backup) go.
-
-        Raises
-        ------
-        ValueError
-            If the folder holds an interrupted fit of another configuration.
-        """
-        self.check_usable()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if not self.interrupted():
-            shutil.rmtree(self.backup, ignore_errors=True)
-            for name in (FINAL_RECORD, FINAL_MODEL, BEST_CHECKPOINT):
-                (self.folder / name).unlink(missing_ok=True)
-            atomic_write_json(self.folder / RUN_FILE, fingerprint)
-            return None
-        if self._read_json(RUN_FILE) != fingerprint:
-            raise ValueError(
-                f"checkpoint_dir {str(self.folder)!r} holds an interrupted fit of a different "
-                "configuration or data; resume it with the same settings, or use another "
-                "checkpoint_dir (nothing was overwritten)."
-            )
-        return self._read_json(f"{BACKUP_FOLDER}/{BACKUP_STATE}")
-
-    def record_finished(self, model, fingerprint, history):
-        """Keep the finished model, then drop the backup it no longer needs."""
-        atomic_write_bytes(self.folder / FINAL_MODEL, keras_model_to_bytes(model))
-        # The record last: it is what says the model beside it is complete.
-        atomic_write_json(self.folder / FINAL_RECORD,
-                          {"fingerprint": fingerprint, "history": history})
-        shutil.rmtree(self.backup, ignore_errors=True)
-
-    def _read_json(self, name):
-        path = self.folder / name
-        if not path.is_file():
-            return None
-        return json.loads(path.read_text())
 
 
 def monitored_values(epoch_logs, monitor):

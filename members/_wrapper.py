@@ -5,17 +5,15 @@ import os
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import Bunch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _augment, _sizes, _training
+from . import _augment, _checkpoints, _sizes, _training
 from ._shared.checks import check_int, check_real, seed_from
 from ._shared.kinds import KerasMember
 from ._shared.prediction import predict_in_batches
-from ._shared.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr
 from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
 from ._shared.inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
 
@@ -266,7 +264,8 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             X_train, y_train, validation = _training.validation_split(
                 X, y_encoded, self.validation_fraction, seed
             )
-            checkpoint = self._checkpoint(X_train, y_train, validation, input_shape, pixel_scale)
+            checkpoint = _checkpoints.checkpoint_for(self, X_train, y_train, validation,
+                                                     input_shape, pixel_scale)
             finished = None if checkpoint is None else checkpoint.folder.finished(checkpoint.final)
             steps_per_epoch = -(-len(y_train) // self.batch_size)
             if finished is not None:
@@ -313,7 +312,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         previous_logs = [] if state is None else state["history"]
         callbacks = self._callbacks(monitor, folder, previous_logs)
         if state is not None:
-            _training.restore_backup(model, folder.backup, state)
+            _checkpoints.restore_backup(model, folder.backup, state)
         X = np.asarray(X, dtype="float32")
         _training.build_training_state(model, X, y)
         model.fit(
@@ -330,51 +329,14 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         epoch_logs = callbacks[0].epochs
         if folder is None:
             return epoch_logs
-        if self.early_stopping_patience is not None and folder.best.is_file():
-            # The best epoch may predate a resume, so early stopping's
-            # in-memory copy may not hold it; the best checkpoint always does.
-            best = keras.saving.load_model(folder.best, compile=False, safe_mode=True)
-            model.set_weights(best.get_weights())
+        if self.early_stopping_patience is not None:
+            _checkpoints.restore_best_weights(model, folder)
         folder.record_finished(model, checkpoint.final, epoch_logs)
         return epoch_logs
 
-    def _checkpoint(self, X, y, validation, input_shape, pixel_scale):
-        """The checkpoint folder and the fingerprints of this fit, or None without one.
-
-        ``run`` identifies the fit an interrupted run may resume (the epoch
-        cap may change in between); ``final`` adds the epoch cap and
-        identifies a finished fit that can be loaded instead of retrained.
-        Both include a digest of the data, so that a checkpoint never serves
-        a fit on other data of the same size.
-        """
-        if self.checkpoint_dir is None:
-            return None
-        if validation is not None and seed_from(self.random_state) is None:
-            raise ValueError(
-                "checkpoint_dir with a validation split needs an int random_state, so that a "
-                "re-run validates on the same rows (got random_state=None)."
-            )
-        X_val, y_val = (X[:0], y[:0]) if validation is None else validation[:2]
-        free = _PARAMS_FREE_TO_CHANGE_ON_RESUME
-        if self.lr_schedule == "cosine":
-            free = free - {"epochs"}  # the schedule's length is part of what is trained
-        run = {
-            "estimator": type(self).__name__,
-            "params": {key: stable_repr(value) for key, value in sorted(self.get_params().items())
-                       if key not in free},
-            "input_shape": list(input_shape),
-            "pixel_scale": float(pixel_scale),
-            "n_train": int(len(y)),
-            "n_validation": int(len(y_val)),
-            "n_features": int(self.n_features_in_),
-            "data_sha256": _training.data_digest(X, y, X_val, y_val),
-        }
-        return Bunch(folder=_training.CheckpointFolder(self.checkpoint_dir), run=run,
-                     final=dict(run, epochs=int(self.epochs)))
-
     def _callbacks(self, monitor, folder, previous_logs):
         """The training callbacks, the epoch-log writer first."""
-        history_path = None if folder is None else folder.folder / _training.HISTORY_FILE
+        history_path = None if folder is None else folder.folder / _checkpoints.HISTORY_FILE
         log_writer = _training.EpochLogWriter(history_path, previous_logs)
         callbacks = [log_writer]
         previous_values = _training.monitored_values(previous_logs, monitor)
@@ -390,11 +352,11 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                 previous_values=previous_values,
             ))
         if folder is not None:
-            callbacks.append(_training.BestCheckpoint(
+            callbacks.append(_checkpoints.BestCheckpoint(
                 folder.best, monitor, best=min(previous_values) if previous_values else None,
             ))
             # Last, so that it records an epoch only after the others saw it.
-            callbacks.append(_training.EpochBackup(folder.backup, log_writer))
+            callbacks.append(_checkpoints.EpochBackup(folder.backup, log_writer))
         if self.tensorboard_dir is not None:
             callbacks.append(keras.callbacks.TensorBoard(
                 log_dir=os.fspath(self.tensorboard_dir), histogram_freq=self.histogram_freq,
@@ -583,7 +545,3 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         if isinstance(state.get("model_"), bytes):
             state = dict(state, model_=keras_model_from_bytes(state["model_"]))
         self.__dict__.update(state)
-
-
-#: Parameters that may differ between an interrupted fit and its resumption.
-_PARAMS_FREE_TO_CHANGE_ON_RESUME = OUTPUT_ONLY_PARAMS | {"epochs", "tta"}

@@ -358,7 +358,7 @@ def _crash_before_rename(monkeypatch):
 
 
 def _crash_serialising_a_member(monkeypatch):
-    import ensemble.persistence as persistence
+    import ensemble.persistence._member_schema as persistence
 
     def model_bytes(model):
         raise Crash("power cut")

@@ -1,0 +1,294 @@
+"""An ensemble in an archive: its manifest entry, blend arrays and meta-learner, side by side."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import skops.io
+from sklearn.base import clone
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+
+from members._shared.checks import is_int, is_real
+
+from .._stacking import StackingEnsemble
+from .._weighted import WeightedAverageEnsemble
+from ._archive import BLEND_FILE, FINAL_ESTIMATOR_FILE
+from ._member_schema import build_member, check_member_spec, describe_member
+from ._values import (
+    allowed_class,
+    check_feature_names,
+    check_params_spec,
+    decode_labels,
+    encode_feature_names,
+    encode_labels,
+    expect,
+    float_dtype,
+    plain_label_array,
+    restore_label_array,
+    restored_params,
+    split_params,
+)
+
+ENSEMBLE_CLASSES = {cls.__name__: cls for cls in (WeightedAverageEnsemble, StackingEnsemble)}
+#: Meta-learners a stacking archive may hold (the skops payload's top-level type).
+FINAL_ESTIMATOR_TYPES = frozenset({
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._forest.ExtraTreesClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+})
+
+
+#: Types trusted beyond skops's defaults (scikit-learn estimators, NumPy
+#: arrays and dtypes, builtins): the trees of the forest meta-learners.
+#: ``skops.io.get_untrusted_types`` reports none for a LogisticRegression.
+SKOPS_TRUSTED_TYPES = ("sklearn.tree._tree.Tree",)
+
+
+def describe_ensemble(ensemble, files):
+    check_is_fitted(ensemble)
+    params = ensemble.get_params(deep=False)
+    members_param = params.pop("members")
+    final_param = params.pop("final_estimator", None)
+    params, unrestored, tuple_params = split_params(params)
+
+    names = list(ensemble.named_members_)
+    if len(names) != len(ensemble.members_) or any(
+        ensemble.named_members_[name] is not member
+        for name, member in zip(names, ensemble.members_)
+    ):
+        raise ValueError("named_members_ and members_ disagree; refit the ensemble.")
+    layout = _members_layout(members_param, names)
+    member_specs = [
+        describe_member(member, index, files, f"member {name!r}")
+        for index, (name, member) in enumerate(zip(names, ensemble.members_))
+    ]
+    spec = {
+        "class": type(ensemble).__name__,
+        "params": params,
+        "unrestored_params": unrestored,
+        "tuple_params": tuple_params,
+        "classes": encode_labels(ensemble.classes_, "classes_"),
+        "n_features_in": int(ensemble.n_features_in_),
+        "feature_names_in": encode_feature_names(ensemble),
+        "members": layout,
+        "member_specs": member_specs,
+        "network_fits": int(ensemble.network_fits_),
+        "temperature": float(getattr(ensemble, "temperature_", 1.0)),
+        "blend": _blend_spec(ensemble, files),
+    }
+    if isinstance(ensemble, WeightedAverageEnsemble):
+        weights = np.asarray(ensemble.weights_)
+        if weights.dtype.kind != "f":
+            raise TypeError(f"weights_ must be floats, got dtype {weights.dtype}.")
+        spec["weights"] = {"dtype": weights.dtype.str, "values": weights.tolist()}
+    else:
+        data = skops.io.dumps(ensemble.final_estimator_)
+        try:
+            _check_skops_payload(data)
+        except ValueError as error:
+            raise TypeError(f"Can't save this final_estimator_: {error}") from None
+        files[FINAL_ESTIMATOR_FILE] = data
+        # The fitted meta-learner is a fitted clone of the parameter, so an unfitted
+        # clone of it restores the parameter without storing another object.
+        spec["final_estimator_param"] = "none" if final_param is None else "clone_of_fitted"
+    return spec
+
+
+def _members_layout(members_param, names):
+    """``members`` as [{"name", "index"} or {"name", "drop": true}], in the parameter's order."""
+    try:
+        entries = [(name, est) for name, est in members_param]
+    except (TypeError, ValueError):
+        entries = None
+    if entries is not None:
+        kept = [name for name, est in entries if not (isinstance(est, str) and est == "drop")]
+        if kept == names:
+            return [
+                {"name": name, "drop": True} if isinstance(est, str) and est == "drop"
+                else {"name": name, "index": names.index(name)}
+                for name, est in entries
+            ]
+    # The parameter was changed after fit: keep what predicts, the fitted members.
+    return [{"name": name, "index": index} for index, name in enumerate(names)]
+
+
+def _blend_spec(ensemble, files):
+    if not hasattr(ensemble, "blend_predictions_"):
+        return {"included": False}
+    predictions = np.asarray(ensemble.blend_predictions_, dtype=np.float64)
+    targets = np.asarray(ensemble.blend_targets_)
+    expected = (len(ensemble.members_), len(targets), len(ensemble.classes_))
+    if predictions.shape != expected:
+        raise ValueError(
+            f"blend_predictions_ has shape {predictions.shape}, expected {expected}; "
+            "refit the ensemble."
+        )
+    encoded = encode_labels(targets, "blend_targets_", values=False)
+    buffer = io.BytesIO()
+    np.savez(buffer, predictions=predictions, targets=plain_label_array(targets))
+    files[BLEND_FILE] = buffer.getvalue()
+    return {"included": True, "targets": encoded}
+
+
+def check_ensemble_spec(spec, contents):
+    cls = allowed_class(spec.get("class"), ENSEMBLE_CLASSES, "estimator")
+    check_params_spec(spec, cls, "estimator")
+    for name in ("members", "final_estimator"):
+        expect(name not in spec["params"], f"{name} is not a plain parameter")
+    classes = decode_labels(spec.get("classes"), "classes")
+    expect(len(classes) >= 2, "an ensemble must have at least two classes")
+    n_features = spec.get("n_features_in")
+    expect(is_int(n_features) and n_features >= 1, "n_features_in must be an int >= 1")
+    check_feature_names(spec.get("feature_names_in"), n_features, "estimator")
+    expect(is_int(spec.get("network_fits")) and spec["network_fits"] >= 0,
+            "network_fits must be an int >= 0")
+    # Archives written before temperature scaling have none: 1 leaves the blend as it is.
+    temperature = spec.get("temperature", 1.0)
+    expect(is_real(temperature) and temperature > 0,
+            "temperature must be a positive number")
+
+    member_specs = spec.get("member_specs")
+    expect(isinstance(member_specs, list) and member_specs, "member_specs must be a list")
+    for index, member_spec in enumerate(member_specs):
+        member_classes = check_member_spec(member_spec, index, f"member_specs[{index}]")
+        expect(np.isin(member_classes, classes).all(),
+                f"member_specs[{index}] has classes outside the ensemble's")
+        expect(member_spec["n_features_in"] == n_features,
+                f"member_specs[{index}].n_features_in differs from the ensemble's")
+    layout = spec.get("members")
+    expect(isinstance(layout, list) and layout, "members must be a list")
+    names, indices = [], []
+    for entry in layout:
+        expect(isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                and entry["name"] and "__" not in entry["name"], "invalid members entry")
+        names.append(entry["name"])
+        if entry.get("drop") is True:
+            expect(set(entry) == {"name", "drop"}, "invalid members entry")
+        else:
+            expect(set(entry) == {"name", "index"} and is_int(entry["index"]),
+                    "invalid members entry")
+            indices.append(entry["index"])
+    expect(len(set(names)) == len(names), "member names must be unique")
+    expect(indices == list(range(len(member_specs))),
+            "members must name every member once, in order")
+
+    expected = {f"members/{index}.keras" for index in range(len(member_specs))}
+    n_classes = len(classes)
+    if cls is WeightedAverageEnsemble:
+        weights = spec.get("weights")
+        expect(isinstance(weights, dict) and float_dtype(weights.get("dtype"))
+                and isinstance(weights.get("values"), list)
+                and len(weights["values"]) == len(member_specs)
+                and all(is_real(value, finite=False) for value in weights["values"]),
+                "weights must hold one float per member")
+    else:
+        expect(spec.get("final_estimator_param") in ("none", "clone_of_fitted"),
+                "final_estimator_param must be 'none' or 'clone_of_fitted'")
+        expected.add(FINAL_ESTIMATOR_FILE)
+        if FINAL_ESTIMATOR_FILE in contents:
+            _check_skops_payload(contents[FINAL_ESTIMATOR_FILE])
+
+    blend = spec.get("blend")
+    expect(isinstance(blend, dict) and isinstance(blend.get("included"), bool),
+            "blend must say whether the blending predictions are included")
+    if blend["included"]:
+        expected.add(BLEND_FILE)
+        decode_labels(blend.get("targets"), "blend.targets", values=False)
+        if BLEND_FILE in contents:
+            _read_blend(contents[BLEND_FILE], blend["targets"], len(member_specs), n_classes)
+    return expected
+
+
+def _check_skops_payload(data):
+    """Refuse a meta-learner whose types are outside the allow-lists."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as payload:
+            schema = json.loads(payload.read("schema.json"))
+        top = f"{schema['__module__']}.{schema['__class__']}"
+        untrusted = skops.io.get_untrusted_types(data=data)
+    except Exception as error:  # noqa: BLE001 - any failure here is a bad payload
+        raise ValueError(f"{FINAL_ESTIMATOR_FILE} is not a valid skops payload: {error}") from None
+    if top not in FINAL_ESTIMATOR_TYPES:
+        raise ValueError(
+            f"{FINAL_ESTIMATOR_FILE} holds a {top}, which is not an allowed meta-learner "
+            f"{sorted(FINAL_ESTIMATOR_TYPES)}."
+        )
+    refused = sorted(set(untrusted) - set(SKOPS_TRUSTED_TYPES))
+    if refused:
+        raise ValueError(
+            f"{FINAL_ESTIMATOR_FILE} holds types outside the allow-list: {refused}."
+        )
+
+
+def build_ensemble(spec, contents):
+    cls = ENSEMBLE_CLASSES[spec["class"]]
+    members = [
+        build_member(member_spec, contents, index, _member_label(spec, index))
+        for index, member_spec in enumerate(spec["member_specs"])
+    ]
+    layout = [
+        (entry["name"], "drop" if entry.get("drop") else members[entry["index"]])
+        for entry in spec["members"]
+    ]
+    params = restored_params(spec)
+    params["members"] = layout
+    final_estimator = None
+    if cls is StackingEnsemble:
+        try:
+            final_estimator = skops.io.loads(contents[FINAL_ESTIMATOR_FILE],
+                                             trusted=list(SKOPS_TRUSTED_TYPES))
+        except Exception as error:  # noqa: BLE001
+            raise ValueError(f"{FINAL_ESTIMATOR_FILE} refused to load: {error}") from error
+        if not hasattr(final_estimator, "predict_proba"):
+            raise ValueError(f"{FINAL_ESTIMATOR_FILE} holds no classifier with predict_proba.")
+        if spec["final_estimator_param"] == "clone_of_fitted":
+            params["final_estimator"] = clone(final_estimator)
+    estimator = cls(**params)
+    estimator.classes_ = decode_labels(spec["classes"], "classes")
+    estimator.n_features_in_ = spec["n_features_in"]
+    if spec.get("feature_names_in") is not None:
+        estimator.feature_names_in_ = np.asarray(spec["feature_names_in"], dtype=object)
+    estimator.members_ = members
+    estimator.named_members_ = Bunch(**{
+        entry["name"]: members[entry["index"]] for entry in spec["members"] if "index" in entry
+    })
+    estimator.network_fits_ = spec["network_fits"]
+    estimator.temperature_ = float(spec.get("temperature", 1.0))
+    if spec["blend"]["included"]:
+        predictions, targets = _read_blend(contents[BLEND_FILE], spec["blend"]["targets"],
+                                           len(members), len(estimator.classes_))
+        estimator.blend_predictions_ = predictions
+        estimator.blend_targets_ = targets
+    if cls is WeightedAverageEnsemble:
+        estimator.weights_ = np.asarray(spec["weights"]["values"],
+                                        dtype=np.dtype(spec["weights"]["dtype"]))
+    else:
+        estimator.final_estimator_ = final_estimator
+    return estimator
+
+
+def _member_label(spec, index):
+    for entry in spec["members"]:
+        if entry.get("index") == index:
+            return f"member {entry['name']!r}"
+    return f"member {index}"  # pragma: no cover - the checks ensure a name
+
+
+def _read_blend(data, targets_spec, n_members, n_classes):
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            expect(sorted(npz.files) == ["predictions", "targets"],
+                    f"{BLEND_FILE} must hold exactly 'predictions' and 'targets'")
+            predictions = npz["predictions"]
+            targets = npz["targets"]
+    except Exception as error:  # noqa: BLE001 - corrupt npz: zip, header or shape errors
+        raise ValueError(f"{BLEND_FILE} is invalid: {error}") from None
+    expect(predictions.dtype == np.float64 and predictions.ndim == 3
+            and predictions.shape[0] == n_members and predictions.shape[2] == n_classes,
+            f"{BLEND_FILE}: predictions must be float64 of shape (n_members, n_blend, n_classes)")
+    expect(targets.ndim == 1 and len(targets) == predictions.shape[1],
+            f"{BLEND_FILE}: targets must be 1-d with one label per blending row")
+    return predictions, restore_label_array(targets, targets_spec)

@@ -537,7 +537,7 @@ def member_network(member, n_features, n_classes, n_rows):
     side = math.isqrt(n_features)
     n_train = n_rows - math.ceil(member.validation_fraction * n_rows)
     steps_per_epoch = math.ceil(n_train / member.batch_size)
-    return member._compiled_model((side, side, 1), n_classes, 1 / 255, steps_per_epoch,
+    return member.compiled_model((side, side, 1), n_classes, 1 / 255, steps_per_epoch,
                                   member.random_state)
 
 

@@ -142,7 +142,7 @@ def run_snapshots(args, data, cache):
     y_fit = data["y_fit"]
     keras.utils.set_random_seed(0)
     steps = -(-len(y_fit) // estimator.batch_size)
-    model = estimator._compiled_model((28, 28, 1), 10, 1 / 255, steps, 0)
+    model = estimator.compiled_model((28, 28, 1), 10, 1 / 255, steps, 0)
     schedule = keras.optimizers.schedules.CosineDecayRestarts(
         estimator.learning_rate, first_decay_steps=steps * cycle_epochs, t_mul=1.0, m_mul=1.0)
     optimizer = keras.optimizers.Adam(schedule, weight_decay=estimator.weight_decay)

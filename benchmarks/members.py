@@ -38,7 +38,8 @@ import numpy as np  # noqa: E402
 from ensemble import metrics  # noqa: E402
 from ensemble.datasets import load_fashion_mnist  # noqa: E402
 from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier  # noqa: E402
-from members import _training  # noqa: E402
+from members._shared.seeds import seed_from, seeded  # noqa: E402
+from members._shared.splits import validation_split  # noqa: E402
 
 _common = load_benchmark_helpers()
 Timer, machine, markdown_table, write_results = (
@@ -92,12 +93,12 @@ def _bare_fit_seconds(name, X_train, y_train, epochs):
     """The network the wrapper builds, fitted with ``model.fit`` on the split it makes."""
     member = _fixed_epochs_member(name, epochs)
     X_rows = X_train.reshape(len(X_train), -1)
-    seed = _training.seed_from(0)
-    with _training.seeded(seed):
-        X_fit, y_fit, validation = _training.validation_split(
+    seed = seed_from(0)
+    with seeded(seed):
+        X_fit, y_fit, validation = validation_split(
             X_rows, y_train, member.validation_fraction, seed)
         steps_per_epoch = -(-len(y_fit) // member.batch_size)
-        model = member._compiled_model((28, 28, 1), 10, 1 / 255, steps_per_epoch, seed,
+        model = member.compiled_model((28, 28, 1), 10, 1 / 255, steps_per_epoch, seed,
                                        images=True)
     X_fit = X_fit.astype("float32")
     validation = (validation[0].astype("float32"), validation[1])

@@ -57,7 +57,7 @@ def member_network(name):
     cls = {"plain": PlainCNNClassifier, "separable": SeparableCNNClassifier,
            "residual": ResidualNetClassifier}[name]
     member = cls(random_state=0)
-    return member, member._compiled_model((28, 28, 1), 10, 1 / 255, steps_per_epoch=100, seed=0)
+    return member, member.compiled_model((28, 28, 1), 10, 1 / 255, steps_per_epoch=100, seed=0)
 
 
 def forward_multiply_adds(model):

@@ -5,38 +5,14 @@ Kept apart from the estimator so that ``fit`` reads as a short recipe.
 
 import contextlib
 import copy
-import random
 import threading
 
 import keras
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ._shared.files import atomic_write_json
-from ._shared.splits import every_class_fits, grown_size, split_size, stratified_split
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
-
-
-# --------------------------------------------------------------------------- seeds
-@contextlib.contextmanager
-def seeded(seed):
-    """Seed Keras (Python, NumPy and backend generators), then restore the first two.
-
-    Keras can only be seeded through global generators; restoring Python's
-    and NumPy's afterwards keeps a member's fit from changing the random
-    numbers the rest of the user's program draws.
-    """
-    if seed is None:
-        yield
-        return
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    keras.utils.set_random_seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
 
 
 # ------------------------------------------------------------------ Keras session
@@ -137,41 +113,6 @@ def _drop_traced_custom_gradients(before):
 
 
 # ------------------------------------------------------------------------- splits
-def validation_split(X, y, fraction, seed):
-    """Carve a validation set from the member's own training data.
-
-    Stratified, with every class on both sides, whenever every class has at
-    least two samples: the fraction is rounded up and grows to one row per
-    class where it would hold fewer (see :mod:`members._shared.splits`). Otherwise
-    a plain shuffled split, because a tiny or lopsided training set should
-    still train.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-        Encoded labels.
-    fraction : float
-        0 disables the split.
-    seed : int or None
-
-    Returns
-    -------
-    X_train, y_train : ndarray
-    validation : tuple (X_val, y_val) or None
-    """
-    n_validation = split_size(fraction, len(y))
-    if fraction == 0 or n_validation < 1 or len(y) - n_validation < 1:
-        return X, y, None
-    if every_class_fits(y):
-        train, val = stratified_split(y, grown_size(n_validation, y), seed)
-        return X[train], y[train], (X[val], y[val])
-    X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=n_validation, random_state=seed
-    )
-    return X_train, y_train, (X_val, y_val)
-
-
 # ---------------------------------------------------------------------- optimizer
 #: Learning-rate schedules: a linear warm-up then cosine decay to zero over
 #: the planned epochs; halving on plateaus of the monitored loss; constant.

@@ -11,11 +11,18 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _augment, _checkpoints, _sizes, _training
-from ._shared.checks import check_int, check_real, seed_from
+from ._shared.checks import check_int, check_real
+from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
+from ._shared.inputs import (
+    MAX_PIXEL,
+    flatten_images,
+    resolve_input_shape,
+    resolve_pixel_scale,
+)
 from ._shared.kinds import KerasMember
 from ._shared.prediction import predict_in_batches
-from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
-from ._shared.inputs import MAX_PIXEL, flatten_images, resolve_input_shape, resolve_pixel_scale
+from ._shared.seeds import seed_from, seeded
+from ._shared.splits import validation_split
 
 #: Rows per batch at prediction time: large enough to keep the CPU busy,
 #: small enough that one batch's activations stay in the tens of megabytes.
@@ -260,8 +267,8 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         class_weight = self._encoded_class_weight(encoder.classes_, y)
         seed = seed_from(self.random_state)
 
-        with _training.keras_session(), _training.seeded(seed):
-            X_train, y_train, validation = _training.validation_split(
+        with _training.keras_session(), seeded(seed):
+            X_train, y_train, validation = validation_split(
                 X, y_encoded, self.validation_fraction, seed
             )
             checkpoint = _checkpoints.checkpoint_for(self, X_train, y_train, validation,
@@ -275,7 +282,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             else:
                 # Images are checked for size; flat rows, whose shape is only guessed, are not.
                 images = image_shape is not None or self.input_shape is not None
-                model = self._compiled_model(input_shape, len(encoder.classes_), pixel_scale,
+                model = self.compiled_model(input_shape, len(encoder.classes_), pixel_scale,
                                              steps_per_epoch, seed, images=images)
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
                                          checkpoint)
@@ -363,11 +370,35 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             ))
         return callbacks + _training.user_callbacks(self.callbacks)
 
-    def _compiled_model(self, input_shape, n_classes, pixel_scale, steps_per_epoch, seed,
-                        images=False):
-        """Flat raw rows -> reshape -> scale -> augment -> the user's network, compiled.
+    def compiled_model(self, input_shape, n_classes, pixel_scale=1.0, steps_per_epoch=1,
+                       seed=None, images=False):
+        """The compiled Keras model ``fit`` would train, built but not trained.
 
-        ``images``: refuse images too small for the network (see :mod:`members._sizes`).
+        Flat raw rows -> reshape -> scale -> augmentation layers -> the
+        network -> ``n_classes`` probabilities, compiled with this member's
+        optimizer, schedule and loss. ``fit`` trains exactly this model; it is
+        public for benchmarks and for users who want to time or inspect the
+        bare Keras model.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            Shape of one sample as the network sees it, e.g. ``(28, 28, 1)``.
+        n_classes : int
+        pixel_scale : float, default=1.0
+            Factor applied to the raw rows (``1 / 255`` for 8-bit pixels).
+        steps_per_epoch : int, default=1
+            Batches per epoch, for the learning-rate schedule.
+        seed : int or None, default=None
+            Seed of the augmentation layers.
+        images : bool, default=False
+            Refuse images too small for the network's downsampling
+            (see :mod:`members._sizes`).
+
+        Returns
+        -------
+        keras.Model
+            Takes flat rows of ``prod(input_shape)`` values.
         """
         build_fn, build_params = self._builder()
         n_features = int(np.prod(input_shape))

@@ -13,7 +13,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from members._shared.checks import check_int, is_real, seed_from
+from members._shared.checks import check_int, is_real
+from members._shared.seeds import seed_from
 
 from .._blending import _check_holdout
 from ._report import SearchReport

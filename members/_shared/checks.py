@@ -1,4 +1,4 @@
-"""Argument checks and seeds, one definition each for ``members`` and ``ensemble``.
+"""Argument checks, one definition each for ``members`` and ``ensemble``.
 
 Messages follow scikit-learn's wording ("n_jobs must be an int >= 1, got
 0."), so that a bad parameter reads the same whichever class it was given to.
@@ -7,9 +7,6 @@ Messages follow scikit-learn's wording ("n_jobs must be an int >= 1, got
 import numbers
 
 import numpy as np
-
-#: Seeds handed to Keras and Optuna lie in [0, 2**31): what every backend accepts.
-SEED_LIMIT = 2**31
 
 
 def is_int(value):
@@ -73,26 +70,3 @@ def check_real(value, name, *, low=None, high=None, low_open=False, high_open=Fa
         left, right = "(" if low_open else "[", ")" if high_open else "]"
         interval = f"{left}{low}, {'inf' if high is None else high}{right}"
         raise ValueError(f"{name} must be a number in {interval}, got {value!r}.")
-
-
-def seed_from(random_state):
-    """One int seed in [0, 2**31) from a scikit-learn ``random_state``, or None.
-
-    An int maps to itself (modulo 2**31), so that ``random_state=0`` means
-    the same run everywhere; a ``RandomState`` is drawn from once, so that
-    successive calls give different seeds, as scikit-learn's estimators do.
-
-    Raises
-    ------
-    TypeError
-        ``random_state`` is neither None, an int nor a ``numpy.random.RandomState``.
-    """
-    if random_state is None:
-        return None
-    if isinstance(random_state, numbers.Integral):
-        return int(random_state) % SEED_LIMIT
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(SEED_LIMIT - 1))
-    raise TypeError(
-        f"random_state must be None, an int or a numpy RandomState, got {random_state!r}."
-    )

@@ -87,3 +87,38 @@ def _largest_remainder(total, capacity):
     for index in order[: total - shares.sum()]:
         shares[index] += 1
     return np.minimum(shares, capacity)
+
+
+def validation_split(X, y, fraction, seed):
+    """Carve a validation set from the member's own training data.
+
+    Stratified, with every class on both sides, whenever every class has at
+    least two samples: the fraction is rounded up and grows to one row per
+    class where it would hold fewer (see :func:`stratified_split`). Otherwise
+    a plain shuffled split, because a tiny or lopsided training set should
+    still train.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Encoded labels.
+    fraction : float
+        0 disables the split.
+    seed : int or None
+
+    Returns
+    -------
+    X_train, y_train : ndarray
+    validation : tuple (X_val, y_val) or None
+    """
+    n_validation = split_size(fraction, len(y))
+    if fraction == 0 or n_validation < 1 or len(y) - n_validation < 1:
+        return X, y, None
+    if every_class_fits(y):
+        train, val = stratified_split(y, grown_size(n_validation, y), seed)
+        return X[train], y[train], (X[val], y[val])
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=n_validation, random_state=seed
+    )
+    return X_train, y_train, (X_val, y_val)

@@ -5,8 +5,12 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from ensemble._blending import held_out_rows
-from members._shared.splits import every_class_fits, grown_size, stratified_split
-from members._training import validation_split
+from members._shared.splits import (
+    every_class_fits,
+    grown_size,
+    stratified_split,
+    validation_split,
+)
 
 
 def classes_on_both_sides(y, train, test):

@@ -54,7 +54,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
         y : array-like of shape (n_samples,)
         validation_data : tuple (X_val, y_val) or None, default=None
             Blending data of your own: the members train on all of ``X`` and
@@ -156,7 +156,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -176,7 +176,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -213,7 +213,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -234,7 +234,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------

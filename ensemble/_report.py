@@ -61,7 +61,7 @@ def report(estimator, X, y, *, name=None, others=None):
         other than 1 (``"<name> (no temperature)"``); a member alone gets
         one row. Each member is run once: the ensemble's rows are combined
         from the members' probabilities.
-    X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+    X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
     y : array-like of shape (n_samples,)
     name : str or None, default=None
         Name of the ensemble's (or member's) row; defaults to its class name.

@@ -203,7 +203,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
         y : array-like of shape (n_samples,)
 
         Returns

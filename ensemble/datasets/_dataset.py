@@ -49,6 +49,24 @@ class Dataset:
         line then numbers the rows).
     source : str
         Where the images came from, for messages.
+
+    See Also
+    --------
+    ensemble.datasets.load_dataset : Load one from a source named by a string.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.datasets import Dataset
+    >>> data = Dataset(X=np.zeros((3, 8, 8, 1), dtype=np.uint8), y=np.array([0, 1, 1]),
+    ...                classes=np.array([0, 1]), class_names=("shirt", "shoe"))
+    >>> X, y = data
+    >>> data.image_shape, data.n_images
+    ((8, 8, 1), 3)
+    >>> data.names_of(y)
+    ['shirt', 'shoe', 'shoe']
+    >>> data.take([0]).y
+    array([0])
     """
 
     X: np.ndarray
@@ -71,6 +89,7 @@ class Dataset:
 
     @property
     def n_images(self):
+        """Number of images."""
         return int(len(self.X))
 
     def names_of(self, labels):
@@ -92,7 +111,18 @@ class Dataset:
         return [names.get(_key(label), str(_key(label))) for label in labels]
 
     def take(self, rows):
-        """The images at ``rows`` (an index array), with their labels and ids."""
+        """The images at ``rows``, with their labels and ids.
+
+        Parameters
+        ----------
+        rows : array-like of int or bool
+            An index array or a mask, as NumPy indexes ``X``.
+
+        Returns
+        -------
+        Dataset
+            Those rows; classes, class names and source unchanged.
+        """
         rows = np.asarray(rows)
         return Dataset(
             X=self.X[rows], y=None if self.y is None else self.y[rows], classes=self.classes,
@@ -161,7 +191,22 @@ def _positive_ints(values, name):
 
 
 def format_shape(shape):
-    """``(32, 32, 3)`` -> ``"32x32x3"``, the way the command line writes shapes."""
+    """``(32, 32, 3)`` -> ``"32x32x3"``, the way the command line writes shapes.
+
+    Parameters
+    ----------
+    shape : tuple of int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ensemble.datasets import format_shape
+    >>> format_shape((32, 32, 3))
+    '32x32x3'
+    """
     return "x".join(str(size) for size in shape)
 
 

@@ -30,7 +30,18 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ parameters
     def get_params(self, deep=True):
-        """Parameters, including ``<member>`` and ``<member>__<param>`` when deep."""
+        """Parameters, including ``<member>`` and ``<member>__<param>`` when deep.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return each member by name, and its parameters as
+            ``<member>__<param>``.
+
+        Returns
+        -------
+        params : dict
+        """
         params = super().get_params(deep=False)
         if deep:
             for name, estimator in _well_formed_members(self.members):
@@ -41,7 +52,18 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         return params
 
     def set_params(self, **params):
-        """Set parameters; ``<member>=estimator`` (or ``'drop'``) replaces a member."""
+        """Set parameters; ``<member>=estimator`` (or ``'drop'``) replaces a member.
+
+        Parameters
+        ----------
+        **params
+            The combiner's parameters, ``<member>=estimator`` (or ``'drop'``),
+            and members' parameters as ``<member>__<param>``.
+
+        Returns
+        -------
+        self : object
+        """
         names = [name for name, _ in _well_formed_members(getattr(self, "members", None))]
         replaced = {key: params.pop(key) for key in list(params) if key in names}
         if replaced:
@@ -260,7 +282,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        A fitted instance of ``cls``.
+        estimator : cls
+            A fitted instance of ``cls``.
         """
         check_is_fitted(fitted, "blend_predictions_")
         new = cls(members=fitted.members, **params)

@@ -16,13 +16,13 @@ METRIC_COLUMNS = (
 class Report:
     """Scores of members and ensemble, as plain data and as a table.
 
-    Attributes
+    Parameters
     ----------
-    rows : list of dict
+    rows : list of dict, default=[]
         One dict per model: ``name``, ``kind`` ("member" or "ensemble"),
         ``weight`` (blend weight, or None) and the metrics of
         :func:`ensemble.metrics.score_all`.
-    n_samples : int
+    n_samples : int, default=0
         Rows scored.
 
     See Also

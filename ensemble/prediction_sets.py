@@ -44,7 +44,7 @@ PARALLEL_BYTES = 64 * 2**20
 class PredictionSets:
     """Every model's OOF and test probabilities, aligned to one order of rows and classes.
 
-    Attributes
+    Parameters
     ----------
     names : list of str
         One name per model, from its OOF file's name (:func:`model_name`).

@@ -195,7 +195,7 @@ def write_probabilities(path, ids, proba, classes, *, labels=None, id_column="id
 class ProbabilityFile:
     """What :func:`read_probabilities` or :func:`read_predictions` read.
 
-    Attributes
+    Parameters
     ----------
     ids : ndarray of shape (n_samples,) or None
         int64 when every id is an integer, else strings; ``None`` for a
@@ -205,9 +205,9 @@ class ProbabilityFile:
         labels of integer-labelled data), else strings; ``None`` when the
         file does not name them (``.npy``).
     proba : ndarray of shape (n_samples, n_classes), float64
-    labels : ndarray of shape (n_samples,) or None
+    labels : ndarray of shape (n_samples,) or None, default=None
         The label column, when the file has one.
-    id_column : str or None
+    id_column : str or None, default=None
         The name of the id column (the first column of a CSV file).
 
     Examples

@@ -25,29 +25,29 @@ class Dataset:
     A ``Dataset`` unpacks (and indexes) like the pair ``(X, y)``, so
     ``X, y = load_csv("train.csv")`` works as it always did.
 
-    Attributes
+    Parameters
     ----------
     X : ndarray of uint8, shape (n_images, height, width, channels)
         Pixels 0..255, channels last: 1 for grey images, 3 for RGB.
-    y : ndarray of shape (n_images,) or None
+    y : ndarray of shape (n_images,) or None, default=None
         Labels as the source spells them: the class folder names of an image
         folder (strings), the label column of a CSV file, the ``y`` array of
         an npz file, 0..9 for Fashion-MNIST. ``None`` for unlabelled images.
-    classes : ndarray of shape (n_classes,) or None
+    classes : ndarray of shape (n_classes,) or None, default=None
         Every class the source names, sorted as scikit-learn sorts
         ``classes_``: each class folder (even one a split lacks), 0..9 for
         Fashion-MNIST, ``0..k-1`` for an npz file with ``class_names``, or
         the distinct labels. ``None`` when the source names no classes.
-    class_names : tuple of str or None
+    class_names : tuple of str or None, default=None
         The display name of each entry of ``classes``: the folder names
         themselves, Fashion-MNIST's clothing names, an npz file's
         ``class_names``, else the labels written as text.
-    ids : ndarray of shape (n_images,) or None
+    ids : ndarray of shape (n_images,) or None, default=None
         One id per image where the source has them: the path of each file
         relative to an image folder (``"cat/001.png"``), a CSV file's id
         column, an npz file's ``ids`` array. ``None`` otherwise (the command
         line then numbers the rows).
-    source : str
+    source : str, default=""
         Where the images came from, for messages.
 
     See Also

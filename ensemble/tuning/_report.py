@@ -15,22 +15,22 @@ class SearchReport:
     trials, the more). Its score on rows the search never saw is the honest
     estimate; ``gap`` is the difference.
 
-    Attributes
+    Parameters
     ----------
     score_name : str
         What the scores are (``"accuracy"``, ``"neg_log_loss"``, ...).
-    trials : list of dict
+    trials : list of dict, default=[]
         The top trials: ``number``, ``state``, ``score`` (for a pruned trial,
         the last score it reported), ``epochs``, ``params``.
-    best_trial : int
+    best_trial : int, default=0
         Number of the best trial.
-    validation_score : float
+    validation_score : float, default=nan
         Its score on the search's validation rows (``best_score_``).
-    unseen_score : float
+    unseen_score : float, default=nan
         The refitted best estimator's score on the unseen data.
-    n_unseen : int
+    n_unseen : int, default=0
         Rows of the unseen data.
-    counts : dict of str to int
+    counts : dict of str to int, default={}
         Trials of the study by state (``COMPLETE``, ``PRUNED``, ``FAIL``).
 
     See Also

@@ -417,11 +417,13 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def classes_(self):
+        """``best_estimator_.classes_``."""
         self._check_refitted("classes_")
         return self.best_estimator_.classes_
 
     @property
     def n_features_in_(self):
+        """``best_estimator_.n_features_in_``."""
         self._check_refitted("n_features_in_")
         return self.best_estimator_.n_features_in_
 

@@ -158,6 +158,12 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     n_features_in_ : int
         From ``best_estimator_`` (only when ``refit`` and the estimator has it).
 
+    See Also
+    --------
+    ensemble.tuning.default_search_space : Preset spaces of the built-in members.
+    ensemble.tuning.study_storage : A study database that several processes share.
+    sklearn.model_selection.RandomizedSearchCV : scikit-learn's random search.
+
     Notes
     -----
     The estimator (and a combiner's members) must have no

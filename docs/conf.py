@@ -18,7 +18,6 @@ release = version = "0.1.0"
 
 extensions = [
     "sphinx.ext.autodoc",
-    "sphinx.ext.intersphinx",
     "numpydoc",
     "myst_parser",
 ]
@@ -37,12 +36,9 @@ numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks = set()
 
-intersphinx_mapping = {}
-
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path = []
-
 
 def _skip_scikit_learn_members(app, what, name, obj, skip, options):
     """Leave out the methods classes inherit from scikit-learn's mixins.
@@ -57,7 +53,6 @@ def _skip_scikit_learn_members(app, what, name, obj, skip, options):
     if module == "sklearn" or module.startswith("sklearn."):
         return True
     return None
-
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_scikit_learn_members)

@@ -31,7 +31,18 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ parameters
     def get_params(self, deep=True):
-        """Parameters, including ``<member>`` and ``<member>__<param>`` when deep."""
+        """Parameters, including ``<member>`` and ``<member>__<param>`` when deep.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return each member by name, and its parameters as
+            ``<member>__<param>``.
+
+        Returns
+        -------
+        params : dict
+        """
         params = super().get_params(deep=False)
         if deep:
             for name, estimator in _well_formed_members(self.members):
@@ -42,7 +53,18 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         return params
 
     def set_params(self, **params):
-        """Set parameters; ``<member>=estimator`` (or ``'drop'``) replaces a member."""
+        """Set parameters; ``<member>=estimator`` (or ``'drop'``) replaces a member.
+
+        Parameters
+        ----------
+        **params
+            The combiner's parameters, ``<member>=estimator`` (or ``'drop'``),
+            and members' parameters as ``<member>__<param>``.
+
+        Returns
+        -------
+        self : object
+        """
         names = [name for name, _ in _well_formed_members(getattr(self, "members", None))]
         replaced = {key: params.pop(key) for key in list(params) if key in names}
         if replaced:
@@ -55,7 +77,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
         y : array-like of shape (n_samples,)
         validation_data : tuple (X_val, y_val) or None, default=None
             Blending data of your own: the members train on all of ``X`` and
@@ -150,7 +172,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -170,7 +192,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -207,7 +229,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -228,7 +250,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -254,7 +276,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        A fitted instance of ``cls``.
+        estimator : cls
+            A fitted instance of ``cls``.
         """
         check_is_fitted(fitted, "blend_predictions_")
         new = cls(members=fitted.members, **params)

@@ -290,7 +290,13 @@ class PredictionBlender(BaseEstimator):
         return self.classes_[self.predict_proba(predictions).argmax(axis=1)]
 
     def to_dict(self):
-        """The learned blend as JSON-ready values (what ``blend --save-blend`` writes)."""
+        """The learned blend as JSON-ready values (what ``blend --save-blend`` writes).
+
+        Returns
+        -------
+        dict
+            What :meth:`from_dict` reads back.
+        """
         check_is_fitted(self)
         return {
             "format": FORMAT, "version": FORMAT_VERSION, "method": self.method,

@@ -28,6 +28,14 @@ def import_keras_quietly():
     which are hidden at any other level). At levels 2 and 3 TensorFlow's
     Python logger is set to errors only, too. Python exceptions are never
     hidden.
+
+    Examples
+    --------
+    Call it before anything imports Keras (as the command line does):
+
+    >>> from ensemble import import_keras_quietly
+    >>> import_keras_quietly()
+    >>> import keras
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:

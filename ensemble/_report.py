@@ -16,24 +16,51 @@ METRIC_COLUMNS = (
 class Report:
     """Scores of members and ensemble, as plain data and as a table.
 
-    Attributes
+    Parameters
     ----------
-    rows : list of dict
+    rows : list of dict, default=[]
         One dict per model: ``name``, ``kind`` ("member" or "ensemble"),
         ``weight`` (blend weight, or None) and the metrics of
         :func:`ensemble.metrics.score_all`.
-    n_samples : int
+    n_samples : int, default=0
+        Rows scored.
+
+    See Also
+    --------
+    report : Score a fitted member or ensemble into a ``Report``.
+    ensemble.plots.plot_metrics : The rows as bar charts.
+
+    Examples
+    --------
+    >>> from ensemble import Report
+    >>> row = {"name": "plain", "kind": "member", "weight": None, "accuracy": 0.9,
+    ...        "log_loss": 0.3, "brier": 0.15, "ece": 0.02}
+    >>> print(Report(rows=[row], n_samples=10).to_markdown())  # doctest: +NORMALIZE_WHITESPACE
+    | model | weight | accuracy | log loss | Brier | ECE |
+    |---|---|---|---|---|---|
+    | plain |  | 0.9000 | 0.3000 | 0.1500 | 0.0200 |
     """
 
     rows: list = field(default_factory=list)
     n_samples: int = 0
 
     def to_dict(self):
-        """``{"n_samples": ..., "rows": [...]}``, JSON-safe."""
+        """The report as plain data.
+
+        Returns
+        -------
+        dict
+            ``{"n_samples": ..., "rows": [...]}``, JSON-safe.
+        """
         return {"n_samples": self.n_samples, "rows": [dict(row) for row in self.rows]}
 
     def to_markdown(self):
-        """The report as a markdown table."""
+        """The report as a markdown table.
+
+        Returns
+        -------
+        str
+        """
         header = ["model", "weight"] + [title for _, title, _ in METRIC_COLUMNS]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for row in self.rows:
@@ -61,7 +88,7 @@ def report(estimator, X, y, *, name=None, others=None):
         other than 1 (``"<name> (no temperature)"``); a member alone gets
         one row. Each member is run once: the ensemble's rows are combined
         from the members' probabilities.
-    X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+    X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
     y : array-like of shape (n_samples,)
     name : str or None, default=None
         Name of the ensemble's (or member's) row; defaults to its class name.
@@ -73,6 +100,27 @@ def report(estimator, X, y, *, name=None, others=None):
     -------
     Report
         ``print(report(...))`` shows a table; ``.rows`` holds the numbers.
+
+    See Also
+    --------
+    ensemble.metrics.score_all : The scores of each row.
+    ensemble.plots.plot_metrics : The report as bar charts.
+
+    Examples
+    --------
+    A member alone gets one row (an ensemble one per member, and its own):
+
+    >>> import numpy as np
+    >>> from ensemble import report
+    >>> from members import PlainCNNClassifier
+    >>> X = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
+    >>> y = np.arange(20) % 2
+    >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
+    >>> scores = report(clf.fit(X, y), X, y, name="plain")
+    >>> [(row["name"], row["kind"]) for row in scores.rows], scores.n_samples
+    ([('plain', 'member')], 20)
+    >>> sorted(scores.to_dict()["rows"][0])
+    ['accuracy', 'brier', 'ece', 'kind', 'log_loss', 'name', 'weight']
     """
     name = name or type(estimator).__name__
     if hasattr(estimator, "scored_probas"):

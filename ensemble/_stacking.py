@@ -28,22 +28,83 @@ class StackingEnsemble(MemberEnsembleBase):
         Learn one temperature for the meta-learner's probabilities on the
         blending data (see :class:`WeightedAverageEnsemble`).
     holdout : float or int, default=0.1
+        Share (or count) of the training rows held out, stratified, as
+        blending data when neither ``cv`` nor ``validation_data`` is given.
+        A share is rounded up and grows to one row per class on small data
+        (when every class has two rows or more); every class is then on
+        both sides of the split.
     cv : int, cross-validation splitter, "prefit" or None, default=None
+        ``k`` or a splitter: the meta-learner learns on out-of-fold
+        predictions (each member is fitted k + 1 times). ``"prefit"``: the
+        members are already fitted; only the meta-learner is learned, on
+        ``(X, y)``.
     n_jobs : int or None, default=None
+        Members (and folds) trained in parallel through joblib; any joblib
+        backend works, e.g. Dask. TensorFlow threads are divided between
+        the workers.
     random_state : int, RandomState or None, default=None
+        Seeds the held-out split, and every member whose own
+        ``random_state`` is None (each gets its own seed drawn from it).
     checkpoint_dir : str, os.PathLike or None, default=None
+        Folder in which every member that has a ``checkpoint_dir``
+        parameter (the classes in :mod:`members`) keeps its checkpoints, in
+        ``<checkpoint_dir>/<member name>/<fit>``. Re-running an interrupted
+        ``fit`` with the same folder, settings and data loads the members
+        that finished instead of retraining them, and resumes the one that
+        was interrupted after its last finished epoch. With a held-out
+        split this needs an int ``random_state``, so that the re-run holds
+        out the same rows.
     verbose : int, default=0
-        See :class:`WeightedAverageEnsemble` for these six.
+        A progress bar over member fits when > 0.
 
     Attributes
     ----------
     final_estimator_ : classifier
-        The fitted meta-learner.
+        The fitted meta-learner; its inputs are the members' probabilities
+        side by side (see :meth:`transform`), then the raw features with
+        ``passthrough``.
     temperature_ : float
         The learned temperature (1.0 without calibration).
-    members_, named_members_, blend_predictions_, blend_targets_, network_fits_,
-    classes_, n_features_in_
-        As on :class:`WeightedAverageEnsemble`.
+    members_ : list of estimators
+        The fitted members, dropped ones left out.
+    named_members_ : Bunch
+        The fitted members by name.
+    blend_predictions_ : ndarray of shape (n_members, n_blend, n_classes)
+        Member probabilities on the blending rows, kept so that another
+        combiner can be fitted without retraining (see :meth:`from_blend`).
+    blend_targets_ : ndarray of shape (n_blend,)
+    network_fits_ : int
+        Member fits performed by ``fit``.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+
+    See Also
+    --------
+    WeightedAverageEnsemble : A weighted average of the members instead.
+    ensemble.PredictionBlender : Blends saved predictions, stacking among its methods.
+    sklearn.ensemble.StackingClassifier : scikit-learn's stacking.
+
+    Examples
+    --------
+    Two tiny members, one epoch each, on a few random images; a quarter of
+    them is held out to train the meta-learner:
+
+    >>> import numpy as np
+    >>> from ensemble import StackingEnsemble
+    >>> from members import PlainCNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)
+    >>> y = np.arange(40) % 2
+    >>> tiny = dict(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
+    >>> stack = StackingEnsemble([("a", PlainCNNClassifier(**tiny)),
+    ...                           ("b", PlainCNNClassifier(**tiny, dropout=0.1))],
+    ...                          holdout=0.25, random_state=0)
+    >>> stack.fit(X, y).predict_proba(X[:3]).shape
+    (3, 2)
+    >>> stack.transform(X[:3]).shape  # the meta-learner's inputs
+    (3, 4)
+    >>> stack.network_fits_, stack.blend_targets_.shape
+    (2, (10,))
     """
 
     def __init__(self, members, *, final_estimator=None, passthrough=False,

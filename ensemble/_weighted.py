@@ -82,12 +82,38 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
+    See Also
+    --------
+    StackingEnsemble : A meta-learner on the members' probabilities instead.
+    ensemble.PredictionBlender : The same weightings for saved predictions.
+    ensemble.weights.log_loss_weights, ensemble.weights.caruana_weights : The weightings.
+    ensemble.save, ensemble.load : Save a fitted ensemble, and load it.
+
     Examples
     --------
+    Two tiny members, one epoch each, on a few random images; a quarter of
+    them is held out to learn the weights:
+
+    >>> import numpy as np
     >>> from ensemble import WeightedAverageEnsemble
-    >>> from members import PlainCNNClassifier, ResidualNetClassifier
+    >>> from members import PlainCNNClassifier, SeparableCNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)
+    >>> y = np.arange(40) % 2
     >>> ensemble = WeightedAverageEnsemble(
-    ...     [("plain", PlainCNNClassifier()), ("residual", ResidualNetClassifier())])
+    ...     [("plain", PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)),
+    ...      ("separable", SeparableCNNClassifier(stem_filters=4, filters=(8,), epochs=1))],
+    ...     holdout=0.25, random_state=0)
+    >>> ensemble.fit(X, y).predict_proba(X[:3]).shape
+    (3, 2)
+    >>> round(float(ensemble.weights_.sum()), 6), list(ensemble.named_members_)
+    (1.0, ['plain', 'separable'])
+
+    Another weighting of the same members, training no network:
+
+    >>> caruana = WeightedAverageEnsemble.from_blend(ensemble, weighting="caruana")
+    >>> caruana.predict(X[:3]).shape
+    (3,)
     """
 
     def __init__(self, members, *, weighting="log_loss", calibration=None, holdout=0.1,

@@ -37,6 +37,19 @@ def apply_temperature(proba, temperature):
     Returns
     -------
     ndarray of shape (n_samples, n_classes), float64
+
+    See Also
+    --------
+    fit_temperature : The temperature that fits best.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.calibration import apply_temperature
+    >>> proba = np.array([[0.8, 0.2], [0.5, 0.5]])
+    >>> apply_temperature(proba, 2.0).round(3)
+    array([[0.667, 0.333],
+           [0.5  , 0.5  ]])
     """
     proba = np.asarray(proba, dtype=np.float64)
     if temperature == 1.0:
@@ -60,6 +73,20 @@ def fit_temperature(proba, y_indices):
     -------
     float
         In [1/20, 20].
+
+    See Also
+    --------
+    apply_temperature : Rescale probabilities by a temperature.
+
+    Examples
+    --------
+    Over-confident predictions, one of four wrong, call for a temperature above one:
+
+    >>> import numpy as np
+    >>> from ensemble.calibration import fit_temperature
+    >>> proba = np.array([[0.99, 0.01], [0.99, 0.01], [0.01, 0.99], [0.99, 0.01]])
+    >>> fit_temperature(proba, np.array([0, 0, 1, 1])) > 1
+    True
     """
     log_p = np.log(np.clip(np.asarray(proba, dtype=np.float64), _EPS, None))
     rows = np.arange(len(y_indices))

@@ -60,6 +60,14 @@ def normalize_probabilities(proba):
         If ``proba`` is not 2-D, holds NaN or infinite values, or has a row
         that is all zero (or all negative) after clipping, which cannot be
         renormalised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.metrics import normalize_probabilities
+    >>> normalize_probabilities(np.array([[0.6, 0.6], [1.2, -0.1]]))
+    array([[0.5, 0.5],
+           [1. , 0. ]])
     """
     proba = np.array(proba, dtype=np.float64)  # always a copy
     if proba.ndim != 2:
@@ -99,6 +107,18 @@ def accuracy(y_true, proba, classes):
     -------
     float
         In [0, 1].
+
+    See Also
+    --------
+    score_all : All four scores at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.metrics import accuracy
+    >>> proba = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
+    >>> accuracy(["cat", "dog", "dog"], proba, classes=["cat", "dog"])
+    0.6666666666666666
     """
     y_idx, proba = _validate(y_true, proba, classes)
     return _accuracy(y_idx, proba)
@@ -125,6 +145,18 @@ def log_loss(y_true, proba, classes):
     -------
     float
         Non-negative; 0 only for perfect confident predictions.
+
+    See Also
+    --------
+    score_all : All four scores at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.metrics import log_loss
+    >>> proba = np.array([[0.5, 0.5], [0.5, 0.5]])
+    >>> round(log_loss([0, 1], proba, classes=[0, 1]), 4)
+    0.6931
     """
     y_idx, proba = _validate(y_true, proba, classes)
     return _log_loss(y_idx, proba)
@@ -156,6 +188,17 @@ def brier_score(y_true, proba, classes):
     -------
     float
         In [0, 2].
+
+    See Also
+    --------
+    score_all : All four scores at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.metrics import brier_score
+    >>> brier_score([0, 1], np.array([[1.0, 0.0], [0.5, 0.5]]), classes=[0, 1])
+    0.25
     """
     y_idx, proba = _validate(y_true, proba, classes)
     return _brier(y_idx, proba)
@@ -188,6 +231,21 @@ def expected_calibration_error(y_true, proba, classes, n_bins=15):
     -------
     float
         In [0, 1]; 0 for a perfectly calibrated model (up to binning).
+
+    See Also
+    --------
+    score_all : All four scores at once.
+    ensemble.plots.plot_reliability : The reliability diagram behind this score.
+
+    Examples
+    --------
+    Always 80 % confident and right four times out of five: calibrated.
+
+    >>> import numpy as np
+    >>> from ensemble.metrics import expected_calibration_error
+    >>> proba = np.tile([0.8, 0.2], (5, 1))
+    >>> round(expected_calibration_error([0, 0, 0, 0, 1], proba, classes=[0, 1]), 10)
+    0.0
     """
     n_bins = check_int(n_bins, "n_bins", minimum=1)
     y_idx, proba = _validate(y_true, proba, classes)
@@ -211,6 +269,20 @@ def score_all(y_true, proba, classes):
     dict
         ``{"accuracy", "log_loss", "brier", "ece"}`` mapped to Python floats;
         ``"ece"`` uses the default 15 bins.
+
+    See Also
+    --------
+    per_class_scores : Recall and precision per class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.metrics import score_all
+    >>> scores = score_all([0, 1], np.array([[0.9, 0.1], [0.2, 0.8]]), classes=[0, 1])
+    >>> sorted(scores)
+    ['accuracy', 'brier', 'ece', 'log_loss']
+    >>> scores["accuracy"]
+    1.0
     """
     y_idx, proba = _validate(y_true, proba, classes)
     return {
@@ -238,6 +310,20 @@ def per_class_scores(y_true, proba, classes):
         (the share of them predicted as it; NaN without samples) and
         ``"precision"`` (the share of the samples predicted as it that are
         it; NaN when none is).
+
+    See Also
+    --------
+    score_all : The four overall scores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.metrics import per_class_scores
+    >>> proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
+    >>> for row in per_class_scores(["a", "b", "b"], proba, classes=["a", "b"]):
+    ...     print(row["label"], row["n_samples"], row["recall"], row["precision"])
+    a 1 1.0 0.5
+    b 2 0.5 1.0
     """
     y_idx, proba = _validate(y_true, proba, classes)
     predicted = np.argmax(proba, axis=1)

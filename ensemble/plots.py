@@ -50,6 +50,22 @@ def plot_weights(estimator, *, path=None, overwrite=False):
     Returns
     -------
     matplotlib.figure.Figure
+
+    See Also
+    --------
+    ensemble.WeightedAverageEnsemble : Learns the weights.
+
+    Examples
+    --------
+    Any object with ``weights_`` and ``named_members_`` will do; usually a
+    fitted :class:`~ensemble.WeightedAverageEnsemble`:
+
+    >>> from types import SimpleNamespace
+    >>> from ensemble.plots import plot_weights
+    >>> fitted = SimpleNamespace(weights_=[0.7, 0.3], named_members_={"plain": 0, "residual": 1})
+    >>> figure = plot_weights(fitted)
+    >>> [float(bar.get_height()) for bar in figure.axes[0].patches]
+    [0.7, 0.3]
     """
     if not hasattr(estimator, "weights_") or not hasattr(estimator, "named_members_"):
         raise TypeError(
@@ -84,6 +100,25 @@ def plot_metrics(report, *, metric_names=("accuracy", "log_loss"), path=None, ov
     Returns
     -------
     matplotlib.figure.Figure
+
+    See Also
+    --------
+    ensemble.report : Scores the members and the ensemble.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble import Report
+    >>> from ensemble.metrics import score_all
+    >>> from ensemble.plots import plot_metrics
+    >>> y, classes = [0, 1, 1], [0, 1]
+    >>> rows = [dict(name=name, kind=kind, weight=None, **score_all(y, proba, classes))
+    ...         for name, kind, proba in [
+    ...             ("member", "member", np.array([[0.6, 0.4], [0.7, 0.3], [0.2, 0.8]])),
+    ...             ("ensemble", "ensemble", np.array([[0.7, 0.3], [0.4, 0.6], [0.1, 0.9]]))]]
+    >>> figure = plot_metrics(Report(rows=rows, n_samples=3))
+    >>> len(figure.axes)
+    2
     """
     rows = list(getattr(report, "rows", []))
     if not rows:
@@ -133,13 +168,21 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, class_names=None, norm
     normalize : bool, default=True
         Show each row as fractions of the true class (the counts are in the
         cells either way when ``False``).
-    title : str
+    title : str, default="Confusion matrix"
     path : str or os.PathLike, default=None
     overwrite : bool, default=False
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from ensemble.plots import plot_confusion_matrix
+    >>> figure = plot_confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2],
+    ...                                class_names=["shirt", "shoe", "bag"])
+    >>> figure.axes[0].get_title()
+    'Confusion matrix (accuracy 0.7500)'
     """
     from sklearn.metrics import confusion_matrix
 
@@ -187,6 +230,21 @@ def plot_reliability(y_true, probas, classes, *, n_bins=10, path=None, overwrite
     -------
     matplotlib.figure.Figure
         The legend gives each model's expected calibration error.
+
+    See Also
+    --------
+    ensemble.metrics.expected_calibration_error : The score the legend shows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.plots import plot_reliability
+    >>> rng = np.random.default_rng(0)
+    >>> proba = rng.dirichlet([1, 1, 1], size=50)
+    >>> y = rng.integers(0, 3, size=50)
+    >>> figure = plot_reliability(y, {"model": proba}, classes=[0, 1, 2], n_bins=5)
+    >>> len(figure.axes)
+    1
     """
     if not isinstance(probas, dict):
         probas = {"model": probas}
@@ -238,6 +296,17 @@ def plot_learning_curves(histories, *, path=None, overwrite=False):
         Panels for loss, accuracy and (when recorded, e.g. with
         ReduceLROnPlateau) the learning rate; solid lines are training,
         dashed lines validation.
+
+    Examples
+    --------
+    A member's ``history_``, or a fitted member or ensemble:
+
+    >>> from ensemble.plots import plot_learning_curves
+    >>> history = {"loss": [0.9, 0.5], "val_loss": [1.0, 0.7],
+    ...            "accuracy": [0.6, 0.8], "val_accuracy": [0.5, 0.7]}
+    >>> figure = plot_learning_curves({"plain": history}, path=None)
+    >>> [ax.get_title() for ax in figure.axes]
+    ['loss per epoch', 'accuracy per epoch']
     """
     named = _named_histories(histories)
     panels = [name for name in ("loss", "accuracy", "learning_rate")

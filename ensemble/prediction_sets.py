@@ -44,7 +44,7 @@ PARALLEL_BYTES = 64 * 2**20
 class PredictionSets:
     """Every model's OOF and test probabilities, aligned to one order of rows and classes.
 
-    Attributes
+    Parameters
     ----------
     names : list of str
         One name per model, from its OOF file's name (:func:`model_name`).
@@ -57,6 +57,27 @@ class PredictionSets:
         only test files were read.
     oof_ids, test_ids : ndarray or None
         The ids of the rows, or ``None`` where no file has ids.
+
+    See Also
+    --------
+    read_prediction_files : Read them from files.
+    ensemble.PredictionBlender : Blend them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.predictions import write_probabilities
+    >>> from ensemble.prediction_sets import read_prediction_files
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_probabilities(folder / "oof_a.csv", [1, 2], [[0.9, 0.1], [0.3, 0.7]], [0, 1],
+    ...                     labels=[0, 1])
+    >>> write_probabilities(folder / "test_a.csv", [3], [[0.6, 0.4]], [0, 1])
+    >>> sets = read_prediction_files([folder / "oof_a.csv"], [folder / "test_a.csv"])
+    >>> sets.names, sets.classes, sets.y
+    (['a'], array([0, 1]), array([0, 1]))
+    >>> sets.oof["a"].shape, sets.test["a"].shape
+    ((2, 2), (1, 2))
     """
 
     names: list
@@ -69,7 +90,24 @@ class PredictionSets:
 
 
 def model_name(path):
-    """A model's name from its file's name: ``oof/oof_plain.csv`` -> ``plain``."""
+    """A model's name from its file's name: ``oof/oof_plain.csv`` -> ``plain``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An OOF or test file; an ``oof_``/``test_`` prefix or an
+        ``_oof``/``_test`` suffix of its stem is dropped.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ensemble.prediction_sets import model_name
+    >>> model_name("oof/oof_plain.csv"), model_name("residual_test.npy")
+    ('plain', 'residual')
+    """
     stem = Path(path).stem
     for affix in ("oof_", "test_"):
         if stem.startswith(affix) and len(stem) > len(affix):
@@ -118,6 +156,29 @@ def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="l
     ------
     ValueError
         Naming the file and the id, row or column that does not agree.
+
+    See Also
+    --------
+    ensemble.predictions.read_predictions : Read one file.
+    ensemble.PredictionBlender : Blend what this reads.
+
+    Examples
+    --------
+    Two models' out-of-fold files and their test files:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.predictions import write_probabilities
+    >>> from ensemble.prediction_sets import read_prediction_files
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name, p in [("a", 0.9), ("b", 0.6)]:
+    ...     write_probabilities(folder / f"oof_{name}.csv", [1, 2], [[p, 1 - p], [1 - p, p]],
+    ...                         ["cat", "dog"], labels=["cat", "dog"])
+    ...     write_probabilities(folder / f"test_{name}.csv", [3], [[p, 1 - p]], ["cat", "dog"])
+    >>> sets = read_prediction_files(sorted(folder.glob("oof_*.csv")),
+    ...                              sorted(folder.glob("test_*.csv")))
+    >>> sets.names, sets.classes.tolist()
+    (['a', 'b'], ['cat', 'dog'])
     """
     oof_paths = None if oof_paths is None else [Path(p) for p in oof_paths]
     test_paths = [Path(p) for p in test_paths]

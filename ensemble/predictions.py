@@ -64,7 +64,23 @@ _EXACT_FLOAT_INTEGER = 2**53
 
 
 def class_columns(classes):
-    """Column names of the probability columns: each class as text (``7``, ``"cat"``)."""
+    """Column names of the probability columns: each class as text (``7``, ``"cat"``).
+
+    Parameters
+    ----------
+    classes : array-like of shape (n_classes,)
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.predictions import class_columns
+    >>> class_columns(np.array([0, 7]))
+    ['0', '7']
+    """
     return [str(_plain(label)) for label in classes]
 
 
@@ -88,6 +104,24 @@ def write_submission(path, ids, labels, *, id_column="id", label_column="label",
         ``path`` exists and ``overwrite`` is False.
     ValueError
         ``ids`` and ``labels`` differ in length, or the column names clash.
+
+    See Also
+    --------
+    read_submission : Read such a file back.
+    write_probabilities : Write probabilities instead of labels.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.predictions import write_submission
+    >>> path = Path(tempfile.mkdtemp()) / "submission.csv"
+    >>> write_submission(path, [1, 2], ["cat", "dog"])
+    >>> print(path.read_text())
+    id,label
+    1,cat
+    2,dog
+    <BLANKLINE>
     """
     ids, labels = _column(ids, "ids"), _column(labels, "labels")
     _check_lengths(ids, labels=labels)
@@ -120,6 +154,25 @@ def write_probabilities(path, ids, proba, classes, *, labels=None, id_column="id
         ``path`` exists and ``overwrite`` is False.
     ValueError
         Shapes that disagree, or a class named like the id or label column.
+
+    See Also
+    --------
+    read_probabilities : Read such a file back.
+    read_predictions : Read it, or an ``.npy``/``.npz`` file, for blending.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.predictions import write_probabilities
+    >>> path = Path(tempfile.mkdtemp()) / "oof.csv"
+    >>> write_probabilities(path, [1, 2], [[0.9, 0.1], [0.2, 0.8]], ["cat", "dog"],
+    ...                     labels=["cat", "dog"])
+    >>> print(path.read_text())
+    id,label,cat,dog
+    1,cat,0.9,0.1
+    2,dog,0.2,0.8
+    <BLANKLINE>
     """
     ids = _column(ids, "ids")
     proba = np.asarray(proba, dtype=np.float64)
@@ -142,7 +195,7 @@ def write_probabilities(path, ids, proba, classes, *, labels=None, id_column="id
 class ProbabilityFile:
     """What :func:`read_probabilities` or :func:`read_predictions` read.
 
-    Attributes
+    Parameters
     ----------
     ids : ndarray of shape (n_samples,) or None
         int64 when every id is an integer, else strings; ``None`` for a
@@ -152,10 +205,17 @@ class ProbabilityFile:
         labels of integer-labelled data), else strings; ``None`` when the
         file does not name them (``.npy``).
     proba : ndarray of shape (n_samples, n_classes), float64
-    labels : ndarray of shape (n_samples,) or None
+    labels : ndarray of shape (n_samples,) or None, default=None
         The label column, when the file has one.
-    id_column : str or None
+    id_column : str or None, default=None
         The name of the id column (the first column of a CSV file).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.predictions import ProbabilityFile
+    >>> ProbabilityFile(ids=None, classes=None, proba=np.array([[0.5, 0.5]])).proba.shape
+    (1, 2)
     """
 
     ids: np.ndarray | None
@@ -195,6 +255,24 @@ def read_probabilities(path, *, id_column="id", label_column="label", check=True
         :data:`SUM_TOLERANCE`), a row of another length.
     FileNotFoundError
         If the file does not exist.
+
+    See Also
+    --------
+    write_probabilities : Write such a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.predictions import read_probabilities, write_probabilities
+    >>> path = Path(tempfile.mkdtemp()) / "test.csv"
+    >>> write_probabilities(path, [1, 2], [[0.9, 0.1], [0.2, 0.8]], [0, 1])
+    >>> read = read_probabilities(path)
+    >>> read.ids, read.classes, read.labels
+    (array([1, 2]), array([0, 1]), None)
+    >>> read.proba
+    array([[0.9, 0.1],
+           [0.2, 0.8]])
     """
     path = require_file(path, "a CSV file of predictions")
     header = _header(path)
@@ -244,6 +322,22 @@ def read_predictions(path, *, label_column="label", check=True):
     ValueError
         Naming the file: an unknown suffix, a damaged or pickled NumPy file,
         an array of the wrong shape, or a bad probability (as for CSV).
+
+    See Also
+    --------
+    read_probabilities : The CSV layout.
+    ensemble.prediction_sets.read_prediction_files : Read and align many models' files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ensemble.predictions import read_predictions
+    >>> path = Path(tempfile.mkdtemp()) / "model.npy"
+    >>> np.save(path, np.array([[0.9, 0.1], [0.2, 0.8]]))
+    >>> read_predictions(path).proba.shape
+    (2, 2)
     """
     path = require_file(path, "a file of predictions")
     suffix = path.suffix.lower()
@@ -323,6 +417,16 @@ def read_labels(path, *, label_column="label"):
         ``None`` when the labels are matched by position.
     labels : ndarray of shape (n_samples,)
         int64 when every label is an integer, else strings.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.predictions import read_labels
+    >>> path = Path(tempfile.mkdtemp()) / "train_labels.csv"
+    >>> _ = path.write_text("id,label\\n10,3\\n11,5\\n")
+    >>> read_labels(path)
+    (array([10, 11]), array([3, 5]))
     """
     path = require_file(path, "a file of labels")
     if path.suffix.lower() == ".npy":
@@ -347,7 +451,40 @@ def read_labels(path, *, label_column="label"):
 
 
 def read_submission(path, *, id_column="id", label_column="label"):
-    """Read ``id,label`` rows: ``(ids, labels)``, each int64 when all integers, else strings."""
+    """Read ``id,label`` rows, as :func:`write_submission` writes them.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    id_column, label_column : str, default="id", "label"
+        The two columns the file must have, in this order.
+
+    Returns
+    -------
+    ids : ndarray of shape (n_samples,)
+        int64 when every id is an integer, else strings.
+    labels : ndarray of shape (n_samples,)
+        int64 when every label is an integer, else strings.
+
+    Raises
+    ------
+    ValueError
+        The file's columns are not ``id_column, label_column``.
+
+    See Also
+    --------
+    write_submission : Write such a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.predictions import read_submission, write_submission
+    >>> path = Path(tempfile.mkdtemp()) / "submission.csv"
+    >>> write_submission(path, [1, 2], ["cat", "dog"])
+    >>> read_submission(path)
+    (array([1, 2]), array(['cat', 'dog'], dtype='<U3'))
+    """
     header, rows = _read(path)
     if header != [id_column, label_column]:
         raise ValueError(f"{path}: expected the columns {[id_column, label_column]}; "

@@ -68,6 +68,12 @@ def equal_weights(n_members):
     -------
     ndarray of shape (n_members,), dtype float64
         Every entry ``1 / n_members``.
+
+    Examples
+    --------
+    >>> from ensemble.weights import equal_weights
+    >>> equal_weights(4)
+    array([0.25, 0.25, 0.25, 0.25])
     """
     n_members = check_int(n_members, "n_members", minimum=1)
     return np.full(n_members, 1.0 / n_members)
@@ -96,6 +102,12 @@ def check_weights(weights, n_members):
         If ``weights`` is not 1-D of length ``n_members``, holds NaN or
         infinite values, holds a negative value, or is all zero. Each
         problem has its own message.
+
+    Examples
+    --------
+    >>> from ensemble.weights import check_weights
+    >>> check_weights([1, 3], n_members=2)
+    array([0.25, 0.75])
     """
     n_members = check_int(n_members, "n_members", minimum=1)
     try:
@@ -144,6 +156,19 @@ def blend(probas, weights):
         ``sum_m w_m * probas[m]`` with ``w`` normalised to sum to one.
         Members are not renormalised; if their rows sum to one, so do the
         blend's (up to rounding).
+
+    See Also
+    --------
+    geometric_blend : Weighted geometric mean instead of the arithmetic one.
+    rank_blend : Weighted average of ranks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.weights import blend
+    >>> probas = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])  # 2 members, 1 sample, 2 classes
+    >>> blend(probas, np.array([0.75, 0.25]))
+    array([[0.75, 0.25]])
     """
     stack = _as_member_stack(probas)
     w = check_weights(weights, stack.shape[0])
@@ -186,10 +211,26 @@ def log_loss_weights(probas, y, *, classes=None):
     ndarray of shape (n_members,), dtype float64
         Non-negative weights summing to one.
 
+    See Also
+    --------
+    caruana_weights : Greedy ensemble selection instead.
+    ensemble.WeightedAverageEnsemble : Learns these weights on blending data.
+
     Notes
     -----
     Weights fitted on the same data the members were trained on will
     favour whichever member overfits most; use held-out predictions.
+
+    Examples
+    --------
+    The member that is right gets all the weight:
+
+    >>> import numpy as np
+    >>> from ensemble.weights import log_loss_weights
+    >>> right = np.array([[0.9, 0.1], [0.1, 0.9]])
+    >>> probas = np.stack([right, 1 - right])
+    >>> log_loss_weights(probas, np.array([0, 1])).round(2)
+    array([1., 0.])
     """
     true_p = _true_class_matrix(probas, y, classes)
     n_members = true_p.shape[0]
@@ -242,10 +283,23 @@ def caruana_weights(probas, y, *, rounds=25, classes=None):
     ndarray of shape (n_members,), dtype float64
         Multiples of ``1 / rounds`` summing to one.
 
+    See Also
+    --------
+    log_loss_weights : Weights that minimise the log loss directly.
+
     References
     ----------
     R. Caruana, A. Niculescu-Mizil, G. Crew and A. Ksikes, "Ensemble
     selection from libraries of models", ICML 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.weights import caruana_weights
+    >>> right = np.array([[0.9, 0.1], [0.1, 0.9]])
+    >>> probas = np.stack([right, 1 - right])
+    >>> caruana_weights(probas, np.array([0, 1]))
+    array([1., 0.])
     """
     rounds = check_int(rounds, "rounds", minimum=1)
     true_p = _true_class_matrix(probas, y, classes)
@@ -292,6 +346,18 @@ def rank_blend(probas, weights):
     -------
     ndarray of shape (n_samples, n_classes), dtype float64
         Non-negative rows summing to one.
+
+    See Also
+    --------
+    blend : Weighted average of the probabilities themselves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.weights import rank_blend
+    >>> probas = np.random.default_rng(0).dirichlet([1, 1, 1], size=(2, 5))
+    >>> rank_blend(probas, np.array([0.5, 0.5])).shape
+    (5, 3)
     """
     from scipy.stats import rankdata
 
@@ -323,6 +389,18 @@ def geometric_blend(probas, weights):
     -------
     ndarray of shape (n_samples, n_classes), dtype float64
         Positive rows summing to one.
+
+    See Also
+    --------
+    blend : Weighted arithmetic mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.weights import geometric_blend
+    >>> probas = np.array([[[0.8, 0.2]], [[0.2, 0.8]]])
+    >>> geometric_blend(probas, np.array([0.5, 0.5]))
+    array([[0.5, 0.5]])
     """
     stack = _as_member_stack(probas)
     log_mean = blend(np.log(np.clip(stack, EPS, 1.0)), weights)

@@ -39,6 +39,12 @@ class KerasMemberClassifier(MemberClassifierBase):
         Keyword arguments for ``build_fn``; ``set_params(build_params=...)``
         replaces the whole dict.
 
+    See Also
+    --------
+    PlainCNNClassifier, SeparableCNNClassifier, ResidualNetClassifier : The built-in architectures.
+    ensemble.WeightedAverageEnsemble : Blends members.
+
+
     Examples
     --------
     >>> import keras
@@ -48,7 +54,16 @@ class KerasMemberClassifier(MemberClassifierBase):
     ...     hidden = keras.layers.Dense(units, activation="relu")(inputs)
     ...     outputs = keras.layers.Dense(n_classes, activation="softmax")(hidden)
     ...     return keras.Model(inputs, outputs)
-    >>> clf = KerasMemberClassifier(build_mlp, build_params={"units": 16}, epochs=2)
+    >>> clf = KerasMemberClassifier(build_mlp, build_params={"units": 16}, epochs=1,
+    ...                             random_state=0)
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 5))  # flat features: the network sees vectors of 5
+    >>> y = np.arange(40) % 2
+    >>> clf.fit(X, y).predict_proba(X[:3]).shape
+    (3, 2)
+    >>> clf.classes_, clf.input_shape_
+    (array([0, 1]), (5,))
     """
 
     def __init__(
@@ -108,6 +123,29 @@ class PlainCNNClassifier(_ImageMember):
     convs_per_stage : int, default=1
     dense_units : int, default=128
     dropout : float, default=0.3
+
+    See Also
+    --------
+    SeparableCNNClassifier : Depthwise separable convolutions.
+    ResidualNetClassifier : Residual blocks.
+    KerasMemberClassifier : Your own network.
+    ensemble.WeightedAverageEnsemble : Blends members.
+
+    Examples
+    --------
+    A tiny network and one epoch on a few random images, to show the calls:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)  # 40 grey 8x8 images
+    >>> y = np.arange(40) % 2
+    >>> from members import PlainCNNClassifier
+    >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1,
+    ...                          random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:3]).shape
+    (3, 2)
+    >>> clf.predict(X[:3]).shape, clf.n_features_in_
+    ((3,), 64)
     """
 
     def __init__(
@@ -162,6 +200,28 @@ class SeparableCNNClassifier(_ImageMember):
         Filters of each separable stage.
     convs_per_stage : int, default=2
     dropout : float, default=0.2
+
+    See Also
+    --------
+    PlainCNNClassifier : Plain convolutions and a dense head.
+    ResidualNetClassifier : Residual blocks.
+    KerasMemberClassifier : Your own network.
+    ensemble.WeightedAverageEnsemble : Blends members.
+
+    Examples
+    --------
+    A tiny network and one epoch on a few random images, to show the calls:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)  # 40 grey 8x8 images
+    >>> y = np.arange(40) % 2
+    >>> from members import SeparableCNNClassifier
+    >>> clf = SeparableCNNClassifier(stem_filters=4, filters=(8,), epochs=1, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:3]).shape
+    (3, 2)
+    >>> clf.predict(X[:3]).shape, clf.n_features_in_
+    ((3,), 64)
     """
 
     def __init__(
@@ -215,6 +275,28 @@ class ResidualNetClassifier(_ImageMember):
         Filters of each stage; every stage after the first halves resolution.
     blocks_per_stage : int, default=1
     dropout : float, default=0.2
+
+    See Also
+    --------
+    PlainCNNClassifier : Plain convolutions and a dense head.
+    SeparableCNNClassifier : Depthwise separable convolutions.
+    KerasMemberClassifier : Your own network.
+    ensemble.WeightedAverageEnsemble : Blends members.
+
+    Examples
+    --------
+    A tiny network and one epoch on a few random images, to show the calls:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)  # 40 grey 8x8 images
+    >>> y = np.arange(40) % 2
+    >>> from members import ResidualNetClassifier
+    >>> clf = ResidualNetClassifier(stem_filters=4, filters=(8,), epochs=1, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:3]).shape
+    (3, 2)
+    >>> clf.predict(X[:3]).shape, clf.n_features_in_
+    ((3,), 64)
     """
 
     def __init__(

@@ -115,7 +115,8 @@ def check_image_size(member, image_shape):
 
     Parameters
     ----------
-    member : a member classifier (unfitted is fine)
+    member : member classifier
+        Any of the classes in :mod:`members`; unfitted is fine.
     image_shape : tuple of int
         ``(height, width, channels)``.
 
@@ -124,6 +125,15 @@ def check_image_size(member, image_shape):
     ValueError
         Naming the member, the size, the smallest size it takes and what to
         change.
+
+    Examples
+    --------
+    >>> from members import PlainCNNClassifier, check_image_size
+    >>> check_image_size(PlainCNNClassifier(), (28, 28, 1))  # large enough: no error
+    >>> check_image_size(PlainCNNClassifier(), (4, 4, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: PlainCNNClassifier...
     """
     build_fn, build_params = member._builder()
     try:

@@ -134,7 +134,7 @@ TRAINING_PARAMETERS_DOC = """
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
         Values per sample (``H * W * C`` for images).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` had string column names.
     input_shape_ : tuple of int
         Shape of one sample as the network sees it.
@@ -143,18 +143,99 @@ TRAINING_PARAMETERS_DOC = """
 """
 
 
+#: numpydoc's order of sections; ``with_training_docs`` rebuilds a docstring in it.
+_SECTION_ORDER = ("Parameters", "Attributes", "Methods", "Returns", "Yields", "Receives",
+                  "Other Parameters", "Raises", "Warns", "Warnings", "See Also", "Notes",
+                  "References", "Examples")
+_PARAMETER_LINE = re.compile(r"^(?P<name>\w+) : (?P<type>.*?)(?:, default=.*)?$")
+
+
+def _doc_sections(doc):
+    """Split a numpydoc docstring into its preamble and ``{title: lines}``."""
+    lines = inspect.cleandoc(doc).splitlines()
+    preamble, sections, current = [], {}, None
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        underline = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.strip() in _SECTION_ORDER and underline.strip() and set(underline.strip()) == {"-"}:
+            current = sections.setdefault(line.strip(), [])
+            index += 2
+            continue
+        (preamble if current is None else current).append(line)
+        index += 1
+    return preamble, sections
+
+
+def _strip_blank(lines):
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
+def _format_default(value):
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
 def with_training_docs(cls):
-    """Append the shared training parameters to a member class's docstring."""
-    cls.__doc__ = cls.__doc__.rstrip() + "\n" + TRAINING_PARAMETERS_DOC
+    """Splice the shared training parameters into a member class's docstring.
+
+    The class's own Parameters section is followed by the shared training
+    parameters (each with its ``default=`` read from the class's
+    ``__init__``, since each architecture has its own tuned defaults), and
+    the shared Attributes follow the class's own. The sections are then
+    written back in numpydoc's order, so that ``See Also``, ``Notes`` and
+    ``Examples`` stay after them (as skorch does for its shared docs).
+    """
+    preamble, sections = _doc_sections(cls.__doc__)
+    # TRAINING_PARAMETERS_DOC: parameter entries, then an Attributes section.
+    shared_parameters, shared = _doc_sections(TRAINING_PARAMETERS_DOC)
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    training = []
+    for line in shared_parameters:
+        match = _PARAMETER_LINE.match(line)
+        if match and match["name"] in defaults:
+            line = (f"{match['name']} : {match['type']}, "
+                    f"default={_format_default(defaults[match['name']])}")
+        training.append(line)
+    sections["Parameters"] = _strip_blank(sections.get("Parameters", [])) + _strip_blank(training)
+    sections["Attributes"] = (_strip_blank(sections.get("Attributes", []))
+                              + _strip_blank(shared["Attributes"]))
+    parts = ["\n".join(_strip_blank(preamble))]
+    for title in _SECTION_ORDER:
+        if title in sections:
+            body = "\n".join(_strip_blank(sections[title]))
+            parts.append(f"{title}\n{'-' * len(title)}\n{body}")
+    cls.__doc__ = "\n\n".join(parts) + "\n"
     return cls
 
 
+@with_training_docs
 class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
     """What every member shares: the scikit-learn contract and the training loop.
 
-    Subclasses name a builder (:meth:`_builder`) and may guess image shapes
-    (:meth:`_guess_input_shape`); their ``__init__`` lists the training
+    Subclasses name a builder (``_builder``) and may guess image shapes
+    (``_guess_input_shape``); their ``__init__`` lists the training
     parameters explicitly so that ``get_params`` and ``clone`` see them.
+    The parameters below are those training parameters, with the defaults
+    of this base class (each architecture has its own).
+
+    See Also
+    --------
+    KerasMemberClassifier : A member around your own build function.
+    PlainCNNClassifier, SeparableCNNClassifier, ResidualNetClassifier : The built-in architectures.
+
+    Examples
+    --------
+    >>> from members import MemberClassifierBase, PlainCNNClassifier
+    >>> isinstance(PlainCNNClassifier(), MemberClassifierBase)
+    True
     """
 
     def __init__(
@@ -229,7 +310,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
             Raw pixels (uint8 or float) or any numeric features.
         y : array-like of shape (n_samples,)
             Class labels of any type scikit-learn accepts.
@@ -491,7 +572,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------
@@ -546,7 +627,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
         Returns
         -------

@@ -101,6 +101,17 @@ def load_dataset(spec, *, image_size=None, color_mode="auto", image_shape=None,
     ValueError
         If ``spec`` is none of these, or an option is given for a source it
         does not apply to.
+
+    See Also
+    --------
+    load_fashion_mnist, load_image_folder, load_csv, load_npz : The readers it calls.
+
+    Examples
+    --------
+    >>> from ensemble.datasets import load_dataset
+    >>> splits = load_dataset("sample")
+    >>> sorted(splits), splits["train"].image_shape
+    (['test', 'train'], (28, 28, 1))
     """
     image_size = check_image_size(image_size)
     image_shape = check_image_shape(image_shape)

@@ -76,6 +76,23 @@ def load_csv(path, *, image_shape=None, label_column=None, id_column=None):
         If the file does not exist.
     IsADirectoryError
         If ``path`` is a directory.
+
+    See Also
+    --------
+    save_csv : Write such a file.
+    load_dataset : Load a CSV file, a folder or an npz file by name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ensemble.datasets import load_csv, save_csv
+    >>> path = Path(tempfile.mkdtemp()) / "train.csv"
+    >>> save_csv(path, np.zeros((2, 4, 4, 1), dtype=np.uint8), np.array([3, 5]))
+    >>> X, y = load_csv(path)
+    >>> X.shape, y
+    ((2, 4, 4, 1), array([3, 5]))
     """
     path = require_file(path, "a CSV file")
     image_shape = check_image_shape(image_shape)
@@ -300,6 +317,24 @@ def save_csv(path, X, y=None, *, ids=None, first_pixel=1, label_column="label",
         ``pixel1..``, 0 the Digit Recognizer's ``pixel0..``.
     label_column, id_column : str, default="label", "id"
         Names of the label and id columns.
+
+    See Also
+    --------
+    load_csv : Read such a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ensemble.datasets import save_csv
+    >>> path = Path(tempfile.mkdtemp()) / "train.csv"
+    >>> save_csv(path, np.zeros((2, 2, 2, 1), dtype=np.uint8), np.array([3, 5]))
+    >>> print(path.read_text())
+    label,pixel1,pixel2,pixel3,pixel4
+    3,0,0,0,0
+    5,0,0,0,0
+    <BLANKLINE>
     """
     X = as_images(X, "X", None if np.ndim(X) != 2 else (1, np.shape(X)[1], 1))
     if first_pixel not in (0, 1):

@@ -25,30 +25,48 @@ class Dataset:
     A ``Dataset`` unpacks (and indexes) like the pair ``(X, y)``, so
     ``X, y = load_csv("train.csv")`` works as it always did.
 
-    Attributes
+    Parameters
     ----------
     X : ndarray of uint8, shape (n_images, height, width, channels)
         Pixels 0..255, channels last: 1 for grey images, 3 for RGB.
-    y : ndarray of shape (n_images,) or None
+    y : ndarray of shape (n_images,) or None, default=None
         Labels as the source spells them: the class folder names of an image
         folder (strings), the label column of a CSV file, the ``y`` array of
         an npz file, 0..9 for Fashion-MNIST. ``None`` for unlabelled images.
-    classes : ndarray of shape (n_classes,) or None
+    classes : ndarray of shape (n_classes,) or None, default=None
         Every class the source names, sorted as scikit-learn sorts
         ``classes_``: each class folder (even one a split lacks), 0..9 for
         Fashion-MNIST, ``0..k-1`` for an npz file with ``class_names``, or
         the distinct labels. ``None`` when the source names no classes.
-    class_names : tuple of str or None
+    class_names : tuple of str or None, default=None
         The display name of each entry of ``classes``: the folder names
         themselves, Fashion-MNIST's clothing names, an npz file's
         ``class_names``, else the labels written as text.
-    ids : ndarray of shape (n_images,) or None
+    ids : ndarray of shape (n_images,) or None, default=None
         One id per image where the source has them: the path of each file
         relative to an image folder (``"cat/001.png"``), a CSV file's id
         column, an npz file's ``ids`` array. ``None`` otherwise (the command
         line then numbers the rows).
-    source : str
+    source : str, default=""
         Where the images came from, for messages.
+
+    See Also
+    --------
+    ensemble.datasets.load_dataset : Load one from a source named by a string.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.datasets import Dataset
+    >>> data = Dataset(X=np.zeros((3, 8, 8, 1), dtype=np.uint8), y=np.array([0, 1, 1]),
+    ...                classes=np.array([0, 1]), class_names=("shirt", "shoe"))
+    >>> X, y = data
+    >>> data.image_shape, data.n_images
+    ((8, 8, 1), 3)
+    >>> data.names_of(y)
+    ['shirt', 'shoe', 'shoe']
+    >>> data.take([0]).y
+    array([0])
     """
 
     X: np.ndarray
@@ -71,6 +89,7 @@ class Dataset:
 
     @property
     def n_images(self):
+        """Number of images."""
         return int(len(self.X))
 
     def names_of(self, labels):
@@ -92,7 +111,18 @@ class Dataset:
         return [names.get(_key(label), str(_key(label))) for label in labels]
 
     def take(self, rows):
-        """The images at ``rows`` (an index array), with their labels and ids."""
+        """The images at ``rows``, with their labels and ids.
+
+        Parameters
+        ----------
+        rows : array-like of int or bool
+            An index array or a mask, as NumPy indexes ``X``.
+
+        Returns
+        -------
+        Dataset
+            Those rows; classes, class names and source unchanged.
+        """
         rows = np.asarray(rows)
         return Dataset(
             X=self.X[rows], y=None if self.y is None else self.y[rows], classes=self.classes,
@@ -161,7 +191,22 @@ def _positive_ints(values, name):
 
 
 def format_shape(shape):
-    """``(32, 32, 3)`` -> ``"32x32x3"``, the way the command line writes shapes."""
+    """``(32, 32, 3)`` -> ``"32x32x3"``, the way the command line writes shapes.
+
+    Parameters
+    ----------
+    shape : tuple of int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ensemble.datasets import format_shape
+    >>> format_shape((32, 32, 3))
+    '32x32x3'
+    """
     return "x".join(str(size) for size in shape)
 
 

@@ -62,6 +62,14 @@ class DatasetNotFoundError(MissingFileError):
     """No copy of the full Fashion-MNIST set could be found or downloaded.
 
     The message lists every place tried, in order, and why each failed.
+
+    Examples
+    --------
+    It is a ``FileNotFoundError`` (and a ``ValueError``):
+
+    >>> from ensemble.datasets import DatasetNotFoundError
+    >>> issubclass(DatasetNotFoundError, FileNotFoundError)
+    True
     """
 
 
@@ -110,6 +118,10 @@ def load_fashion_mnist(subset="sample", path=None, download=True):
         :class:`DatasetNotFoundError` naming the files ``path`` lacks, or,
         without ``path``, listing every place tried.
 
+    See Also
+    --------
+    load_dataset : Load Fashion-MNIST, a folder, a CSV or an npz file by name.
+
     Notes
     -----
     For ``"full"`` without ``path`` the first location holding all four
@@ -117,6 +129,19 @@ def load_fashion_mnist(subset="sample", path=None, download=True):
     are found but corrupt raise ``ValueError`` instead of falling through to
     the next location, so that a broken copy is noticed rather than silently
     replaced by another one.
+
+    Examples
+    --------
+    >>> from ensemble.datasets import load_fashion_mnist
+    >>> (X_train, y_train), (X_test, y_test), class_names = load_fashion_mnist()
+    >>> X_train.shape, X_test.shape
+    ((6000, 28, 28, 1), (2000, 28, 28, 1))
+    >>> class_names[0]
+    'T-shirt/top'
+
+    The full set (70,000 images) may download:
+
+    >>> load_fashion_mnist("full")  # doctest: +SKIP
     """
     if not isinstance(subset, str) or subset not in SUBSETS:
         raise ValueError(
@@ -139,6 +164,12 @@ def keras_cache_dir():
     Returns
     -------
     directory : pathlib.Path
+
+    Examples
+    --------
+    >>> from ensemble.datasets import keras_cache_dir
+    >>> keras_cache_dir().parts[-2:]
+    ('datasets', 'fashion-mnist')
     """
     if "KERAS_HOME" in os.environ:
         base = Path(os.environ["KERAS_HOME"])
@@ -163,6 +194,14 @@ def full_set_locations(path=None):
     locations : list of (str, pathlib.Path)
         A description of each place and its directory. Without ``path``, a
         download through Keras, when allowed, is tried after all of these.
+
+    Examples
+    --------
+    >>> from ensemble.datasets import full_set_locations
+    >>> full_set_locations("/data/fashion-mnist")
+    [('path argument', PosixPath('/data/fashion-mnist'))]
+    >>> [where for where, _ in full_set_locations()]
+    ['Keras cache', 'Debian package dataset-fashion-mnist']
     """
     if path is not None:
         return [("path argument", Path(path))]
@@ -305,6 +344,18 @@ def read_idx(path):
         holds labels outside 0..9. The message names the file.
     FileNotFoundError
         If the file does not exist.
+
+    Examples
+    --------
+    An IDX file of three unsigned bytes:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.datasets import read_idx
+    >>> path = Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
+    >>> _ = path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 9]))
+    >>> read_idx(path)
+    array([7, 2, 9], dtype=uint8)
     """
     path = require_file(path, "an IDX file")
     raw, compressed = _read_maybe_gzipped(path)

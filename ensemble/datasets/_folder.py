@@ -83,12 +83,32 @@ def load_image_folder(path, image_size=None, color_mode="auto", *, n_jobs=None):
     FileNotFoundError
         If ``path`` does not exist.
 
+    See Also
+    --------
+    load_dataset : Load a folder, a CSV or an npz file by name.
+
     Notes
     -----
     Memory: the images take ``n_images * height * width * channels`` bytes
     (10,000 RGB images of 32x32: 29 MiB; of 96x96: 264 MiB), allocated once;
     besides them each reading thread holds one decoded file at a time. The
     file list and the labels add about 200 bytes per image.
+
+    Examples
+    --------
+    One sub-folder per class:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from ensemble.datasets import load_image_folder
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for label in ("cat", "dog"):
+    ...     (root / label).mkdir()
+    ...     Image.new("RGB", (12, 10)).save(root / label / "001.png")
+    >>> data = load_image_folder(root, image_size=8)
+    >>> data.X.shape, data.y.tolist(), data.ids.tolist()
+    ((2, 8, 8, 3), ['cat', 'dog'], ['cat/001.png', 'dog/001.png'])
     """
     folder = _require_folder(path)
     image_size = check_image_size(image_size)

@@ -46,6 +46,22 @@ def load_npz(path, split=None, *, image_shape=None):
         keys found), or holds values that are not pixels or labels.
     FileNotFoundError
         If the file does not exist.
+
+    See Also
+    --------
+    load_dataset : Load an npz file, a folder or a CSV file by name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ensemble.datasets import load_npz
+    >>> path = Path(tempfile.mkdtemp()) / "data.npz"
+    >>> np.savez(path, X=np.zeros((2, 8, 8), dtype=np.uint8), y=np.array([0, 1]))
+    >>> X, y = load_npz(path)
+    >>> X.shape, y
+    ((2, 8, 8, 1), array([0, 1]))
     """
     path = Path(path)
     return split_from_arrays(read_npz(path), split, path, labels_required=False,

@@ -126,6 +126,26 @@ def save(estimator, path, *, overwrite=False):
         An estimator (or member, or meta-learner) this format can't hold.
     sklearn.exceptions.NotFittedError
         The estimator (or one of its members) isn't fitted.
+
+    See Also
+    --------
+    load : Rebuild the estimator.
+    verify : Check an archive without loading it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ensemble import save, verify
+    >>> from members import PlainCNNClassifier
+    >>> X = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
+    >>> y = np.arange(20) % 2
+    >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
+    >>> path = Path(tempfile.mkdtemp()) / "member.zip"
+    >>> save(clf.fit(X, y), path)
+    >>> verify(path)["estimator"]["class"]
+    'PlainCNNClassifier'
     """
     path = local_path(path, "save")
     if path.is_dir():
@@ -199,6 +219,27 @@ def load(path):
         mismatch, a class outside the allow-list, a network that Keras's
         safe mode refuses, or a meta-learner with types outside the
         allow-list.
+
+    See Also
+    --------
+    save : Write the archive.
+    verify : The checks alone.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ensemble import load, save
+    >>> from members import PlainCNNClassifier
+    >>> X = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
+    >>> y = np.arange(20) % 2
+    >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
+    >>> path = Path(tempfile.mkdtemp()) / "member.zip"
+    >>> save(clf.fit(X, y), path)
+    >>> loaded = load(path)
+    >>> np.allclose(loaded.predict_proba(X), clf.predict_proba(X))
+    True
     """
     manifest, contents = read_verified(path)
     spec = manifest["estimator"]
@@ -228,7 +269,23 @@ def verify(path):
 
     Raises
     ------
-    The same errors as :func:`load`.
+    FileNotFoundError, IsADirectoryError, ValueError
+        As :func:`load` raises them.
+
+    See Also
+    --------
+    load : Verify, then rebuild the estimator.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble import verify
+    >>> path = Path(tempfile.mkdtemp()) / "not-an-archive.zip"
+    >>> _ = path.write_bytes(b"not a zip file")
+    >>> verify(path)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ValueError: not a keras-ensembles archive
     """
     manifest, contents = read_verified(path)
     _check_estimator_spec(manifest["estimator"], contents)

@@ -15,23 +15,41 @@ class SearchReport:
     trials, the more). Its score on rows the search never saw is the honest
     estimate; ``gap`` is the difference.
 
-    Attributes
+    Parameters
     ----------
     score_name : str
         What the scores are (``"accuracy"``, ``"neg_log_loss"``, ...).
-    trials : list of dict
+    trials : list of dict, default=[]
         The top trials: ``number``, ``state``, ``score`` (for a pruned trial,
         the last score it reported), ``epochs``, ``params``.
-    best_trial : int
+    best_trial : int, default=0
         Number of the best trial.
-    validation_score : float
+    validation_score : float, default=nan
         Its score on the search's validation rows (``best_score_``).
-    unseen_score : float
+    unseen_score : float, default=nan
         The refitted best estimator's score on the unseen data.
-    n_unseen : int
+    n_unseen : int, default=0
         Rows of the unseen data.
-    counts : dict of str to int
+    counts : dict of str to int, default={}
         Trials of the study by state (``COMPLETE``, ``PRUNED``, ``FAIL``).
+
+    See Also
+    --------
+    BayesSearchCV.report : Makes one.
+
+    Examples
+    --------
+    >>> from ensemble.tuning import SearchReport
+    >>> found = SearchReport("accuracy", best_trial=3, validation_score=0.91,
+    ...                      unseen_score=0.89, n_unseen=1000, counts={"COMPLETE": 10})
+    >>> round(found.gap, 4)
+    0.02
+    >>> print(found.selection_table())
+    best trial                       accuracy
+    -------------------------------  --------
+    validation (chose trial 3)         0.9100
+    unseen data (1000 rows)            0.8900
+    gap (optimism of the selection)    0.0200
     """
 
     score_name: str
@@ -48,14 +66,25 @@ class SearchReport:
         return self.validation_score - self.unseen_score
 
     def to_dict(self):
-        """The report as plain JSON-safe data."""
+        """The report as plain JSON-safe data.
+
+        Returns
+        -------
+        dict
+            The attributes, and ``gap``.
+        """
         return {"score_name": self.score_name, "trials": [dict(t) for t in self.trials],
                 "best_trial": self.best_trial, "validation_score": self.validation_score,
                 "unseen_score": self.unseen_score, "gap": self.gap, "n_unseen": self.n_unseen,
                 "counts": dict(self.counts)}
 
     def trials_table(self):
-        """The top trials as a text table."""
+        """The top trials as a text table.
+
+        Returns
+        -------
+        str
+        """
         header = ["trial", "state", self.score_name, "epochs"]
         rows = [[str(t["number"]), t["state"], _number(t["score"]), str(t["epochs"])]
                 for t in self.trials]
@@ -64,7 +93,12 @@ class SearchReport:
         return "\n".join(f"{line}  {text}" for line, text in zip(lines, params))
 
     def selection_table(self):
-        """The best trial's score where it was chosen, on unseen rows, and the gap."""
+        """The best trial's score where it was chosen, on unseen rows, and the gap.
+
+        Returns
+        -------
+        str
+        """
         rows = [
             [f"validation (chose trial {self.best_trial})", _number(self.validation_score)],
             [f"unseen data ({self.n_unseen} rows)", _number(self.unseen_score)],

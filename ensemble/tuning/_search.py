@@ -160,6 +160,12 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     n_features_in_ : int
         From ``best_estimator_`` (only when ``refit`` and the estimator has it).
 
+    See Also
+    --------
+    ensemble.tuning.default_search_space : Preset spaces of the built-in members.
+    ensemble.tuning.study_storage : A study database that several processes share.
+    sklearn.model_selection.RandomizedSearchCV : scikit-learn's random search.
+
     Notes
     -----
     The estimator (and a combiner's members) must have no
@@ -176,6 +182,17 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     ...     {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
     ...      "dense_units": IntDistribution(32, 256, log=True)},
     ...     n_trials=20, storage="sqlite:///tune.db", study_name="plain", random_state=0)
+
+    Any scikit-learn classifier can be searched; three quick trials:
+
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = BayesSearchCV(LogisticRegression(max_iter=500),
+    ...                        {"C": FloatDistribution(1e-2, 1e2, log=True)},
+    ...                        n_trials=3, random_state=0)
+    >>> sorted(search.fit(X, y).best_params_), search.predict(X[:2]).shape
+    (['C'], (2,))
     """
 
     def __init__(self, estimator, param_distributions, *, n_trials=10, timeout=None, cv=None,
@@ -205,7 +222,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
         y : array-like of shape (n_samples,)
 
         Returns
@@ -359,28 +376,58 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     # ---------------------------------------------------------------- delegation
     @available_if(lambda self: _best_estimator_has(self, "predict"))
     def predict(self, X):
-        """``best_estimator_.predict(X)``."""
+        """``best_estimator_.predict(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         self._check_refitted("predict")
         return self.best_estimator_.predict(X)
 
     @available_if(lambda self: _best_estimator_has(self, "predict_proba"))
     def predict_proba(self, X):
-        """``best_estimator_.predict_proba(X)``."""
+        """``best_estimator_.predict_proba(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         self._check_refitted("predict_proba")
         return self.best_estimator_.predict_proba(X)
 
     def score(self, X, y):
-        """The search's score (``scoring``) of ``best_estimator_`` on ``(X, y)``."""
+        """The search's score (``scoring``) of ``best_estimator_`` on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        float
+        """
         self._check_refitted("score")
         return self.scorer_(self.best_estimator_, X, y)
 
     @property
     def classes_(self):
+        """``best_estimator_.classes_``."""
         self._check_refitted("classes_")
         return self.best_estimator_.classes_
 
     @property
     def n_features_in_(self):
+        """``best_estimator_.n_features_in_``."""
         self._check_refitted("n_features_in_")
         return self.best_estimator_.n_features_in_
 

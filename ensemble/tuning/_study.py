@@ -100,10 +100,24 @@ def study_storage(url, *, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=
         Seconds without a heartbeat after which a running trial counts as
         killed. Every process sharing a study should use the same values.
     sqlite_timeout : float, default=60
+        Seconds an SQLite writer waits for another's lock.
 
     Returns
     -------
     optuna.storages.RDBStorage
+
+    See Also
+    --------
+    BayesSearchCV : Takes the storage (or its URL) as ``storage``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.tuning import study_storage
+    >>> url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'study.db'}"
+    >>> type(study_storage(url)).__name__
+    'RDBStorage'
     """
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, got {type(url).__name__}.")

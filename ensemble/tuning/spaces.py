@@ -82,6 +82,17 @@ def default_search_space(member):
     -------
     dict of str to optuna.distributions.BaseDistribution
         A fresh dict: changing it changes no preset.
+
+    See Also
+    --------
+    load_search_space : A search space of your own, from a JSON file.
+
+    Examples
+    --------
+    >>> from ensemble.tuning import default_search_space
+    >>> space = default_search_space("plain")
+    >>> "learning_rate" in space
+    True
     """
     if member not in MEMBER_SPACES:
         raise ValueError(f"member must be one of {sorted(MEMBER_SPACES)}, got {member!r}.")
@@ -106,6 +117,20 @@ def load_search_space(path):
     ValueError
         It is not valid JSON or not a valid search space; the message names
         the file and the offending entry.
+
+    See Also
+    --------
+    parse_search_space : The same from a parsed dict.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from ensemble.tuning import load_search_space
+    >>> path = Path(tempfile.mkdtemp()) / "space.json"
+    >>> _ = path.write_text(json.dumps({"dropout": {"type": "float", "low": 0.0, "high": 0.5}}))
+    >>> load_search_space(path)
+    {'dropout': FloatDistribution(high=0.5, log=False, low=0.0, step=None)}
     """
     text = Path(path).read_text()
     try:
@@ -129,6 +154,20 @@ def parse_search_space(spec):
     Returns
     -------
     dict of str to optuna.distributions.BaseDistribution
+
+    Raises
+    ------
+    ValueError
+        Not a valid search space; the message names the offending entry.
+
+    Examples
+    --------
+    >>> from ensemble.tuning import parse_search_space
+    >>> parse_search_space({"units": {"type": "int", "low": 16, "high": 128, "log": True},
+    ...                     "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]}})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'units': IntDistribution(high=128, log=True, low=16, step=1),
+     'optimizer': CategoricalDistribution(choices=('adam', 'sgd'))}
     """
     if not isinstance(spec, dict) or not spec:
         raise ValueError("a search space must be a non-empty JSON object of "

@@ -20,7 +20,7 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import RidgeClassifier
 from sklearn.naive_bayes import GaussianNB
 
-from conftest import build_tiny_mlp
+from helpers import build_tiny_mlp
 from ensemble import WeightedAverageEnsemble
 from ensemble.tuning import (
     BayesSearchCV,

@@ -28,7 +28,7 @@ from ensemble.datasets import (
     save_csv,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "fashion_mnist_sample.npz"
 MAKE_SAMPLE = REPO / "data" / "make_sample.py"
 FULL_DIR = Path("/usr/share/datasets/fashion-mnist")

@@ -254,3 +254,11 @@ def synthetic_predictions(n_oof=300, n_test=100, n_classes=4, strengths=(2.0, 1.
     probas = {f"model{m}": model(strength) for m, strength in enumerate(strengths)}
     return (y[:n_oof], {name: p[:n_oof] for name, p in probas.items()},
             {name: p[n_oof:] for name, p in probas.items()})
+
+
+def random_set(n, seed):
+    """``n`` random 28x28 grey images (uint8) and labels 0..9 in turn, as Fashion-MNIST's."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    y = (np.arange(n) % 10).astype(np.uint8)
+    return X, y

@@ -1,7 +1,8 @@
 """Shared fixtures: tiny data so the suite stays fast on 2 CPU cores.
 
-Plain helpers (tiny members, the command line, child processes) are in
-helpers.py; tests import them from there, never from this file.
+Plain helpers (tiny members, the command line, child processes) are in the
+helpers package (tests/helpers/); tests import them from there, never from
+this file.
 """
 
 import pytest

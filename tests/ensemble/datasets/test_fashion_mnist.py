@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from helpers import random_set
 
-from ensemble.datasets import _fashion_mnist as fashion
 from ensemble.datasets import (
     CLASS_NAMES,
     DatasetNotFoundError,
@@ -25,6 +24,7 @@ from ensemble.datasets import (
     load_fashion_mnist,
     read_idx,
 )
+from ensemble.datasets import _fashion_mnist as fashion
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "fashion_mnist_sample.npz"

@@ -1,8 +1,9 @@
 """Helpers shared by the tests: tiny members, child processes, the command line, predictions.
 
-A plain module, imported as ``helpers`` (pyproject.toml puts tests/ on
-``sys.path`` for pytest; child processes get it from :data:`CHILD_PROLOGUE`).
-Fixtures live in conftest.py, which pytest loads by itself and no test imports.
+A plain package, imported as ``helpers`` (pyproject.toml puts tests/ on
+``sys.path`` for pytest; child processes get it from :data:`CHILD_PROLOGUE`);
+``helpers.tuning`` holds the small estimators the tuning tests search.
+Fixtures live in conftest.py files, which pytest loads by itself and no test imports.
 """
 
 import contextlib
@@ -110,9 +111,10 @@ def tiny_plain(**params):
 
 
 # ------------------------------------------------------------- crash tests
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+#: The tests/ folder, which holds this package.
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-#: First lines of a child-process script: quiet Keras, and the helpers of this module.
+#: First lines of a child-process script: quiet Keras, and the helpers of this package.
 CHILD_PROLOGUE = f"""
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"

@@ -52,56 +52,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import _common
+import numpy as np
+from _common import Timer, machine, markdown_table
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from sklearn.model_selection import train_test_split
+
+from ensemble import metrics
+from ensemble import weights as blend_weights
+from ensemble.datasets import load_fashion_mnist
+from ensemble.demo import default_members
+
+# Before TensorFlow is imported (on first use, by the members), which reads it once.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_benchmark_helpers():
-    """``benchmarks/_common.py`` by path: this folder must stay off sys.path (below)."""
-    return load_benchmark_module("_common")
-
-
-def load_benchmark_module(name):
-    """Another script of this folder, by path, under a name that shadows no package.
-
-    Parameters
-    ----------
-    name : str
-        File name without ``.py`` (``"_common"``, ``"members"``).
-
-    Returns
-    -------
-    module
-        Loaded as ``_benchmark_<name>``: importing ``benchmarks/members.py``
-        as ``members`` would replace the package in ``sys.modules``.
-    """
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"_benchmark_{name.lstrip('_')}",
-                                                  os.path.join(HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# Python puts this file's folder first on sys.path, where benchmarks/ensemble.py
-# and benchmarks/members.py would shadow the packages of the same names, also
-# in joblib's worker processes, which inherit sys.path: remove it.
-sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != HERE]
-
-import numpy as np  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-from ensemble import metrics  # noqa: E402
-from ensemble import weights as blend_weights  # noqa: E402
-from ensemble.datasets import load_fashion_mnist  # noqa: E402
-from ensemble.demo import default_members  # noqa: E402
-
-_common = load_benchmark_helpers()
-Timer, machine, markdown_table = _common.Timer, _common.machine, _common.markdown_table
 
 #: Seconds per epoch of each default member on 54,000 training rows (plus
 #: 6,000 validation rows) on 2 CPU cores: BENCHMARKS.md, members run.
@@ -787,8 +753,8 @@ def cost_rows(data, learned, args):
 
 
 def wrapper_overhead_rows(data, learned, args):
-    """``benchmarks/members.py``'s measurement: bare ``model.fit`` against the wrapper."""
-    members_benchmark = load_benchmark_module("members")
+    """``benchmarks/bench_members.py``'s measurement: bare ``model.fit`` against the wrapper."""
+    import bench_members as members_benchmark
     rows = []
     for name in args.members:
         measured = members_benchmark.wrapper_overhead(
@@ -807,7 +773,7 @@ def wrapper_overhead_rows(data, learned, args):
 
 
 def parallel_speedup_rows(data, learned, args):
-    """``benchmarks/ensemble.py``'s measurement, over the chosen members."""
+    """``benchmarks/bench_ensemble.py``'s measurement, over the chosen members."""
     seconds = parallel_fit_seconds(data.X_subset, data.y_subset, args)
     speedup = seconds[1] / seconds[-1]
     return [{
@@ -822,7 +788,7 @@ def parallel_speedup_rows(data, learned, args):
 def parallel_fit_seconds(X, y, args):
     """Seconds of the same log-loss fit with n_jobs=1 then n_jobs=-1, fixed epochs.
 
-    As ``parallel_speedup`` in ``benchmarks/ensemble.py``: early stopping off,
+    As ``parallel_speedup`` in ``benchmarks/bench_ensemble.py``: early stopping off,
     so that both runs train the same number of epochs.
     """
     from ensemble import WeightedAverageEnsemble

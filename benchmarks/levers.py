@@ -29,26 +29,12 @@ run resumes where it stopped. Writes ``benchmarks/results/levers.{md,json}``.
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-HERE = os.path.dirname(os.path.abspath(__file__))
-# This folder holds members.py and ensemble.py, which would shadow the packages.
-sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != HERE]
-
-import numpy as np  # noqa: E402
-
-
-def load_common():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_benchmark_common",
-                                                  os.path.join(HERE, "_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 #: lever -> (description, parameter overrides of the recipe)
@@ -258,7 +244,7 @@ def main():
     from ensemble import import_keras_quietly
 
     import_keras_quietly()
-    common = load_common()
+    import _common as common
     digits = [] if args.no_digits else digits_rows(args)
     results, snapshots = {}, None
     if not args.digits_only:

@@ -16,16 +16,13 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ensemble.datasets import load_image_folder  # noqa: E402
+from ensemble.datasets import load_image_folder
 
 N_CLASSES = 10
 GOAL_SECONDS = 15.0  # for 10,000 files of 32x32x3 on 2 cores

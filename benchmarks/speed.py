@@ -34,7 +34,6 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: name -> (environment variables, compile settings, fit settings)
 SETTINGS = {
@@ -172,8 +171,6 @@ def main():
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--child", nargs=2, metavar=("MEMBER", "SETTING"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    # This folder holds members.py and ensemble.py, which would shadow the packages.
-    sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != HERE]
     if args.child:
         from ensemble import import_keras_quietly
 
@@ -184,12 +181,8 @@ def main():
 
 
 def report(args):
-    import importlib.util
+    import _common as common
 
-    spec = importlib.util.spec_from_file_location("_benchmark_common",
-                                                  os.path.join(HERE, "_common.py"))
-    common = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(common)
     from ensemble import import_keras_quietly
 
     import_keras_quietly()

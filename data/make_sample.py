@@ -4,7 +4,7 @@
 The sample is stratified: 600 images per class from the official training set
 and 200 per class from the official test set, drawn with a fixed seed. Two
 runs write byte-identical files, so the committed file can be checked by
-rebuilding it (tests/test_datasets.py does).
+rebuilding it (tests/ensemble/datasets/test_fashion_mnist.py does).
 
 Usage::
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import scipy.sparse
-from conftest import TINY_TRAINING, build_tiny_mlp, tiny_plain
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 

@@ -34,7 +34,7 @@ import keras
 import pytest
 import tensorflow as tf
 from _pytest.mark.structures import ParameterSet
-from conftest import TINY_TRAINING, build_tiny_mlp
+from helpers import TINY_TRAINING, build_tiny_mlp
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import CHILD_PROLOGUE
+from helpers import CHILD_PROLOGUE
 
 SCRIPT = textwrap.dedent("""
     import hashlib

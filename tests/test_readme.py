@@ -101,8 +101,8 @@ def test_the_own_images_examples_run_as_written(user_files, monkeypatch, capsys)
 def write_blend_files(folder, seed=0):
     """The files the "Blending prediction files" section starts from, in the layout cv and
     predict --proba write (the commands that make them from members are run end to end in
-    tests/ensemble/test_cli_blend.py)."""
-    from conftest import synthetic_predictions
+    tests/ensemble/cli/test_blend.py)."""
+    from helpers import synthetic_predictions
 
     from ensemble.predictions import write_probabilities
 

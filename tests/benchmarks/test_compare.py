@@ -1,11 +1,10 @@
 """benchmarks/compare.py: the quick comparison's code path, run once on a tiny slice.
 
-benchmarks/ is not a package (its scripts must stay off sys.path, where
-benchmarks/ensemble.py would shadow the ensemble package), so the script is
-loaded by path, as it loads its own helpers.
+benchmarks/ is not a package: pyproject.toml puts the folder on pytest's
+sys.path, so the script is imported as ``compare``, and imports its own
+helpers (``_common``) as it does when run.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -29,17 +28,11 @@ MUST_WORK = MEMBERS + MAIN_ROWS + ["stacking-cv", "sklearn-voting", "sklearn-sta
                                    "keras-voting-fixed"]
 
 
-def load_compare():
-    spec = importlib.util.spec_from_file_location("_benchmark_compare",
-                                                  ROOT / "benchmarks" / "compare.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def compare():
-    return load_compare()
+    import compare
+
+    return compare
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import synthetic_predictions
+from helpers import synthetic_predictions
 from sklearn.base import clone
 
 from ensemble import PredictionBlender, metrics

@@ -9,7 +9,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import TINY_TRAINING, build_tiny_mlp, tiny_plain
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, metrics
 from ensemble import weights as blend_weights
 from members import KerasMemberClassifier

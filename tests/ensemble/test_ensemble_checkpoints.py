@@ -5,7 +5,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import EpochLog, epochs_begun, kill_when, tiny_plain
+from helpers import EpochLog, epochs_begun, kill_when, tiny_plain
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
 

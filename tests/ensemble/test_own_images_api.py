@@ -7,7 +7,7 @@ from an archive predicting the same, with their class names.
 
 import numpy as np
 import pytest
-from conftest import TINY_TRAINING, tiny_plain
+from helpers import TINY_TRAINING, tiny_plain
 from sklearn.datasets import load_digits
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save

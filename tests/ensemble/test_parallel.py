@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY_TRAINING, build_tiny_mlp, tiny_plain
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from ensemble import WeightedAverageEnsemble
 from members import KerasMemberClassifier
 

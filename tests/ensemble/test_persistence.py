@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 import skops.io
-from conftest import TINY_TRAINING, build_tiny_mlp, tiny_members, tiny_plain
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_members, tiny_plain
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from ensemble import plots, report
 from ensemble.datasets import CLASS_NAMES
 from ensemble.metrics import expected_calibration_error
-from conftest import tiny_combiners
+from helpers import tiny_combiners
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

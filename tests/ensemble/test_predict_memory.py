@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CHILD_PROLOGUE
+from helpers import CHILD_PROLOGUE
 
 N_IMAGES = 200_000
 #: A whole-set forward pass of the first convolution alone (8 filters on

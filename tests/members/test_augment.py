@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY_TRAINING, build_tiny_mlp, tiny_plain
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from members import KerasMemberClassifier
 from members._augment import resolve_tta, transform_batch
 from members._shared.files import keras_model_from_bytes, keras_model_to_bytes

@@ -5,7 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from conftest import EpochLog, epochs_begun, kill_when, tiny_plain
+from helpers import EpochLog, epochs_begun, kill_when, tiny_plain
 
 EPOCHS = 6
 #: Early stopping off, so that an uninterrupted fit runs exactly EPOCHS epochs.

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CHILD_PROLOGUE
+from helpers import CHILD_PROLOGUE
 
 #: Measured on 2 CPU cores, TensorFlow 2.21: RSS after a collection grows by
 #: about 0.02 MiB per fit of the tiny CNN below; before the traced custom

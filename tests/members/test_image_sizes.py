@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import TINY_TRAINING
+from helpers import TINY_TRAINING
 
 from members import (
     KerasMemberClassifier,

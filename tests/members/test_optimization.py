@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import tiny_plain
+from helpers import tiny_plain
 from members._training import learning_rate_schedule
 
 

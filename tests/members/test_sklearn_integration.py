@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from conftest import tiny_members, tiny_plain
+from helpers import tiny_members, tiny_plain
 
 
 def test_clone_keeps_every_fit_setting():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from conftest import TINY_TRAINING, build_tiny_mlp, tiny_plain
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from members import KerasMemberClassifier
 
 

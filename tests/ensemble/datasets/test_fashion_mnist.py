@@ -1,7 +1,8 @@
-"""Tests for ensemble.datasets and data/make_sample.py.
+"""ensemble.datasets on Fashion-MNIST: the bundled sample, the full set, IDX files, make_sample.py.
 
-No test touches the network: an autouse fixture replaces the download hook
-with one that raises. Tests that need the full set skip when it is missing.
+No test touches the network: an autouse fixture (conftest.py) replaces the
+download hook with one that raises. Tests that need the full set skip when it
+is missing.
 """
 
 import gzip
@@ -14,21 +15,18 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers import random_set
 
-from ensemble.datasets import _fashion_mnist as fashion
 from ensemble.datasets import (
     CLASS_NAMES,
     DatasetNotFoundError,
     full_set_locations,
-    load_csv,
-    load_dataset,
     load_fashion_mnist,
-    load_npz,
     read_idx,
-    save_csv,
 )
+from ensemble.datasets import _fashion_mnist as fashion
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "fashion_mnist_sample.npz"
 MAKE_SAMPLE = REPO / "data" / "make_sample.py"
 FULL_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -61,13 +59,6 @@ def write_idx(path, array=None, content=None, **header):
     return path
 
 
-def random_set(n, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-    y = (np.arange(n) % 10).astype(np.uint8)
-    return X, y
-
-
 def write_idx_set(directory, n_train=20, n_test=10, gz=True, seed=0):
     """Write the four IDX files of a tiny full set; return its arrays."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,19 +68,6 @@ def write_idx_set(directory, n_train=20, n_test=10, gz=True, seed=0):
         write_idx(directory / f"{fashion.IDX_FILES[split + '_images']}{suffix}", X)
         write_idx(directory / f"{fashion.IDX_FILES[split + '_labels']}{suffix}", y)
     return train, test
-
-
-@pytest.fixture(autouse=True)
-def download_calls(monkeypatch):
-    """Replace the download hook: it records the call and fails."""
-    calls = []
-
-    def refuse():
-        calls.append("download")
-        raise ConnectionError("downloads are disabled in tests")
-
-    monkeypatch.setattr(fashion, "_download_full_set", refuse)
-    return calls
 
 
 @pytest.fixture
@@ -350,258 +328,6 @@ def test_images_and_labels_swapped(places):
     write_idx(images, np.zeros(20))
     with pytest.raises(ValueError, match=rf"{images} holds labels; expected images"):
         load_fashion_mnist("full", path=places.path)
-
-
-# ---------------------------------------------------------------------------
-# CSV files
-# ---------------------------------------------------------------------------
-
-HEADER = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
-
-
-def csv_file(tmp_path, rows, header=HEADER):
-    path = tmp_path / "data.csv"
-    path.write_text("\n".join([header, *rows]) + "\n")
-    return path
-
-
-def csv_row(label, pixels=None, overrides=None):
-    cells = [str(label)] + [str(p) for p in (pixels if pixels is not None else [0] * 784)]
-    for position, value in (overrides or {}).items():
-        cells[position] = value
-    return ",".join(cells)
-
-
-@pytest.mark.parametrize("labelled", [True, False])
-def test_csv_round_trip(tmp_path, labelled):
-    X, y = random_set(7, seed=2)
-    path = tmp_path / "out.csv"
-    save_csv(path, X[..., None], y if labelled else None)
-    text = path.read_text()
-    assert text.startswith(HEADER if labelled else HEADER[len("label,"):])
-    assert text.count("\n") == 8
-    X_read, y_read = load_csv(path)
-    assert X_read.shape == (7, 28, 28, 1) and X_read.dtype == np.uint8
-    np.testing.assert_array_equal(X_read[..., 0], X)
-    if labelled:
-        assert y_read.dtype == np.int64
-        np.testing.assert_array_equal(y_read, y)
-    else:
-        assert y_read is None
-
-
-def test_save_csv_is_atomic_and_leaves_no_temp_files(tmp_path):
-    path = tmp_path / "out.csv"
-    path.write_text("old")
-    with pytest.raises(ValueError, match="pixel values must be integers in 0..255"):
-        save_csv(path, np.full((2, 784), 300))
-    assert path.read_text() == "old"
-    save_csv(path, np.zeros((2, 784)), [0, 1])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
-
-
-def test_csv_header_only_is_empty_data(tmp_path):
-    X, y = load_csv(csv_file(tmp_path, []))
-    assert X.shape == (0, 28, 28, 1) and y.shape == (0,)
-
-
-def test_csv_crlf_and_bom(tmp_path):
-    path = tmp_path / "windows.csv"
-    path.write_bytes(("\ufeff" + HEADER + "\r\n" + csv_row(3) + "\r\n").encode("utf-8"))
-    X, y = load_csv(path)
-    assert X.shape == (1, 28, 28, 1) and y.tolist() == [3]
-
-
-@pytest.mark.parametrize(
-    "header, message",
-    [
-        ("label," + ",".join(f"px{i}" for i in range(1, 785)),
-         r"found 785 columns 'label', 'px1', 'px2', \.\.\., 'px783', 'px784': no pixel "
-         r"columns; unexpected 'px1', "),
-        ("label,pixel2,pixel1," + ",".join(f"pixel{i}" for i in range(3, 785)),
-         r"the pixel columns do not run in order from 'pixel0' or 'pixel1'"),
-        ("label," + ",".join(f"pixel{i}" for i in range(2, 786)),
-         r"the pixel columns do not run in order .*found 'pixel2', "),
-        ("label,comment," + ",".join(f"pixel{i}" for i in range(1, 785)),
-         r"unexpected 'comment'"),
-    ],
-    ids=["renamed", "order", "start", "extra-column"],
-)
-def test_csv_wrong_columns(tmp_path, header, message):
-    path = csv_file(tmp_path, [], header=header)
-    with pytest.raises(ValueError, match=message) as info:
-        load_csv(path)
-    assert "expected an optional label column 'label', an optional id column 'id' or " \
-           "'ImageId' and the pixel columns 'pixel0' (or 'pixel1') onwards" in str(info.value)
-    assert str(path) in str(info.value)
-
-
-def test_csv_pixel_count_that_is_not_a_square_needs_an_image_shape(tmp_path):
-    path = csv_file(tmp_path, [], header="label," + ",".join(f"pixel{i}" for i in range(1, 784)))
-    with pytest.raises(ValueError, match=r"has 783 pixel values per image, which is not a "
-                                         r"square grey image; give the image shape"):
-        load_csv(path)
-
-
-@pytest.mark.parametrize(
-    "bad_row, message",
-    [
-        (csv_row(1, overrides={5: "abc"}), r"line 3, column 'pixel5': 'abc' is not an integer"),
-        (csv_row(1, overrides={5: "2.5"}), r"line 3, column 'pixel5': '2.5' is not an integer"),
-        (csv_row(1, overrides={5: ""}), r"line 3, column 'pixel5': '' is not an integer"),
-        (csv_row(1, overrides={784: "256"}), r"line 3, column 'pixel784': 256 is outside 0..255"),
-        (csv_row(1, overrides={1: "-1"}), r"line 3, column 'pixel1': -1 is outside 0..255"),
-        (csv_row(1, overrides={1: "99999999999999999999999"}),
-         r"column 'pixel1': 9+ is outside 0..255"),
-        (csv_row(""), r"line 3, column 'label' is empty"),
-        (csv_row(1)[:-2], r"line 3: found 784 cells; the header has 785 columns"),
-    ],
-    ids=["text", "float", "blank", "256", "negative", "huge", "empty-label", "short-row"],
-)
-def test_csv_bad_cells_give_the_line(tmp_path, bad_row, message):
-    path = csv_file(tmp_path, [csv_row(0), bad_row, csv_row(2)])
-    with pytest.raises(ValueError, match=message) as info:
-        load_csv(path)
-    assert str(path) in str(info.value)
-
-
-def test_csv_rows_all_shorter_than_the_header(tmp_path):
-    path = csv_file(tmp_path, [csv_row(1)[:-2], csv_row(2)[:-2]])
-    with pytest.raises(ValueError, match=r"line 2: found 784 cells; the header has 785 columns"):
-        load_csv(path)
-
-
-def test_csv_empty_file(tmp_path):
-    path = tmp_path / "empty.csv"
-    path.write_text("")
-    with pytest.raises(ValueError, match=r"empty.csv is empty; expected a header row"):
-        load_csv(path)
-
-
-def test_csv_missing_file_and_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.csv"):
-        load_csv(tmp_path / "nope.csv")
-    with pytest.raises(IsADirectoryError, match=rf"{tmp_path} is a directory"):
-        load_csv(tmp_path)
-
-
-def test_csv_binary_file(tmp_path):
-    path = tmp_path / "binary.csv"
-    path.write_bytes(b"\xff\xfe\x00\x81" * 10)
-    with pytest.raises(ValueError, match="binary.csv is not a UTF-8 text file"):
-        load_csv(path)
-
-
-# ---------------------------------------------------------------------------
-# npz files
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("shape", [(6, 784), (6, 28, 28), (6, 28, 28, 1)])
-@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32])
-def test_npz_round_trip(tmp_path, shape, dtype):
-    X, y = random_set(6, seed=4)
-    path = tmp_path / "data.npz"
-    np.savez_compressed(path, X=X.reshape(shape).astype(dtype), y=y.astype(np.int64))
-    X_read, y_read = load_npz(path)
-    assert X_read.shape == (6, 28, 28, 1) and X_read.dtype == np.uint8
-    assert y_read.dtype == np.int64
-    np.testing.assert_array_equal(X_read[..., 0], X)
-    np.testing.assert_array_equal(y_read, y)
-
-
-def test_npz_without_labels_and_splits(tmp_path):
-    X, y = random_set(3, seed=4)
-    np.savez(tmp_path / "unlabelled.npz", X=X)
-    assert load_npz(tmp_path / "unlabelled.npz")[1] is None
-    np.savez(tmp_path / "splits.npz", X_train=X, y_train=y, X_test=X[:1], y_test=y[:1])
-    X_test, y_test = load_npz(tmp_path / "splits.npz", split="test")
-    assert X_test.shape == (1, 28, 28, 1) and y_test.tolist() == [0]
-
-
-def test_npz_missing_keys_names_keys_found(tmp_path):
-    path = tmp_path / "odd.npz"
-    np.savez(path, images=np.zeros((1, 784)), targets=np.zeros(1))
-    with pytest.raises(ValueError, match=r"lacks key\(s\) 'X'; found keys: 'images', 'targets'"):
-        load_npz(path)
-    np.savez(path, X_train=np.zeros((1, 784)), X_test=np.zeros((1, 784)))
-    with pytest.raises(ValueError, match=r"holds splits 'train', 'test', choose one with split="):
-        load_npz(path)
-    with pytest.raises(ValueError, match=r"lacks key\(s\) 'X_train', 'y_train'"):
-        load_fashion_mnist("sample", path=path)
-
-
-def test_npz_truncated_or_corrupt(tmp_path):
-    good = tmp_path / "good.npz"
-    np.savez_compressed(good, X=random_set(20, seed=0)[0])
-    content = good.read_bytes()
-    truncated = tmp_path / "truncated.npz"
-    truncated.write_bytes(content[: len(content) // 2])
-    with pytest.raises(ValueError, match=r"truncated.npz is not a readable .npz archive"):
-        load_npz(truncated)
-    # Flip bytes inside the compressed data, leaving the zip directory intact.
-    damaged = tmp_path / "damaged.npz"
-    middle = len(content) // 3
-    damaged.write_bytes(content[:middle] + bytes(b ^ 0xFF for b in content[middle:middle + 64])
-                        + content[middle + 64:])
-    with pytest.raises(ValueError, match=r"damaged.npz is not a readable .npz archive"):
-        load_npz(damaged)
-    not_zip = tmp_path / "text.npz"
-    not_zip.write_text("hello")
-    with pytest.raises(ValueError, match=r"text.npz is not an .npz \(zip\) archive"):
-        load_npz(not_zip)
-
-
-def test_npz_refuses_values_that_are_not_pixels(tmp_path):
-    path = tmp_path / "scaled.npz"
-    np.savez(path, X=np.full((2, 784), 0.5))
-    with pytest.raises(ValueError, match=r"found 0.5 at index \(0, 0\) \(images scaled to 0..1"):
-        load_npz(path)
-    np.savez(path, X=np.zeros((2, 784)), y=[0, 0.5])
-    with pytest.raises(ValueError, match=r"\['y'\]: labels must be integers or strings; found 0.5"):
-        load_npz(path)
-    np.savez(path, X=np.zeros((2, 3, 27, 28, 1)))
-    with pytest.raises(ValueError, match=r"must have shape .*; got \(2, 3, 27, 28, 1\)"):
-        load_npz(path)
-    np.savez(path, X_train=np.zeros((2, 784)), y_train=[0, 12], X_test=np.zeros((2, 784)),
-             y_test=[0, 1])
-    with pytest.raises(ValueError, match=r"\['y_train'\]: labels must be integers in 0..9; "
-                                         r"found 12"):
-        load_fashion_mnist("sample", path=path)
-    np.savez(path, X=np.zeros((2, 784)), y=[0, 1, 2])
-    with pytest.raises(ValueError, match=r"holds 3 labels for 2 images"):
-        load_npz(path)
-
-
-def test_npz_with_pickled_objects_is_refused(tmp_path):
-    path = tmp_path / "objects.npz"
-    np.savez(path, X=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError, match=r"objects.npz is not a readable .npz archive"):
-        load_npz(path)
-
-
-# ---------------------------------------------------------------------------
-# load_dataset
-# ---------------------------------------------------------------------------
-
-
-def test_load_dataset(tmp_path):
-    splits = load_dataset("sample")
-    assert list(splits) == ["train", "test"]
-    assert splits["train"][0].shape == (6000, 28, 28, 1)
-
-    X, y = random_set(4, seed=9)
-    save_csv(tmp_path / "a.CSV", X, y)
-    (X_csv, y_csv), = load_dataset(tmp_path / "a.CSV").values()
-    np.testing.assert_array_equal(y_csv, y)
-
-    np.savez(tmp_path / "b.npz", X=X)
-    assert load_dataset(str(tmp_path / "b.npz"))["data"][1] is None
-    assert list(load_dataset(SAMPLE)) == ["train", "test"]
-
-    with pytest.raises(ValueError, match=r"spec must be 'sample', 'full', a folder of images, "
-                                         r"or a path ending in .csv or .npz; got 'x.txt'"):
-        load_dataset("x.txt")
 
 
 # ---------------------------------------------------------------------------

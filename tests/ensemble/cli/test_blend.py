@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_cli, synthetic_predictions
+from helpers import run_cli, synthetic_predictions
 
 from ensemble import PredictionBlender
 from ensemble.datasets import load_fashion_mnist, save_csv

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/members.py [--overhead-epochs 2] [--subset N]
+    python benchmarks/bench_members.py [--overhead-epochs 2] [--subset N]
 
 Prints a markdown table (test accuracy, log loss, epochs, training time) and
 the wrapper's overhead: the same network, data, validation split and batch
@@ -12,38 +12,19 @@ through the wrapper, one after the other in this run.
 
 import argparse
 import os
-import sys
 
+import numpy as np
+from _common import Timer, machine, markdown_table, write_results
+
+from ensemble import metrics
+from ensemble.datasets import load_fashion_mnist
+
+# Before the members import TensorFlow, which reads it once.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-HERE = os.path.dirname(os.path.abspath(__file__))
 
-
-def load_benchmark_helpers():
-    """``benchmarks/_common.py`` by path: this folder must stay off sys.path (below)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_benchmark_common", os.path.join(HERE, "_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# Python puts this file's folder first on sys.path, where this very file
-# would shadow the `members` package, also in joblib's worker processes,
-# which inherit sys.path: remove it.
-sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != HERE]
-
-import numpy as np  # noqa: E402
-
-from ensemble import metrics  # noqa: E402
-from ensemble.datasets import load_fashion_mnist  # noqa: E402
 from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier  # noqa: E402
 from members._shared.seeds import seed_from, seeded  # noqa: E402
 from members._shared.splits import validation_split  # noqa: E402
-
-_common = load_benchmark_helpers()
-Timer, machine, markdown_table, write_results = (
-    _common.Timer, _common.machine, _common.markdown_table, _common.write_results)
 
 MEMBERS = {
     "plain": PlainCNNClassifier,

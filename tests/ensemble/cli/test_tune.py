@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import optuna
 import pytest
-from conftest import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, run_cli
 
 from ensemble.cli import tune
 from ensemble.datasets import load_fashion_mnist, save_csv

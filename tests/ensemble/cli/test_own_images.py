@@ -2,7 +2,7 @@
 
 Every test writes real files and runs fit -> evaluate -> predict as a user
 would (through ``ensemble.cli.main``, in this process, to spare a TensorFlow
-start-up per command; ``test_cli.py`` covers the separate process).
+start-up per command; ``test_commands.py`` covers the separate process).
 """
 
 import csv

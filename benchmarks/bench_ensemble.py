@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/ensemble.py [--speedup-subset 12000] [--speedup-epochs 2]
+    python benchmarks/bench_ensemble.py [--speedup-subset 12000] [--speedup-epochs 2]
 
 Prints (and writes to ``benchmarks/results/ensemble.{md,json}``):
 
@@ -17,37 +17,17 @@ Prints (and writes to ``benchmarks/results/ensemble.{md,json}``):
 
 import argparse
 import os
-import sys
 
+import numpy as np
+from _common import Timer, machine, markdown_table, write_results
+
+from ensemble import StackingEnsemble, WeightedAverageEnsemble, report
+from ensemble import weights as blend_weights
+from ensemble.datasets import load_fashion_mnist
+from ensemble.demo import default_members
+
+# Before TensorFlow is imported (on first use, by the members), which reads it once.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_benchmark_helpers():
-    """``benchmarks/_common.py`` by path: this folder must stay off sys.path (below)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_benchmark_common", os.path.join(HERE, "_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# Python puts this file's folder first on sys.path, where this very file
-# would shadow the `ensemble` package, also in joblib's worker processes,
-# which inherit sys.path: remove it.
-sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != HERE]
-
-import numpy as np  # noqa: E402
-
-from ensemble import StackingEnsemble, WeightedAverageEnsemble, report  # noqa: E402
-from ensemble import weights as blend_weights  # noqa: E402
-from ensemble.datasets import load_fashion_mnist  # noqa: E402
-from ensemble.demo import default_members  # noqa: E402
-
-_common = load_benchmark_helpers()
-Timer, machine, markdown_table, write_results = (
-    _common.Timer, _common.machine, _common.markdown_table, _common.write_results)
 
 
 def members_vs_ensemble(X_train, y_train, X_test, y_test):

@@ -2,7 +2,7 @@
 
 The first fit and the installed script run in a fresh process, as users run
 them; the other commands run through ``ensemble.cli.main`` in this process
-(see ``conftest.run_cli``), to spare a TensorFlow start-up per command.
+(see ``helpers.run_cli``), to spare a TensorFlow start-up per command.
 """
 
 import csv
@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, run_cli
 
 from ensemble.datasets import load_fashion_mnist, save_csv
 

@@ -43,7 +43,6 @@ counted in this process.
 import argparse
 import contextlib
 import copy
-import inspect
 import io
 import math
 import os

@@ -1,6 +1,8 @@
 """The one scikit-learn wrapper around a Keras network builder."""
 
+import inspect
 import os
+import re
 
 import keras
 import numpy as np

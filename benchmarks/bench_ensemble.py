@@ -19,8 +19,8 @@ import argparse
 import os
 
 import numpy as np
-from _common import Timer, machine, markdown_table, write_results
 
+from _common import Timer, machine, markdown_table, write_results
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, report
 from ensemble import weights as blend_weights
 from ensemble.datasets import load_fashion_mnist

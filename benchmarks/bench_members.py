@@ -14,8 +14,8 @@ import argparse
 import os
 
 import numpy as np
-from _common import Timer, machine, markdown_table, write_results
 
+from _common import Timer, machine, markdown_table, write_results
 from ensemble import metrics
 from ensemble.datasets import load_fashion_mnist
 

@@ -51,14 +51,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import _common
 import numpy as np
-from _common import Timer, machine, markdown_table
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from sklearn.model_selection import train_test_split
 
+import _common
+from _common import Timer, machine, markdown_table
 from ensemble import metrics
 from ensemble import weights as blend_weights
 from ensemble.datasets import load_fashion_mnist

@@ -182,7 +182,6 @@ def main():
 
 def report(args):
     import _common as common
-
     from ensemble import import_keras_quietly
 
     import_keras_quietly()

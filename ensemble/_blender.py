@@ -26,8 +26,8 @@ from threadpoolctl import threadpool_limits
 from members._shared.checks import check_int
 
 from . import metrics
-from ._labels import label_indices
 from . import weights as blend_weights
+from ._labels import label_indices
 
 __all__ = ["PredictionBlender", "METHODS"]
 

@@ -14,13 +14,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import scipy.sparse
-from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
 from ensemble.cli import main as cli_main
 from ensemble.datasets import load_csv, load_image_folder, load_npz, read_idx
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from members import KerasMemberClassifier
 
 

@@ -34,12 +34,12 @@ import keras
 import pytest
 import tensorflow as tf
 from _pytest.mark.structures import ParameterSet
-from helpers import TINY_TRAINING, build_tiny_mlp
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble
+from helpers import TINY_TRAINING, build_tiny_mlp
 from members import (
     KerasMemberClassifier,
     PlainCNNClassifier,

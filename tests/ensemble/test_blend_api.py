@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from helpers import synthetic_predictions
 from sklearn.base import clone
 
 from ensemble import PredictionBlender, metrics
 from ensemble.weights import geometric_blend, log_loss_weights, rank_blend
+from helpers import synthetic_predictions
 
 METHODS = ["log_loss", "caruana", "equal", "rank", "geomean", "stacking"]
 

@@ -79,8 +79,8 @@ def test_from_blend_and_stacking_learn_their_own_temperature(noisy):
 
 
 def test_the_temperature_survives_save_and_load(noisy, tmp_path):
-    from members import KerasMemberClassifier
     from helpers import TINY_TRAINING, build_tiny_mlp
+    from members import KerasMemberClassifier
 
     X, y, X_test, _ = noisy
     members = [("a", KerasMemberClassifier(build_tiny_mlp, **TINY_TRAINING)),

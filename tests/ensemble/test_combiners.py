@@ -9,9 +9,9 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, metrics
 from ensemble import weights as blend_weights
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from members import KerasMemberClassifier
 
 

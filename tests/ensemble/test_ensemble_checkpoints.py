@@ -5,9 +5,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from helpers import EpochLog, epochs_begun, kill_when, tiny_plain
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
+from helpers import EpochLog, epochs_begun, kill_when, tiny_plain
 
 NAMES = ("first", "second", "third")
 EPOCHS = 4

@@ -5,8 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score
-from sklearn.metrics import brier_score_loss
+from sklearn.metrics import accuracy_score, brier_score_loss
 from sklearn.metrics import log_loss as sklearn_log_loss
 
 from ensemble.metrics import (

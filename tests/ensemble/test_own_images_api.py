@@ -7,10 +7,10 @@ from an archive predicting the same, with their class names.
 
 import numpy as np
 import pytest
-from helpers import TINY_TRAINING, tiny_plain
 from sklearn.datasets import load_digits
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
+from helpers import TINY_TRAINING, tiny_plain
 from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier
 
 MEMBERS = {"plain": PlainCNNClassifier, "separable": SeparableCNNClassifier,

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from ensemble import WeightedAverageEnsemble
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from members import KerasMemberClassifier
 
 

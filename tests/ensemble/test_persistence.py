@@ -11,7 +11,6 @@ import keras
 import numpy as np
 import pytest
 import skops.io
-from helpers import TINY_TRAINING, build_tiny_mlp, tiny_members, tiny_plain
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -19,6 +18,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble
 from ensemble.persistence import FORMAT_NAME, FORMAT_VERSION, load, save, verify
+from helpers import TINY_TRAINING, build_tiny_mlp, tiny_members, tiny_plain
 from members import KerasMemberClassifier, PlainCNNClassifier
 
 FAST = dict(TINY_TRAINING, epochs=2)

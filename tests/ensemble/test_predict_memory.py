@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+
 from helpers import CHILD_PROLOGUE
 
 N_IMAGES = 200_000

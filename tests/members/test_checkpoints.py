@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+
 from helpers import EpochLog, epochs_begun, kill_when, tiny_plain
 
 EPOCHS = 6

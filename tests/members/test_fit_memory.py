@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+
 from helpers import CHILD_PROLOGUE
 
 #: Measured on 2 CPU cores, TensorFlow 2.21: RSS after a collection grows by

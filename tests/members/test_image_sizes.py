@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from helpers import TINY_TRAINING
 
+from helpers import TINY_TRAINING
 from members import (
     KerasMemberClassifier,
     PlainCNNClassifier,

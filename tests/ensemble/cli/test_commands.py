@@ -14,9 +14,9 @@ import zipfile
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error, run_cli
 
 from ensemble.datasets import load_fashion_mnist, save_csv
+from helpers import assert_one_line_error, run_cli
 
 QUICK_TRAINING = ["--n-train", "300", "--epochs", "1", "--seed", "0"]
 

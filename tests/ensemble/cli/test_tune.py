@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import optuna
 import pytest
-from helpers import assert_one_line_error, run_cli
 
 from ensemble.cli import tune
 from ensemble.datasets import load_fashion_mnist, save_csv
+from helpers import assert_one_line_error, run_cli
 
 #: A study that finishes in seconds: 200 rows, 1 epoch per trial.
 QUICK = ["--n-train", "200", "--epochs", "1", "--seed", "0", "--scoring", "neg_log_loss",

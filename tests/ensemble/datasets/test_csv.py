@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from helpers import random_set
 
 from ensemble.datasets import load_csv, save_csv
+from helpers import random_set
 
 HEADER = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
 

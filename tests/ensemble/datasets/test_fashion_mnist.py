@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from helpers import random_set
 
 from ensemble.datasets import (
     CLASS_NAMES,
@@ -25,6 +24,7 @@ from ensemble.datasets import (
     read_idx,
 )
 from ensemble.datasets import _fashion_mnist as fashion
+from helpers import random_set
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "fashion_mnist_sample.npz"

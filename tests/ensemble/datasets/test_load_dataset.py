@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import random_set
 
 from ensemble.datasets import load_dataset, save_csv
+from helpers import random_set
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "fashion_mnist_sample.npz"
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from helpers import random_set
 
 from ensemble.datasets import load_fashion_mnist, load_npz
+from helpers import random_set
 
 
 @pytest.mark.parametrize("shape", [(6, 784), (6, 28, 28), (6, 28, 28, 1)])

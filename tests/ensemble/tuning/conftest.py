@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from helpers.tuning import tiny_member
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.datasets import make_classification
 
 from ensemble.tuning import BayesSearchCV
+from helpers.tuning import tiny_member
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
 """ensemble.tuning._pruning: trials pruned inside the Keras epoch loop, or between folds."""
 
 import numpy as np
-from helpers.tuning import BAD_LR, GOOD_LR, TINY_SGD, NoisyClassifier, tiny_member
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from ensemble.tuning import BayesSearchCV
+from helpers.tuning import BAD_LR, GOOD_LR, TINY_SGD, NoisyClassifier, tiny_member
 
 
 def test_pruning_stops_trials_in_the_bad_region_and_saves_epochs(images):

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import optuna
 import pytest
-from helpers.tuning import C_SPACE, SlowClassifier
 
 from ensemble.tuning import BayesSearchCV, SearchReport
+from helpers.tuning import C_SPACE, SlowClassifier
 
 
 def test_cv_results_hold_states_epochs_times_and_ranks(member_search):

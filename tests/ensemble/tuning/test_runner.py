@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import optuna
 import pytest
-from helpers.tuning import C_SPACE, NoisyClassifier, SlowClassifier
 from optuna.distributions import CategoricalDistribution
 from sklearn.exceptions import FitFailedWarning
 
 from ensemble.tuning import BayesSearchCV
+from helpers.tuning import C_SPACE, NoisyClassifier, SlowClassifier
 
 
 def test_n_jobs_runs_trials_at_once_in_threads(tabular):

@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import optuna
 import pytest
-from helpers.tuning import C_SPACE, SlowClassifier, tiny_member
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 from sklearn.base import clone
@@ -15,6 +14,7 @@ from sklearn.naive_bayes import GaussianNB
 
 from ensemble import WeightedAverageEnsemble
 from ensemble.tuning import BayesSearchCV, study_storage
+from helpers.tuning import C_SPACE, SlowClassifier, tiny_member
 
 
 def test_the_best_trial_is_the_best_scored_one_and_is_refitted_on_all_data(member_search, images):

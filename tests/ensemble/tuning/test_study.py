@@ -10,12 +10,12 @@ import time
 
 import optuna
 import pytest
-from helpers.tuning import C_SPACE, NoisyClassifier, SlowClassifier, tiny_member
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 from sklearn.datasets import make_classification
 
 from ensemble.tuning import BayesSearchCV, study_storage
+from helpers.tuning import C_SPACE, NoisyClassifier, SlowClassifier, tiny_member
 
 # --- samplers and pruners ---------------------------------------------------------
 

@@ -1,11 +1,11 @@
 """ensemble.tuning._tensorboard: every trial logged to TensorBoard's HParams dashboard."""
 
 import pytest
-from helpers.tuning import SlowClassifier
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
 from ensemble.tuning import BayesSearchCV
+from helpers.tuning import SlowClassifier
 
 
 def test_every_trial_is_logged_to_tensorboard_hparams(tmp_path, tabular):

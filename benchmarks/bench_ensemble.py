@@ -101,7 +101,8 @@ def main():
         "train_size": len(X_train), "test_size": len(X_test),
         "blend_rows": int(learned.blend_predictions_.shape[1]),
         "train_seconds_n_jobs_-1": train_seconds,
-        "member_epochs": {name: len(m.history_["epoch"]) for name, m in learned.named_members_.items()},
+        "member_epochs": {name: len(m.history_["epoch"])
+                          for name, m in learned.named_members_.items()},
         "weights": [float(w) for w in learned.weights_],
         "ensemble_accuracy": ensemble_row["accuracy"],
         "ensemble_log_loss": ensemble_row["log_loss"],
@@ -133,7 +134,8 @@ def speedup_only(args, X_train, y_train):
            "speedup": seconds[1] / seconds[-1]}
     table = markdown_table([row], [
         ("speedup_subset", "training images", "{:,}"), ("speedup_epochs", "epochs", "{}"),
-        ("n_jobs_1_seconds", "n_jobs=1 s", "{:.1f}"), ("n_jobs_-1_seconds", "n_jobs=-1 s", "{:.1f}"),
+        ("n_jobs_1_seconds", "n_jobs=1 s", "{:.1f}"),
+        ("n_jobs_-1_seconds", "n_jobs=-1 s", "{:.1f}"),
         ("speedup", "speed-up (target >= 1.3)", "{:.2f}x"),
     ])
     print(table)

@@ -49,6 +49,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -409,7 +410,8 @@ def log_loss_ensemble(row_id, group, data, args):
     settle_fit_count(row, args, own=learned.network_fits_)
     row["weights"] = [float(w) for w in learned.weights_]
     row["notes"].append("weights " + ", ".join(
-        f"{name} {w:.2f}" for name, w in zip(learned.named_members_, learned.weights_)))
+        f"{name} {w:.2f}"
+        for name, w in zip(learned.named_members_, learned.weights_, strict=True)))
     return row, learned, log
 
 
@@ -599,7 +601,7 @@ def what_clone_kept(voter, n_rows):
         One note per distinct outcome over the fitted members.
     """
     notes = []
-    for template, fitted in zip(voter.estimators, getattr(voter, "estimators_", [])):
+    for template, fitted in zip(voter.estimators, getattr(voter, "estimators_", []), strict=False):
         ran = getattr(getattr(fitted, "history_", None), "params", None) or {}
         steps = ran.get("steps")
         wanted = template[1].fit_kwargs
@@ -826,8 +828,9 @@ def weight_learning_rows(data, learned, args):
     rows = []
     for n_members in WEIGHT_MEMBER_COUNTS:
         probas, y = synthetic_probas(n_members, args.weight_rows)
-        log_loss_s = median_seconds(lambda: blend_weights.log_loss_weights(probas, y), args.repeats)
-        caruana_s = median_seconds(lambda: blend_weights.caruana_weights(probas, y), args.repeats)
+        log_loss_s = median_seconds(partial(blend_weights.log_loss_weights, probas, y),
+                                    args.repeats)
+        caruana_s = median_seconds(partial(blend_weights.caruana_weights, probas, y), args.repeats)
         rows.append({
             "id": f"weights-{n_members}", "cost": f"learn weights, {n_members} members",
             "setting": f"synthetic, {args.weight_rows:,} rows x 10 classes, median of "
@@ -848,7 +851,8 @@ def prediction_cost_rows(data, learned, args):
     """
     from members._augment import resolve_tta, transform_batch
 
-    used = [member for member, weight in zip(learned.members_, learned.weights_) if weight > 0]
+    used = [member for member, weight in zip(learned.members_, learned.weights_, strict=True)
+            if weight > 0]
     inputs = []
     for member in used:
         images = data.X_test.reshape(len(data.X_test), *member.input_shape_).astype("float32")

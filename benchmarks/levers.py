@@ -276,14 +276,16 @@ def write(common, args, digits, results, snapshots, data):
             ("lever", "lever", "{}"), ("what", "setting", "{}"), ("epochs", "epochs", "{}"),
             ("seconds", "training s", "{:.0f}"), ("accuracy", "accuracy", "{:.4f}"),
             ("log_loss", "log loss", "{:.4f}"), ("tta_accuracy", "accuracy, flip TTA", "{:.4f}"),
-            ("tta_log_loss", "log loss, flip TTA", "{:.4f}"), ("tta_ece", "ECE, flip TTA", "{:.4f}"),
+            ("tta_log_loss", "log loss, flip TTA", "{:.4f}"),
+            ("tta_ece", "ECE, flip TTA", "{:.4f}"),
             ("temperature", "temperature", "{:.2f}"),
             ("calibrated_log_loss", "log loss, TTA + temperature", "{:.4f}"),
             ("calibrated_ece", "ECE, TTA + temperature", "{:.4f}")]))
         if more:
             parts.append(common.markdown_table(more, [
                 ("what", "more members from one budget", "{}"), ("seconds", "training s", "{:.0f}"),
-                ("best_single", "best single accuracy", "{:.4f}"), ("accuracy", "accuracy", "{:.4f}"),
+                ("best_single", "best single accuracy", "{:.4f}"),
+                ("accuracy", "accuracy", "{:.4f}"),
                 ("log_loss", "log loss", "{:.4f}"), ("ece", "ECE", "{:.4f}")]))
     if digits:
         parts.append(f"8x8 digits, 5-fold cross-validation, {args.digits_epochs} epochs:\n\n"

@@ -90,7 +90,10 @@ def _leaf_layers(model):
 
 
 def time_setting(name, setting, rows, epochs):
-    """Seconds per epoch (scaled to 54,000 rows) of one member under one setting, in this process."""
+    """Seconds per epoch (scaled to 54,000 rows) of one member under one setting.
+
+    Timed in this process.
+    """
     import numpy as np
 
     from ensemble.datasets import load_fashion_mnist
@@ -204,7 +207,8 @@ def report(args):
             rows.append(row)
             print(json.dumps(row), flush=True)
     columns = [("member", "member", "{}"), ("setting", "setting", "{}"),
-               ("params", "params", "{:,}"), ("mmacs_per_image", "M multiply-adds / image", "{:.1f}"),
+               ("params", "params", "{:,}"),
+               ("mmacs_per_image", "M multiply-adds / image", "{:.1f}"),
                ("tflop_per_epoch", "TFLOP / epoch", "{:.2f}"),
                ("seconds_per_epoch", "s / epoch (54k rows)", "{:.1f}"),
                ("gflops", "GFLOP/s", "{:.1f}")]
@@ -216,7 +220,8 @@ def report(args):
     print(table)
     common.write_results("speed", {"machine": common.machine(), "peak_gflops": peak,
                                    "peak_how": peak_how, "matmul_gflops": blas, "rows": rows,
-                                   "settings": {k: [v[0], v[1], v[2]] for k, v in SETTINGS.items()}},
+                                   "settings": {k: [v[0], v[1], v[2]]
+                                                for k, v in SETTINGS.items()}},
                          table)
 
 

@@ -68,7 +68,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         names = [name for name, _ in _well_formed_members(getattr(self, "members", None))]
         replaced = {key: params.pop(key) for key in list(params) if key in names}
         if replaced:
-            self.members = [(name, replaced.get(name, estimator)) for name, estimator in self.members]
+            self.members = [(name, replaced.get(name, estimator))
+                            for name, estimator in self.members]
         return super().set_params(**params)
 
     # ------------------------------------------------------------------- fit
@@ -116,7 +117,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         )
         self.classes_ = classes
         self.members_ = data.members
-        self.named_members_ = Bunch(**{name: m for (name, _), m in zip(kept, data.members)})
+        self.named_members_ = Bunch(**{name: m for (name, _), m
+                                       in zip(kept, data.members, strict=True)})
         self.blend_predictions_ = data.probas
         self.blend_targets_ = data.targets
         self.network_fits_ = data.network_fits

@@ -243,7 +243,8 @@ class PredictionBlender(BaseEstimator):
         self.models_, self.classes_ = models, classes
         self.params_ = fit_rule(stack, y_idx, rounds)
         self.weights_ = self.params_.get("weights")
-        self.model_scores_ = {name: _scores(y_idx, proba) for name, proba in zip(models, stack)}
+        self.model_scores_ = {name: _scores(y_idx, proba)
+                              for name, proba in zip(models, stack, strict=True)}
         self.oof_blend_, folds = self._cross_validated(stack, y_idx, fit_rule, apply_rule, rounds)
         self.cv_scores_ = dict(_scores(y_idx, self.oof_blend_), folds=folds)
         self.correlation_ = _correlation(stack)

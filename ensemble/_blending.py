@@ -143,7 +143,8 @@ class MemberTemplates:
         self.member_seeds = None
         if random_state is not None:
             seeds = check_random_state(random_state).randint(2**31 - 1, size=len(named_members))
-            self.member_seeds = dict(zip((name for name, _ in named_members), seeds.tolist()))
+            self.member_seeds = dict(zip((name for name, _ in named_members), seeds.tolist(),
+                                         strict=True))
 
     def __len__(self):
         return len(self.named_members)

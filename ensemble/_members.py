@@ -35,7 +35,8 @@ def check_members(members):
         name, estimator = entry
         if "__" in name or not name:
             raise ValueError(f"Member names must be non-empty and contain no '__', got {name!r}.")
-        if estimator != DROP and not (is_classifier(estimator) and hasattr(estimator, "predict_proba")):
+        if estimator != DROP and not (is_classifier(estimator)
+                                      and hasattr(estimator, "predict_proba")):
             raise TypeError(
                 f"Member {name!r} must be a classifier with predict_proba or 'drop', got "
                 f"{type(estimator).__name__}."

@@ -192,7 +192,7 @@ def format_table(header, rows):
     table = [list(header)] + [list(row) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
-                       for i, (cell, width) in enumerate(zip(line, widths)))
+                       for i, (cell, width) in enumerate(zip(line, widths, strict=True)))
              for line in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

@@ -14,7 +14,8 @@ import time
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m ensemble.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ensemble.demo",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=None,
                         help="cap on every member's epochs (default: each member's own default)")
     parser.add_argument("--n-train", type=int, default=None,
@@ -73,7 +74,8 @@ def main(argv=None):
     }
     combine_seconds = time.perf_counter() - start
 
-    print(f"\nMembers trained once in {train_seconds:.0f} s ({learned.network_fits_} network fits); "
+    print(f"\nMembers trained once in {train_seconds:.0f} s "
+          f"({learned.network_fits_} network fits); "
           f"{len(others)} more combiners learned from the kept blending predictions "
           f"({learned.blend_predictions_.shape[1]} held-out rows) in {combine_seconds:.2f} s.")
     print("Weights column: the log-loss weights of each member.\n")

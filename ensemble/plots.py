@@ -125,15 +125,14 @@ def plot_metrics(report, *, metric_names=("accuracy", "log_loss"), path=None, ov
         raise ValueError("plot_metrics needs a Report with at least one row.")
     missing = [name for name in metric_names if name not in rows[0]]
     if missing:
-        raise ValueError(
-            f"Unknown metric(s) {missing}; a report row has {sorted(k for k in rows[0] if k not in ('name', 'kind', 'weight'))}."
-        )
+        available = sorted(k for k in rows[0] if k not in ("name", "kind", "weight"))
+        raise ValueError(f"Unknown metric(s) {missing}; a report row has {available}.")
     names = [row["name"] for row in rows]
     colors = ["tab:gray" if row["kind"] == "member" else "tab:orange" for row in rows]
     figure = Figure(figsize=(4.2 * len(metric_names), 3.6), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(metric_names), squeeze=False)[0]
-    for ax, metric in zip(axes, metric_names):
+    for ax, metric in zip(axes, metric_names, strict=True):
         values = np.array([row[metric] for row in rows], dtype=float)
         bars = ax.bar(names, values, color=colors)
         ax.bar_label(bars, labels=[f"{v:.4f}" for v in values], padding=2, fontsize=8)
@@ -317,8 +316,8 @@ def plot_learning_curves(histories, *, path=None, overwrite=False):
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     colors = [f"C{i}" for i in range(10)]
-    for ax, metric in zip(axes, panels):
-        for (name, history), color in zip(named.items(), colors * 10):
+    for ax, metric in zip(axes, panels, strict=True):
+        for (name, history), color in zip(named.items(), colors * 10, strict=False):
             n_epochs = len(history.get(metric) or history.get(f"val_{metric}") or [])
             epochs = np.arange(1, n_epochs + 1)
             # Markers, so that a one-epoch history still shows a point.
@@ -344,7 +343,8 @@ def plot_learning_curves(histories, *, path=None, overwrite=False):
 def _named_histories(histories):
     """``{name: history dict}`` from any of the forms plot_learning_curves takes."""
     if hasattr(histories, "named_members_"):
-        return {name: _history_of(member, name) for name, member in histories.named_members_.items()}
+        return {name: _history_of(member, name)
+                for name, member in histories.named_members_.items()}
     if hasattr(histories, "history_"):
         return {type(histories).__name__: histories.history_}
     if isinstance(histories, dict) and histories and all(

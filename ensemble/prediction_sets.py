@@ -222,8 +222,11 @@ def _pair(oof_paths, test_paths):
     names = [model_name(path) for path in (oof_paths or test_paths)]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
+        clashing = ", ".join(str(path) for path, name
+                             in zip(oof_paths or test_paths, names, strict=True)
+                             if name == repeated[0])
         raise ValueError(f"two files give the model name {repeated[0]!r} "
-                         f"({', '.join(str(p) for p, n in zip(oof_paths or test_paths, names) if n == repeated[0])}); "
+                         f"({clashing}); "
                          "rename one of them")
     return names
 
@@ -242,11 +245,11 @@ def _read_all(paths, label_column, n_jobs):
     context = multiprocessing.get_context("forkserver" if "forkserver" in
                                           multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(n_jobs, mp_context=context) as pool:
-        return dict(zip(paths, pool.map(read, paths)))
+        return dict(zip(paths, pool.map(read, paths), strict=True))
 
 
 def _by_name(names, paths, files):
-    return {name: files[path].proba for name, path in zip(names, paths)}
+    return {name: files[path].proba for name, path in zip(names, paths, strict=True)}
 
 
 # --------------------------------------------------------------------- classes

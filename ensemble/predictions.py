@@ -127,7 +127,7 @@ def write_submission(path, ids, labels, *, id_column="id", label_column="label",
     _check_lengths(ids, labels=labels)
     _check_distinct_names([id_column, label_column])
     _write(path, [id_column, label_column],
-           ([_plain(i), _plain(label)] for i, label in zip(ids, labels)), overwrite)
+           ([_plain(i), _plain(label)] for i, label in zip(ids, labels, strict=True)), overwrite)
 
 
 def write_probabilities(path, ids, proba, classes, *, labels=None, id_column="id",
@@ -437,7 +437,8 @@ def read_labels(path, *, label_column="label"):
     header, rows = _read(path)
     found = [name for name in _names(label_column) if name in header]
     if not found:
-        raise ValueError(f"{path} has no label column {' or '.join(map(repr, _names(label_column)))}"
+        raise ValueError(f"{path} has no label column "
+                         f"{' or '.join(map(repr, _names(label_column)))}"
                          f" (its columns: {', '.join(header[:5])}"
                          f"{', ...' if len(header) > 5 else ''})")
     column = header.index(found[0])

@@ -292,6 +292,7 @@ def user_callbacks(callbacks):
     for callback in callbacks:
         if not isinstance(callback, keras.callbacks.Callback):
             raise TypeError(
-                f"callbacks must be keras.callbacks.Callback instances, got {type(callback).__name__}."
+                "callbacks must be keras.callbacks.Callback instances, "
+                f"got {type(callback).__name__}."
             )
     return [copy.deepcopy(callback) for callback in callbacks]

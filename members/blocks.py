@@ -60,7 +60,8 @@ def separable_bn_relu(x, filters, *, name):
     -------
     KerasTensor of shape (batch, H, W, filters)
     """
-    x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_sepconv")(x)
+    x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False,
+                               name=f"{name}_sepconv")(x)
     x = layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
@@ -93,10 +94,13 @@ def residual_block(x, filters, *, strides=1, name):
         shortcut = layers.Conv2D(
             filters, 1, strides=strides, use_bias=False, name=f"{name}_proj_conv"
         )(x)
-        shortcut = layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
+        shortcut = layers.BatchNormalization(
+            epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=f"{name}_proj_bn"
+        )(shortcut)
     y = conv_bn_relu(x, filters, strides=strides, name=f"{name}_1")
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_2_conv")(y)
-    y = layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=f"{name}_2_bn")(y)
+    y = layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM,
+                                  name=f"{name}_2_bn")(y)
     y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
@@ -121,7 +125,8 @@ def softmax_head(x, n_classes, *, dropout=0.0, dense_units=None, name="head"):
     """
     if dense_units:
         x = layers.Dense(dense_units, use_bias=False, name=f"{name}_dense")(x)
-        x = layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=f"{name}_bn")(x)
+        x = layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM,
+                                      name=f"{name}_bn")(x)
         x = layers.Activation("relu", name=f"{name}_relu")(x)
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout")(x)

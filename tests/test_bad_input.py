@@ -40,7 +40,8 @@ def ctx(tiny_images, tmp_path_factory):
     save(plain, saved)
     return SimpleNamespace(
         X=X, y=y, flat=X.reshape(len(X), -1), plain=plain, learned=learned, folder=folder,
-        saved=saved, reference={"plain": plain.predict_proba(X), "learned": learned.predict_proba(X)},
+        saved=saved,
+        reference={"plain": plain.predict_proba(X), "learned": learned.predict_proba(X)},
     )
 
 
@@ -200,7 +201,8 @@ CASES = [
     ("ensemble-not-fitted", lambda c: clone(c.learned).predict_proba(c.X),
      NotFittedError, "not fitted yet"),
     # ----------------------------------------------------------- data loaders
-    ("idx-wrong-magic", lambda c: read_idx(write(c.folder, "x-idx3-ubyte", b"\0\0\x08\x01" + bytes(8))),
+    ("idx-wrong-magic",
+     lambda c: read_idx(write(c.folder, "x-idx3-ubyte", b"\0\0\x08\x01" + bytes(8))),
      ValueError, "x-idx3-ubyte"),
     ("idx-truncated", lambda c: read_idx(idx_images_file(c.folder, 3, 2 * 784)),
      ValueError, "images-idx3-ubyte.gz"),

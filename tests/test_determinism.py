@@ -74,5 +74,5 @@ def test_same_seeds_give_the_same_probabilities_in_fresh_processes():
     # The seeds really drive the result: every member's, and the ensemble's
     # own (which rows it holds out).
     other_seed = digests(8, False)
-    assert all(a != b for a, b in zip(first["member"], other_seed["member"]))
+    assert all(a != b for a, b in zip(first["member"], other_seed["member"], strict=True))
     assert first["combiner"][0] != first["combiner"][1]

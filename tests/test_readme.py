@@ -87,7 +87,8 @@ def test_the_own_images_examples_run_as_written(user_files, monkeypatch, capsys)
     assert "\ncat " in per_class and "\ndog " in per_class
     header, rows = read_csv(user_files / "submission.csv")
     assert header == ["file", "label"]
-    assert [row[0] for row in rows] == sorted(p.name for p in (user_files / "photos/test").iterdir())
+    photos = sorted(p.name for p in (user_files / "photos/test").iterdir())
+    assert [row[0] for row in rows] == photos
     assert {row[1] for row in rows} <= {"cat", "dog"}
     header, rows = read_csv(user_files / "digits.csv")
     assert header == ["ImageId", "Label"] and [int(row[0]) for row in rows] == list(range(1, 11))

@@ -33,7 +33,8 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        shown = {key: f"{logs[key]:.4f}" for key in ("loss", "val_loss", "val_accuracy") if key in logs}
+        shown = {key: f"{logs[key]:.4f}" for key in ("loss", "val_loss", "val_accuracy")
+                 if key in logs}
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
@@ -44,7 +45,10 @@ class EpochProgress(keras.callbacks.Callback):
 
 
 def build_members(args, *, show_epochs):
-    """``[(name, member)]`` for ``--members``, seeded from ``--seed``, epochs set by ``--epochs``."""
+    """``[(name, member)]`` for ``--members``.
+
+    Seeded from ``--seed``, epochs set by ``--epochs``.
+    """
     members = []
     for offset, name in enumerate(args.members):
         params = {"random_state": args.seed + offset, "horizontal_flip": horizontal_flip(args)}

@@ -72,7 +72,8 @@ def folds(text):
 def jobs(text):
     value = _parse(int, text, "an integer")
     if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or -1 (all cores), got {text!r}")
     return value
 
 
@@ -92,7 +93,8 @@ def member_list(text):
     unknown = [name for name in names if name not in MEMBER_NAMES]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown member(s) {', '.join(unknown) or text!r}; choose from {', '.join(MEMBER_NAMES)}")
+            f"unknown member(s) {', '.join(unknown) or text!r}; "
+            f"choose from {', '.join(MEMBER_NAMES)}")
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"a member is named twice in {text!r}")
     return names

@@ -142,7 +142,7 @@ def _named_as_saved(test, blender, paths):
     if len(test) != len(blender.models_):
         raise CliError(f"the blend was learned on {len(blender.models_)} models "
                        f"({', '.join(blender.models_)}); --test gives {len(test)} files")
-    return dict(zip(blender.models_, test.values()))
+    return dict(zip(blender.models_, test.values(), strict=True))
 
 
 def _submission_ids(test_ids, n_rows, id_start):
@@ -170,7 +170,8 @@ def _result(args, blender, files, applied):
     return {
         "command": "blend", "method": blender.method, "applied": str(args.apply) if applied
         else None, "models": list(blender.models_),
-        "weights": None if weights is None else dict(zip(blender.models_, weights.tolist())),
+        "weights": None if weights is None
+        else dict(zip(blender.models_, weights.tolist(), strict=True)),
         "model_scores": blender.model_scores_, "cv_scores": blender.cv_scores_,
         "correlation": None if applied else blender.correlation_.tolist(),
         "n_oof": None if applied else int(len(files.y)), "n_test": int(len(next(iter(
@@ -196,7 +197,7 @@ def _tables(result):
             + format_table(["model", "log loss", "accuracy", "weight"], rows))
     if result["correlation"] is not None:
         corr = [[name] + [f"{value:.3f}" for value in row]
-                for name, row in zip(models, result["correlation"])]
+                for name, row in zip(models, result["correlation"], strict=True)]
         text += ("\n\nCorrelation of the models' OOF probabilities\n"
                  + format_table([""] + models, corr))
     return text

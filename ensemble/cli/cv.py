@@ -122,7 +122,10 @@ def _progress(iterable, args, total):
 
 
 def _fit_fold(args, X_train, y_train, X_test, classes):
-    """Fit the ensemble on one fold's training rows; every model's probabilities on its test rows."""
+    """Fit the ensemble on one fold's training rows.
+
+    Returns every model's probabilities on the fold's test rows.
+    """
     from .._members import aligned_proba
     from ._build import build_ensemble
 
@@ -174,7 +177,8 @@ def _write_files(args, paths, ids, y, classes, fold_of, oof, scores):
     for name, proba in oof.items():
         write_probabilities(paths[name], ids, proba, classes, labels=y, overwrite=overwrite)
     write_csv(paths["folds"], ["id", "fold"],
-              ([_plain(i), int(fold)] for i, fold in zip(ids, fold_of)), overwrite=overwrite)
+              ([_plain(i), int(fold)] for i, fold in zip(ids, fold_of, strict=True)),
+              overwrite=overwrite)
     write_csv(paths["scores"], ["fold", "model", "accuracy", "log_loss"],
               ([row["fold"], row["model"], repr(row["accuracy"]), repr(row["log_loss"])]
                for row in scores), overwrite=overwrite)

@@ -27,7 +27,8 @@ PLOT_FILES = ("weights.png", "metrics.png", "confusion_matrix.png", "reliability
 
 def add_parser(commands):
     parser = add_command(commands, "evaluate", __doc__, run)
-    parser.add_argument("model", metavar="MODEL", help="an archive written by fit (or ensemble.save)")
+    parser.add_argument("model", metavar="MODEL",
+                        help="an archive written by fit (or ensemble.save)")
     add_data_option(parser, "; sample and full are scored on their test split")
     parser.add_argument("--plots", metavar="DIR", default=None,
                         help="write the figures as PNG files into DIR (created if missing)")
@@ -108,7 +109,7 @@ def _per_class(y, proba, classes, names):
     from ..metrics import per_class_scores
 
     rows = []
-    for row, name in zip(per_class_scores(y, proba, classes), names):
+    for row, name in zip(per_class_scores(y, proba, classes), names, strict=True):
         # None rather than NaN (no such image), which JSON can't hold.
         rows.append({key: None if isinstance(value, float) and value != value else value
                      for key, value in dict(row, name=name).items()})

@@ -87,4 +87,5 @@ def _listed(names, limit=10):
 def _weights(ensemble):
     if not hasattr(ensemble, "weights_"):
         return None
-    return {name: float(w) for name, w in zip(ensemble.named_members_, ensemble.weights_)}
+    return {name: float(w)
+            for name, w in zip(ensemble.named_members_, ensemble.weights_, strict=True)}

@@ -29,9 +29,11 @@ from ._output import emit_json, refuse_existing, say
 
 def add_parser(commands):
     parser = add_command(commands, "predict", __doc__, run)
-    parser.add_argument("model", metavar="MODEL", help="an archive written by fit (or ensemble.save)")
+    parser.add_argument("model", metavar="MODEL",
+                        help="an archive written by fit (or ensemble.save)")
     add_data_option(parser, "; sample and full predict their test split", required=True)
-    parser.add_argument("--output", "-o", required=True, metavar="PATH", help="the CSV file to write")
+    parser.add_argument("--output", "-o", required=True, metavar="PATH",
+                        help="the CSV file to write")
     parser.add_argument("--proba", action="store_true",
                         help="one probability column per class instead of a label column")
     parser.add_argument("--id-start", type=int, default=None, metavar="N",

@@ -279,7 +279,7 @@ def _raise_first_error(path, header, layout):
                     f"{path}, line {line}: found {len(row)} cells; the header has "
                     f"{len(header)} columns"
                 )
-            for position, (column, cell) in enumerate(zip(header, row)):
+            for position, (column, cell) in enumerate(zip(header, row, strict=True)):
                 if position not in pixels:
                     if not cell.strip():
                         raise ValueError(f"{path}, line {line}, column {column!r} is empty")

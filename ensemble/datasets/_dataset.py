@@ -107,7 +107,8 @@ class Dataset:
         """
         names = {}
         if self.classes is not None and self.class_names is not None:
-            names = {_key(label): name for label, name in zip(self.classes, self.class_names)}
+            names = {_key(label): name
+                     for label, name in zip(self.classes, self.class_names, strict=True)}
         return [names.get(_key(label), str(_key(label))) for label in labels]
 
     def take(self, rows):

@@ -229,7 +229,8 @@ def _run(pool, function, items, threads):
     n_chunks = min(len(items), threads * 4)
     bounds = np.linspace(0, len(items), n_chunks + 1).astype(int)
     futures = [pool.submit(lambda chunk: [function(item) for item in chunk],
-                           items[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]
+                           items[start:stop])
+               for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
     results = []
     try:
         for future in futures:
@@ -262,7 +263,8 @@ def _read_header(path):
             grey = image.mode in GREY_MODES
             if image.mode in ("P", "PA"):
                 rgb = np.asarray(image.convert("RGB"))
-                grey = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+                grey = bool((rgb[..., 0] == rgb[..., 1]).all()
+                            and (rgb[..., 1] == rgb[..., 2]).all())
         except Exception as error:  # noqa: BLE001
             raise _unreadable(path, error) from None
         return (image.height, image.width), grey
@@ -273,7 +275,7 @@ def _single_size(folder, files, sizes):
     if len(counts) == 1:
         return sizes[0]
     example = {}
-    for file, size in zip(files, sizes):
+    for file, size in zip(files, sizes, strict=True):
         example.setdefault(size, file.relative_to(folder).as_posix())
     found = "; ".join(f"{format_shape(size)}: {count} file{'s' if count > 1 else ''}, e.g. "
                       f"{example[size]}" for size, count in counts.most_common())

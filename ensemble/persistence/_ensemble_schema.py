@@ -57,13 +57,13 @@ def describe_ensemble(ensemble, files):
     names = list(ensemble.named_members_)
     if len(names) != len(ensemble.members_) or any(
         ensemble.named_members_[name] is not member
-        for name, member in zip(names, ensemble.members_)
+        for name, member in zip(names, ensemble.members_, strict=True)
     ):
         raise ValueError("named_members_ and members_ disagree; refit the ensemble.")
     layout = _members_layout(members_param, names)
     member_specs = [
         describe_member(member, index, files, f"member {name!r}")
-        for index, (name, member) in enumerate(zip(names, ensemble.members_))
+        for index, (name, member) in enumerate(zip(names, ensemble.members_, strict=True))
     ]
     spec = {
         "class": type(ensemble).__name__,

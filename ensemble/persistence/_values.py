@@ -119,7 +119,8 @@ def decode_labels(spec, label, values=True):
         expect(dtype.kind in "biufU" and dtype.str == spec["dtype"],
                 f"{label}: unsupported dtype {spec['dtype']!r}")
         check = {"b": lambda v: isinstance(v, bool), "i": is_int, "u": is_int,
-                 "f": lambda v: is_real(v, finite=False), "U": lambda v: isinstance(v, str)}[dtype.kind]
+                 "f": lambda v: is_real(v, finite=False),
+                 "U": lambda v: isinstance(v, str)}[dtype.kind]
     if not values:
         return None
     items = spec.get("values")

@@ -90,7 +90,7 @@ class SearchReport:
                 for t in self.trials]
         lines = format_table(header, rows).splitlines()
         params = ["params", "------"] + [_params_text(t["params"]) for t in self.trials]
-        return "\n".join(f"{line}  {text}" for line, text in zip(lines, params))
+        return "\n".join(f"{line}  {text}" for line, text in zip(lines, params, strict=True))
 
     def selection_table(self):
         """The best trial's score where it was chosen, on unseen rows, and the gap.

@@ -130,10 +130,12 @@ def resolve_pixel_scale(pixel_scale, X):
         return 1.0
     if isinstance(pixel_scale, str):
         if pixel_scale != "auto":
-            raise ValueError(f"pixel_scale must be 'auto', a positive float or None, got {pixel_scale!r}.")
+            raise ValueError(
+                f"pixel_scale must be 'auto', a positive float or None, got {pixel_scale!r}.")
         low, high = float(np.min(X)), float(np.max(X))
         looks_like_raw_pixels = low >= 0.0 and 1.0 < high <= MAX_PIXEL
         return 1.0 / MAX_PIXEL if looks_like_raw_pixels else 1.0
     if not isinstance(pixel_scale, numbers.Real) or not pixel_scale > 0:
-        raise ValueError(f"pixel_scale must be 'auto', a positive float or None, got {pixel_scale!r}.")
+        raise ValueError(
+            f"pixel_scale must be 'auto', a positive float or None, got {pixel_scale!r}.")
     return float(pixel_scale)

@@ -70,7 +70,8 @@ def test_the_temperature_lowers_the_blend_log_loss_of_an_over_confident_member(n
 def test_from_blend_and_stacking_learn_their_own_temperature(noisy):
     X, y, _, _ = noisy
     members = [("sharp", OverConfident()), ("bayes", GaussianNB())]
-    fitted = WeightedAverageEnsemble(members, calibration=None, holdout=0.3, random_state=0).fit(X, y)
+    fitted = WeightedAverageEnsemble(members, calibration=None, holdout=0.3,
+                                     random_state=0).fit(X, y)
     assert WeightedAverageEnsemble.from_blend(fitted).temperature_ == 1.0  # off by default
     assert WeightedAverageEnsemble.from_blend(
         fitted, calibration="temperature").temperature_ > 1.2

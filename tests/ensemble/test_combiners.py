@@ -45,7 +45,8 @@ def test_members_never_train_on_the_blending_rows(combiner, tabular):
     X = np.column_stack([np.arange(len(X)), X])  # row ids in column 0
     members = [("a", RecordingLogisticRegression(max_iter=500)), ("b", GaussianNB())]
     ensemble = combiner(members, holdout=0.25, random_state=0).fit(X, y)
-    blend_ids = set(np.flatnonzero(np.isin(np.arange(len(X)), ensemble.named_members_.a.fitted_row_ids_,
+    blend_ids = set(np.flatnonzero(np.isin(np.arange(len(X)),
+                                           ensemble.named_members_.a.fitted_row_ids_,
                                            invert=True)))
     assert len(blend_ids) == 100
     assert ensemble.blend_predictions_.shape == (2, 100, 3)
@@ -123,7 +124,8 @@ def test_log_loss_weights_never_lose_to_best_member_or_equal_weights(seed):
 
 def test_caruana_weights_are_multiples_of_one_over_rounds(tabular):
     X, y = tabular
-    ensemble = WeightedAverageEnsemble(fast_members(), weighting="caruana", random_state=0).fit(X, y)
+    ensemble = WeightedAverageEnsemble(fast_members(), weighting="caruana",
+                                       random_state=0).fit(X, y)
     counts = ensemble.weights_ * 25
     np.testing.assert_allclose(counts, np.round(counts), atol=1e-9)
     assert ensemble.weights_.sum() == pytest.approx(1)
@@ -134,7 +136,8 @@ def test_explicit_and_equal_weights(tabular):
     explicit = WeightedAverageEnsemble(fast_members(), weighting=[3, 1], calibration=None,
                                        random_state=0).fit(X, y)
     np.testing.assert_allclose(explicit.weights_, [0.75, 0.25])
-    expected = 0.75 * explicit.members_[0].predict_proba(X) + 0.25 * explicit.members_[1].predict_proba(X)
+    expected = (0.75 * explicit.members_[0].predict_proba(X)
+                + 0.25 * explicit.members_[1].predict_proba(X))
     np.testing.assert_allclose(explicit.predict_proba(X), expected)
     equal = WeightedAverageEnsemble.from_blend(explicit, weighting="equal")
     np.testing.assert_allclose(equal.weights_, [0.5, 0.5])
@@ -174,7 +177,8 @@ def counted_members(counter):
 def test_switching_combiner_from_kept_predictions_trains_no_network(tiny_images, tmp_path):
     X, y = tiny_images
     counter = FitCounter(tmp_path / "fits.txt")
-    learned = WeightedAverageEnsemble(counted_members(counter), holdout=0.25, random_state=0).fit(X, y)
+    learned = WeightedAverageEnsemble(counted_members(counter), holdout=0.25,
+                                      random_state=0).fit(X, y)
     assert counter.count == 2 and learned.network_fits_ == 2
     caruana = WeightedAverageEnsemble.from_blend(learned, weighting="caruana")
     stacking = StackingEnsemble.from_blend(learned)
@@ -257,7 +261,8 @@ def test_grid_search_over_combiner_and_member_parameters(tiny_images):
     search = GridSearchCV(ensemble, {"plain__epochs": [1, 3], "weighting": ["equal", "log_loss"]},
                           cv=2).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
-    assert search.best_estimator_.named_members_.plain.epochs == search.best_params_["plain__epochs"]
+    best_epochs = search.best_estimator_.named_members_.plain.epochs
+    assert best_epochs == search.best_params_["plain__epochs"]
 
 
 def test_cross_val_score_and_pipeline(tabular):

@@ -109,7 +109,7 @@ def assert_same_ensemble(loaded, original, X):
     np.testing.assert_array_equal(loaded.blend_targets_, original.blend_targets_)
     assert list(loaded.named_members_) == list(original.named_members_)
     assert [loaded.named_members_[name] for name in loaded.named_members_] == loaded.members_
-    for new, old in zip(loaded.members_, original.members_):
+    for new, old in zip(loaded.members_, original.members_, strict=True):
         assert_same_member(new, old, X)
     # The members parameter keeps the names, the order and the dropped entries.
     assert [(name, est if isinstance(est, str) else type(est)) for name, est in loaded.members] == [

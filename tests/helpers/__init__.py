@@ -168,7 +168,8 @@ def kill_when(script, ready, timeout=120):
     try:
         while not ready():
             if child.poll() is not None:
-                raise AssertionError(f"the child ended before it could be killed:\n{child.stderr.read()}")
+                raise AssertionError("the child ended before it could be killed:\n"
+                                     f"{child.stderr.read()}")
             if time.monotonic() > deadline:
                 raise AssertionError("the child never reached the point where it is killed")
             time.sleep(0.02)
@@ -206,7 +207,7 @@ def _run_cli_in_a_process(args, cwd):
     env.pop("KERAS_ENSEMBLES_DEBUG", None)
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quieten TensorFlow by itself
     return subprocess.run(CLI + args, cwd=cwd, capture_output=True, text=True, timeout=900,
-                          env=env)
+                          env=env, check=False)
 
 
 def _run_cli_here(args, cwd):

@@ -107,7 +107,8 @@ def test_flat_feature_vectors_get_no_image_augmentation(tiny_images):
                                 **TINY_TRAINING).fit(flat, y)
     assert clf.input_shape_ == (64,)
     assert not any(layer.name.startswith("augment") for layer in clf.model_.layers)
-    np.testing.assert_array_equal(clf.predict_proba(flat), clf.set_params(tta="none").predict_proba(flat))
+    np.testing.assert_array_equal(clf.predict_proba(flat),
+                                  clf.set_params(tta="none").predict_proba(flat))
     with pytest.raises(ValueError, match=r"tta='flip' needs images .* inputs of shape \(64,\)"):
         clf.set_params(tta="flip").predict_proba(flat)
 

@@ -68,5 +68,6 @@ def test_label_smoothing_softens_the_predictions(tiny_images):
 
 def test_label_smoothing_works_with_class_weight_and_validation(tiny_images):
     X, y = tiny_images
-    clf = tiny_plain(label_smoothing=0.1, class_weight="balanced", validation_fraction=0.2).fit(X, y)
+    clf = tiny_plain(label_smoothing=0.1, class_weight="balanced",
+                     validation_fraction=0.2).fit(X, y)
     assert "val_loss" in clf.history_ and "val_accuracy" in clf.history_

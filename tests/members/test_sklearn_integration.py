@@ -32,7 +32,8 @@ def test_pickle_and_joblib_round_trips_give_identical_probabilities(member, tiny
     restored = pickle.loads(pickle.dumps(member))
     np.testing.assert_array_equal(restored.predict_proba(X), expected)
     joblib.dump(member, tmp_path / "member.joblib")
-    np.testing.assert_array_equal(joblib.load(tmp_path / "member.joblib").predict_proba(X), expected)
+    np.testing.assert_array_equal(joblib.load(tmp_path / "member.joblib").predict_proba(X),
+                                  expected)
     np.testing.assert_array_equal(restored.classes_, member.classes_)
     assert restored.history_ == member.history_
 

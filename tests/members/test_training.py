@@ -36,7 +36,8 @@ def test_flat_and_image_inputs_give_the_same_model(tiny_images):
     assert from_images.n_features_in_ == from_rows.n_features_in_ == 64
     np.testing.assert_allclose(from_images.predict_proba(X), from_rows.predict_proba(X), atol=1e-6)
     # Either layout is accepted at predict time, whatever fit saw.
-    np.testing.assert_array_equal(from_images.predict(X.reshape(len(X), -1)), from_images.predict(X))
+    np.testing.assert_array_equal(from_images.predict(X.reshape(len(X), -1)),
+                                  from_images.predict(X))
 
 
 def test_input_shape_parameter_reshapes_flat_rows(tiny_images):
@@ -83,7 +84,7 @@ def test_reduce_lr_on_plateau_lowers_the_learning_rate(tiny_images):
                      early_stopping_patience=None).fit(X, y)
     rates = clf.history_["learning_rate"]
     assert rates[-1] < 0.5
-    assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
+    assert all(later <= earlier for earlier, later in zip(rates, rates[1:], strict=False))
 
 
 class EpochCounter(keras.callbacks.Callback):

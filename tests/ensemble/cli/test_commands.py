@@ -98,7 +98,8 @@ def test_evaluate_reports_every_member_writes_the_plots_and_agrees_with_fit(fitt
     for name in written:
         assert (folder / "figures" / name).read_bytes()[:4] == b"\x89PNG"
     # The loaded archive scores exactly as the ensemble did when fit saved it.
-    for before, after in zip(json.loads(fit_result.stdout)["test_report"]["rows"], rows):
+    for before, after in zip(json.loads(fit_result.stdout)["test_report"]["rows"], rows,
+                             strict=True):
         assert after["accuracy"] == pytest.approx(before["accuracy"])
         assert after["log_loss"] == pytest.approx(before["log_loss"], rel=1e-6)
 
@@ -140,7 +141,8 @@ def test_stacking_on_npz_data_with_a_holdout_count(tmp_path):
 
 def test_the_console_script_is_installed(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "keras-ensembles")
-    result = subprocess.run([script, "--help"], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, cwd=tmp_path,
+                            check=False)
     assert result.returncode == 0 and "fit" in result.stdout and "cv" in result.stdout
 
 

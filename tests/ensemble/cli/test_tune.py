@@ -1,4 +1,7 @@
-"""`keras-ensembles tune` as a user drives it: the first study in a fresh process, the rest in this one."""
+"""`keras-ensembles tune` as a user drives it.
+
+The first study runs in a fresh process, the rest in this one.
+"""
 
 import argparse
 import importlib.util

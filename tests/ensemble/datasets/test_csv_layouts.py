@@ -22,7 +22,8 @@ def random_images(n, shape, seed=0):
 def test_digit_recognizer_train_and_test_files(tmp_path):
     X = random_images(4, (28, 28, 1))
     train = write_csv(tmp_path / "train.csv", "label," + pixel_header(784),
-                      [[label, *image.ravel()] for label, image in zip([3, 1, 4, 1], X)])
+                      [[label, *image.ravel()]
+                       for label, image in zip([3, 1, 4, 1], X, strict=True)])
     test = write_csv(tmp_path / "test.csv", pixel_header(784), [image.ravel() for image in X])
     data = load_csv(train)
     assert data.y.tolist() == [3, 1, 4, 1] and data.y.dtype == np.int64
@@ -49,7 +50,8 @@ def test_an_id_column_gives_the_ids(tmp_path, header, id_column):
 def test_named_label_columns_anywhere_and_text_labels(tmp_path):
     X = random_images(3, (2, 2, 1))
     path = write_csv(tmp_path / "named.csv", pixel_header(4) + ",Label",
-                     [[*image.ravel(), name] for image, name in zip(X, ["cat", "dog", "cat"])])
+                     [[*image.ravel(), name]
+                      for image, name in zip(X, ["cat", "dog", "cat"], strict=True)])
     data = load_csv(path)
     assert data.y.tolist() == ["cat", "dog", "cat"] and data.class_names == ("cat", "dog")
     path = write_csv(tmp_path / "digit.csv", "digit," + pixel_header(4),

@@ -38,7 +38,7 @@ def test_a_class_folder_tree_gives_images_labels_class_names_and_ids(grey_tree):
     assert data.ids.tolist() == ["cat/a.bmp", "cat/b.png", "cat/c.PNG", "dog/y.png", "dog/z.gif"]
     assert data.y.tolist() == ["cat", "cat", "cat", "dog", "dog"]
     assert data.classes.tolist() == ["cat", "dog"] and data.class_names == ("cat", "dog")
-    for image, name in zip(data.X, data.ids):
+    for image, name in zip(data.X, data.ids, strict=True):
         np.testing.assert_array_equal(image[..., 0], pixels[name])  # lossless files, exact pixels
     X, y = data  # unpacks as the (X, y) pair
     assert X is data.X and y is data.y and data[0] is data.X
@@ -157,7 +157,8 @@ def corrupt_png(path):
     (lambda root: save(root / "only" / "1.png", np.zeros((2, 2))),
      r"holds a single class folder, 'only': labelled images need one folder per class"),
     (lambda root: (save(root / "a" / "1.png", np.zeros((2, 2))),
-                   save(root / "b" / "1.png", np.zeros((2, 2))), save(root / "x.png", np.zeros((2, 2)))),
+                   save(root / "b" / "1.png", np.zeros((2, 2))),
+                   save(root / "x.png", np.zeros((2, 2)))),
      r"holds both files \(x.png, ...\) and class folders"),
     (lambda root: (save(root / "a" / "1.png", np.zeros((2, 2))),
                    save(root / "b" / "1.png", np.zeros((2, 2))),
@@ -168,7 +169,8 @@ def corrupt_png(path):
                    (root / "a" / "fake.jpg").write_text("not a picture")),
      r"/a/fake.jpg is not a readable PNG, JPEG, BMP or GIF image \(cannot identify image file"),
     (lambda root: (save(root / "a" / "1.png", np.zeros((16, 16))),
-                   save(root / "b" / "1.png", np.zeros((16, 16))), corrupt_png(root / "a" / "cut.png")),
+                   save(root / "b" / "1.png", np.zeros((16, 16))),
+                   corrupt_png(root / "a" / "cut.png")),
      r"/a/cut.png is not a readable PNG, JPEG, BMP or GIF image \("),
 ], ids=["empty", "empty-class", "single-class", "files-beside-classes", "not-an-image",
         "not-decodable", "truncated"])

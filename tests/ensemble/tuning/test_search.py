@@ -147,7 +147,7 @@ def test_verbose_true_shows_progress_and_the_fitted_search_has_n_features_in(tab
     assert "Trials" in capsys.readouterr().err  # the progress bar
     search.set_params(refit=False).fit(X, y)
     with pytest.raises(AttributeError, match="refit=False"):
-        search.n_features_in_
+        _ = search.n_features_in_
 
 
 class AlwaysPrune(optuna.pruners.BasePruner):

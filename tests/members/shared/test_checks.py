@@ -50,5 +50,6 @@ def test_members_are_recognised_without_being_imported_by_name():
 
     from members import KerasMemberClassifier, PlainCNNClassifier
 
-    assert is_keras_member(PlainCNNClassifier()) and is_keras_member(KerasMemberClassifier(build_fn=None))
+    assert is_keras_member(PlainCNNClassifier())
+    assert is_keras_member(KerasMemberClassifier(build_fn=None))
     assert not is_keras_member(LogisticRegression()) and not is_keras_member(PlainCNNClassifier)

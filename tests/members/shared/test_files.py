@@ -1,4 +1,7 @@
-"""members._shared.files: atomic writes that keep permissions and, on request, never replace a file."""
+"""members._shared.files: atomic writes that keep permissions.
+
+On request, they never replace a file.
+"""
 
 import os
 import stat

@@ -1,4 +1,7 @@
-"""The validation and blending splits: stratified, every class on both sides, grown on small data."""
+"""The validation and blending splits.
+
+Stratified, every class on both sides, grown on small data.
+"""
 
 import numpy as np
 import pytest

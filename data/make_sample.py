@@ -22,11 +22,11 @@ import numpy as np
 
 try:
     from ensemble.datasets import CLASS_NAMES, DatasetNotFoundError, load_fashion_mnist
-    from ensemble.datasets._csv import _atomic_open
+    from members._shared.files import atomic_write
 except ImportError:  # run from a checkout without the editable install
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from ensemble.datasets import CLASS_NAMES, DatasetNotFoundError, load_fashion_mnist
-    from ensemble.datasets._csv import _atomic_open
+    from members._shared.files import atomic_write
 
 SEED = 20170825  # Fashion-MNIST's release date; any fixed value would do.
 TRAIN_PER_CLASS = 600
@@ -98,7 +98,7 @@ def write_npz(path, arrays):
     writes the same format with a fixed time and fixed entry attributes, and
     renames the finished file into place.
     """
-    with _atomic_open(path, "wb") as f, zipfile.ZipFile(f, "w") as archive:
+    with atomic_write(path) as f, zipfile.ZipFile(f, "w") as archive:
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.ascontiguousarray(array),

@@ -123,10 +123,10 @@ def build_module_level_mlp(input_shape, n_classes):
 def test_a_function_builder_is_fingerprinted_without_its_address(tiny_images, tmp_path):
     """Another process has the same function at another address: it must still match."""
     from members import KerasMemberClassifier
-    from members._shared.fingerprints import stable_repr as _stable_repr
+    from members._shared.fingerprints import stable_repr
 
-    assert "0x" not in _stable_repr(build_module_level_mlp)
-    assert "test_checkpoints.build_module_level_mlp#" in _stable_repr(build_module_level_mlp)
+    assert "0x" not in stable_repr(build_module_level_mlp)
+    assert "test_checkpoints.build_module_level_mlp#" in stable_repr(build_module_level_mlp)
     X, y = tiny_images
     folder = tmp_path / "ckpt"
     KerasMemberClassifier(build_module_level_mlp, epochs=2, checkpoint_dir=folder,

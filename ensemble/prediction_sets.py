@@ -65,11 +65,11 @@ class PredictionSets:
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.predictions import write_probabilities
     >>> from ensemble.prediction_sets import read_prediction_files
-    >>> folder = Path(tempfile.mkdtemp())
+    >>> folder = Path("predictions")
+    >>> folder.mkdir()
     >>> write_probabilities(folder / "oof_a.csv", [1, 2], [[0.9, 0.1], [0.3, 0.7]], [0, 1],
     ...                     labels=[0, 1])
     >>> write_probabilities(folder / "test_a.csv", [3], [[0.6, 0.4]], [0, 1])
@@ -166,11 +166,11 @@ def read_prediction_files(oof_paths, test_paths, *, labels=None, label_column="l
     --------
     Two models' out-of-fold files and their test files:
 
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.predictions import write_probabilities
     >>> from ensemble.prediction_sets import read_prediction_files
-    >>> folder = Path(tempfile.mkdtemp())
+    >>> folder = Path("predictions")
+    >>> folder.mkdir()
     >>> for name, p in [("a", 0.9), ("b", 0.6)]:
     ...     write_probabilities(folder / f"oof_{name}.csv", [1, 2], [[p, 1 - p], [1 - p, p]],
     ...                         ["cat", "dog"], labels=["cat", "dog"])

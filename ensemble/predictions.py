@@ -112,10 +112,9 @@ def write_submission(path, ids, labels, *, id_column="id", label_column="label",
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.predictions import write_submission
-    >>> path = Path(tempfile.mkdtemp()) / "submission.csv"
+    >>> path = Path("submission.csv")
     >>> write_submission(path, [1, 2], ["cat", "dog"])
     >>> print(path.read_text())
     id,label
@@ -162,10 +161,9 @@ def write_probabilities(path, ids, proba, classes, *, labels=None, id_column="id
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.predictions import write_probabilities
-    >>> path = Path(tempfile.mkdtemp()) / "oof.csv"
+    >>> path = Path("oof.csv")
     >>> write_probabilities(path, [1, 2], [[0.9, 0.1], [0.2, 0.8]], ["cat", "dog"],
     ...                     labels=["cat", "dog"])
     >>> print(path.read_text())
@@ -262,10 +260,9 @@ def read_probabilities(path, *, id_column="id", label_column="label", check=True
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.predictions import read_probabilities, write_probabilities
-    >>> path = Path(tempfile.mkdtemp()) / "test.csv"
+    >>> path = Path("test.csv")
     >>> write_probabilities(path, [1, 2], [[0.9, 0.1], [0.2, 0.8]], [0, 1])
     >>> read = read_probabilities(path)
     >>> read.ids, read.classes, read.labels
@@ -330,11 +327,10 @@ def read_predictions(path, *, label_column="label", check=True):
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble.predictions import read_predictions
-    >>> path = Path(tempfile.mkdtemp()) / "model.npy"
+    >>> path = Path("model.npy")
     >>> np.save(path, np.array([[0.9, 0.1], [0.2, 0.8]]))
     >>> read_predictions(path).proba.shape
     (2, 2)
@@ -420,10 +416,9 @@ def read_labels(path, *, label_column="label"):
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.predictions import read_labels
-    >>> path = Path(tempfile.mkdtemp()) / "train_labels.csv"
+    >>> path = Path("train_labels.csv")
     >>> _ = path.write_text("id,label\\n10,3\\n11,5\\n")
     >>> read_labels(path)
     (array([10, 11]), array([3, 5]))
@@ -478,10 +473,9 @@ def read_submission(path, *, id_column="id", label_column="label"):
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.predictions import read_submission, write_submission
-    >>> path = Path(tempfile.mkdtemp()) / "submission.csv"
+    >>> path = Path("submission.csv")
     >>> write_submission(path, [1, 2], ["cat", "dog"])
     >>> read_submission(path)
     (array([1, 2]), array(['cat', 'dog'], dtype='<U3'))

@@ -84,11 +84,10 @@ def load_csv(path, *, image_shape=None, label_column=None, id_column=None):
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble.datasets import load_csv, save_csv
-    >>> path = Path(tempfile.mkdtemp()) / "train.csv"
+    >>> path = Path("train.csv")
     >>> save_csv(path, np.zeros((2, 4, 4, 1), dtype=np.uint8), np.array([3, 5]))
     >>> X, y = load_csv(path)
     >>> X.shape, y
@@ -324,11 +323,10 @@ def save_csv(path, X, y=None, *, ids=None, first_pixel=1, label_column="label",
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble.datasets import save_csv
-    >>> path = Path(tempfile.mkdtemp()) / "train.csv"
+    >>> path = Path("train.csv")
     >>> save_csv(path, np.zeros((2, 2, 2, 1), dtype=np.uint8), np.array([3, 5]))
     >>> print(path.read_text())
     label,pixel1,pixel2,pixel3,pixel4

@@ -349,10 +349,9 @@ def read_idx(path):
     --------
     An IDX file of three unsigned bytes:
 
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble.datasets import read_idx
-    >>> path = Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
+    >>> path = Path("labels-idx1-ubyte")
     >>> _ = path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 9]))
     >>> read_idx(path)
     array([7, 2, 9], dtype=uint8)

@@ -98,13 +98,12 @@ def load_image_folder(path, image_size=None, color_mode="auto", *, n_jobs=None):
     --------
     One sub-folder per class:
 
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from PIL import Image
     >>> from ensemble.datasets import load_image_folder
-    >>> root = Path(tempfile.mkdtemp())
+    >>> root = Path("images")
     >>> for label in ("cat", "dog"):
-    ...     (root / label).mkdir()
+    ...     (root / label).mkdir(parents=True)
     ...     Image.new("RGB", (12, 10)).save(root / label / "001.png")
     >>> data = load_image_folder(root, image_size=8)
     >>> data.X.shape, data.y.tolist(), data.ids.tolist()

@@ -134,7 +134,6 @@ def save(estimator, path, *, overwrite=False):
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble import save, verify
@@ -142,7 +141,7 @@ def save(estimator, path, *, overwrite=False):
     >>> X = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
     >>> y = np.arange(20) % 2
     >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
-    >>> path = Path(tempfile.mkdtemp()) / "member.zip"
+    >>> path = Path("member.zip")
     >>> save(clf.fit(X, y), path)
     >>> verify(path)["estimator"]["class"]
     'PlainCNNClassifier'
@@ -227,7 +226,6 @@ def load(path):
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble import load, save
@@ -235,7 +233,7 @@ def load(path):
     >>> X = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
     >>> y = np.arange(20) % 2
     >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
-    >>> path = Path(tempfile.mkdtemp()) / "member.zip"
+    >>> path = Path("member.zip")
     >>> save(clf.fit(X, y), path)
     >>> loaded = load(path)
     >>> np.allclose(loaded.predict_proba(X), clf.predict_proba(X))
@@ -278,10 +276,9 @@ def verify(path):
 
     Examples
     --------
-    >>> import tempfile
     >>> from pathlib import Path
     >>> from ensemble import verify
-    >>> path = Path(tempfile.mkdtemp()) / "not-an-archive.zip"
+    >>> path = Path("not-an-archive.zip")
     >>> _ = path.write_bytes(b"not a zip file")
     >>> verify(path)  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):

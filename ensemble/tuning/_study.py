@@ -112,10 +112,8 @@ def study_storage(url, *, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
     >>> from ensemble.tuning import study_storage
-    >>> url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'study.db'}"
+    >>> url = "sqlite:///study.db"
     >>> type(study_storage(url)).__name__
     'RDBStorage'
     """

@@ -124,10 +124,10 @@ def load_search_space(path):
 
     Examples
     --------
-    >>> import json, tempfile
+    >>> import json
     >>> from pathlib import Path
     >>> from ensemble.tuning import load_search_space
-    >>> path = Path(tempfile.mkdtemp()) / "space.json"
+    >>> path = Path("space.json")
     >>> _ = path.write_text(json.dumps({"dropout": {"type": "float", "low": 0.0, "high": 0.5}}))
     >>> load_search_space(path)
     {'dropout': FloatDistribution(high=0.5, log=False, low=0.0, step=None)}

@@ -1,0 +1,41 @@
+"""What ``members`` and ``ensemble`` share: the one home of the project's internal helpers.
+
+``ensemble`` imports the public names of ``members`` (the classifiers,
+``check_image_size``) and, for everything else it needs from this package,
+only the modules below. Nothing here imports TensorFlow, so ``ensemble``
+code that runs without a network (blending prediction files, reading data,
+tuning a scikit-learn model) stays free of it.
+
+Modules
+-------
+checks
+    ``is_int``, ``is_real``, ``check_int``, ``check_real``: argument checks
+    with scikit-learn's wording.
+seeds
+    ``seed_from`` (a ``random_state`` as one int) and ``seeded`` (Keras
+    seeded for one fit, the caller's generators restored).
+files
+    ``atomic_write`` and friends: every file a user keeps is written through
+    a temporary file and a rename; Keras models to and from bytes.
+paths
+    ``require_file`` and the errors it raises (``MissingFileError``,
+    ``NotAFileError``): both an ``OSError`` and a ``ValueError``.
+lazy
+    ``lazy_attributes``: package attributes imported on first use (PEP 562).
+inputs
+    Flat rows and image shapes: ``flatten_images``, ``resolve_input_shape``.
+splits
+    Stratified splits that keep every class on both sides, and the member's
+    validation split.
+prediction
+    ``predict_in_batches``: a fitted network's probabilities, batch by batch,
+    averaged over test-time transforms.
+fingerprints
+    ``stable_repr``: parameter texts that are the same in every process, for
+    resuming a checkpointed fit or a tuning study.
+kinds
+    ``KerasMember`` and ``is_keras_member``: recognising a member without
+    importing the member classes.
+
+Not a public API: names here may change between releases.
+"""

@@ -16,6 +16,63 @@ from ._members import check_members, stacked_probas
 CALIBRATIONS = ("temperature",)
 
 
+#: Parameter and attribute descriptions both combiners share, written once and
+#: spliced into each class's docstring by :func:`with_shared_docs`, so that each
+#: class still documents every parameter in full (numpydoc, Sphinx, ``help()``).
+SHARED_DOCS = {
+    "holdout": """\
+    holdout : float or int, default=0.1
+        Share (or count) of the training rows held out, stratified, as
+        blending data when neither ``cv`` nor ``validation_data`` is given.
+        A share is rounded up and grows to one row per class on small data
+        (when every class has two rows or more); every class is then on
+        both sides of the split.
+""",
+    "fit_settings": """\
+    n_jobs : int or None, default=None
+        Members (and folds) trained in parallel through joblib; any joblib
+        backend works, e.g. Dask. TensorFlow threads are divided between
+        the workers.
+    random_state : int, RandomState or None, default=None
+        Seeds the held-out split, and every member whose own
+        ``random_state`` is None (each gets its own seed drawn from it).
+    checkpoint_dir : str, os.PathLike or None, default=None
+        Folder in which every member that has a ``checkpoint_dir``
+        parameter (the classes in :mod:`members`) keeps its checkpoints, in
+        ``<checkpoint_dir>/<member name>/<fit>``. Re-running an interrupted
+        ``fit`` with the same folder, settings and data loads the members
+        that finished instead of retraining them, and resumes the one that
+        was interrupted after its last finished epoch. With a held-out
+        split this needs an int ``random_state``, so that the re-run holds
+        out the same rows.
+    verbose : int, default=0
+        A progress bar over member fits when > 0.
+""",
+    "fitted_members": """\
+    members_ : list of estimators
+        The fitted members, dropped ones left out.
+    named_members_ : Bunch
+        The fitted members by name.
+""",
+    "fitted_blend": """\
+    blend_targets_ : ndarray of shape (n_blend,)
+    network_fits_ : int
+        Member fits performed by ``fit``.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+""",
+}
+
+
+def with_shared_docs(cls):
+    """Replace each ``%(name)s`` line of ``cls.__doc__`` with ``SHARED_DOCS[name]``."""
+    doc = cls.__doc__
+    for name, text in SHARED_DOCS.items():
+        doc = doc.replace(f"    %({name})s\n", text)
+    cls.__doc__ = doc
+    return cls
+
+
 class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Base of the combiners: fit members, keep their blending predictions, combine.
 

@@ -5,11 +5,12 @@ import numbers
 import numpy as np
 
 from . import weights as blend_weights
-from ._base import MemberEnsembleBase
+from ._base import MemberEnsembleBase, with_shared_docs
 
 WEIGHTINGS = ("log_loss", "caruana", "equal")
 
 
+@with_shared_docs
 class WeightedAverageEnsemble(MemberEnsembleBase):
     """Average the members' probabilities with weights learned on data they never saw.
 
@@ -33,41 +34,16 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         Fashion-MNIST with the default members it made the test log loss
         and ECE slightly worse (BENCHMARKS.md), hence off by default. None:
         use the blend as it is.
-    holdout : float or int, default=0.1
-        Share (or count) of the training rows held out, stratified, as
-        blending data when neither ``cv`` nor ``validation_data`` is given.
-        A share is rounded up and grows to one row per class on small data
-        (when every class has two rows or more); every class is then on
-        both sides of the split.
+    %(holdout)s
     cv : int, cross-validation splitter, "prefit" or None, default=None
         ``k`` or a splitter: blend on out-of-fold predictions (each member
         is fitted k + 1 times). ``"prefit"``: the members are already
         fitted; only the weights are learned, on ``(X, y)``.
-    n_jobs : int or None, default=None
-        Members (and folds) trained in parallel through joblib; any joblib
-        backend works, e.g. Dask. TensorFlow threads are divided between
-        the workers.
-    random_state : int, RandomState or None, default=None
-        Seeds the held-out split, and every member whose own
-        ``random_state`` is None (each gets its own seed drawn from it).
-    checkpoint_dir : str, os.PathLike or None, default=None
-        Folder in which every member that has a ``checkpoint_dir``
-        parameter (the classes in :mod:`members`) keeps its checkpoints, in
-        ``<checkpoint_dir>/<member name>/<fit>``. Re-running an interrupted
-        ``fit`` with the same folder, settings and data loads the members
-        that finished instead of retraining them, and resumes the one that
-        was interrupted after its last finished epoch. With a held-out
-        split this needs an int ``random_state``, so that the re-run holds
-        out the same rows.
-    verbose : int, default=0
-        A progress bar over member fits when > 0.
+    %(fit_settings)s
 
     Attributes
     ----------
-    members_ : list of estimators
-        The fitted members, dropped ones left out.
-    named_members_ : Bunch
-        The fitted members by name.
+    %(fitted_members)s
     weights_ : ndarray of shape (n_members,)
         Blend weights, summing to one.
     temperature_ : float
@@ -76,11 +52,7 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         Member probabilities on the blending rows, kept so that another
         weighting or a stacking combiner can be fitted without retraining
         (see :meth:`from_blend`).
-    blend_targets_ : ndarray of shape (n_blend,)
-    network_fits_ : int
-        Member fits performed by ``fit``.
-    classes_ : ndarray of shape (n_classes,)
-    n_features_in_ : int
+    %(fitted_blend)s
 
     See Also
     --------

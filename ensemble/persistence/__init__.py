@@ -226,17 +226,20 @@ def load(path):
 
     Examples
     --------
-    >>> from pathlib import Path
+    A member trained on 60 of scikit-learn's 8x8 digits, saved and loaded back:
+
     >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
     >>> from ensemble import load, save
     >>> from members import PlainCNNClassifier
-    >>> X = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
-    >>> y = np.arange(20) % 2
-    >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
-    >>> path = Path("member.zip")
-    >>> save(clf.fit(X, y), path)
-    >>> loaded = load(path)
-    >>> np.allclose(loaded.predict_proba(X), clf.predict_proba(X))
+    >>> X, y = load_digits(return_X_y=True)
+    >>> digits = PlainCNNClassifier(input_shape=(8, 8, 1), stem_filters=4, filters=(8,),
+    ...                             dense_units=8, epochs=1).fit(X[:60], y[:60])
+    >>> save(digits, "digits.zip")
+    >>> loaded = load("digits.zip")
+    >>> loaded.classes_.tolist() == digits.classes_.tolist()
+    True
+    >>> np.allclose(loaded.predict_proba(X[60:70]), digits.predict_proba(X[60:70]))
     True
     """
     manifest, contents = read_verified(path)

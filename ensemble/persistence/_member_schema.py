@@ -17,18 +17,8 @@ from members import (
 from members._shared.checks import is_int, is_real
 from members._shared.files import keras_model_to_bytes
 
-from ._values import (
-    allowed_class,
-    check_feature_names,
-    check_params_spec,
-    decode_labels,
-    encode_feature_names,
-    encode_labels,
-    expect,
-    restored_params,
-    short_repr,
-    split_params,
-)
+from . import _values
+from ._values import expect
 
 #: The only classes ``load`` will build, by the name the manifest gives.
 MEMBER_CLASSES = {
@@ -46,11 +36,11 @@ def describe_member(member, index, files, label):
             f"member classes {sorted(MEMBER_CLASSES)}."
         )
     check_is_fitted(member)
-    params, unrestored, tuple_params = split_params(member.get_params(deep=False))
+    params, unrestored, tuple_params = _values.split_params(member.get_params(deep=False))
     if cls is KerasMemberClassifier:
         # Stored by repr only: loading never imports code.
         params.pop("build_fn", None)
-        unrestored["build_fn"] = short_repr(member.build_fn)
+        unrestored["build_fn"] = _values.short_repr(member.build_fn)
     file_name = f"members/{index}.keras"
     files[file_name] = keras_model_to_bytes(member.model_)
     return {
@@ -58,9 +48,9 @@ def describe_member(member, index, files, label):
         "params": params,
         "unrestored_params": unrestored,
         "tuple_params": tuple_params,
-        "classes": encode_labels(member.classes_, f"{label}.classes_"),
+        "classes": _values.encode_labels(member.classes_, f"{label}.classes_"),
         "n_features_in": int(member.n_features_in_),
-        "feature_names_in": encode_feature_names(member),
+        "feature_names_in": _values.encode_feature_names(member),
         "input_shape": [int(size) for size in member.input_shape_],
         "pixel_scale": float(member.pixel_scale_),
         "history": {
@@ -72,13 +62,13 @@ def describe_member(member, index, files, label):
 
 def check_member_spec(spec, index, label):
     expect(isinstance(spec, dict), f"{label} must be an object")
-    cls = allowed_class(spec.get("class"), MEMBER_CLASSES, label)
-    check_params_spec(spec, cls, label)
-    classes = decode_labels(spec.get("classes"), f"{label}.classes")
+    cls = _values.allowed_class(spec.get("class"), MEMBER_CLASSES, label)
+    _values.check_params_spec(spec, cls, label)
+    classes = _values.decode_labels(spec.get("classes"), f"{label}.classes")
     expect(len(classes) >= 2, f"{label} must have at least two classes")
     n_features = spec.get("n_features_in")
     expect(is_int(n_features) and n_features >= 1, f"{label}.n_features_in must be an int >= 1")
-    check_feature_names(spec.get("feature_names_in"), n_features, label)
+    _values.check_feature_names(spec.get("feature_names_in"), n_features, label)
     shape = spec.get("input_shape")
     expect(isinstance(shape, list) and shape and all(
         is_int(size) and size >= 1 for size in shape), f"{label}.input_shape must list sizes")
@@ -94,13 +84,13 @@ def check_member_spec(spec, index, label):
 
 def build_member(spec, contents, index, label):
     cls = MEMBER_CLASSES[spec["class"]]
-    params = restored_params(spec)
+    params = _values.restored_params(spec)
     if cls is KerasMemberClassifier:
         params["build_fn"] = None
     member = cls(**params)
     file_name = f"members/{index}.keras"
     model = _load_model(contents[file_name], f"{label} ({file_name})")
-    classes = decode_labels(spec["classes"], "classes")
+    classes = _values.decode_labels(spec["classes"], "classes")
     n_features = spec["n_features_in"]
     input_shape = getattr(model, "input_shape", None)
     output_shape = getattr(model, "output_shape", None)

@@ -114,9 +114,8 @@ def write_submission(path, ids, labels, *, id_column="id", label_column="label",
     --------
     >>> from pathlib import Path
     >>> from ensemble.predictions import write_submission
-    >>> path = Path("submission.csv")
-    >>> write_submission(path, [1, 2], ["cat", "dog"])
-    >>> print(path.read_text())
+    >>> write_submission("submission.csv", [1, 2], ["cat", "dog"])
+    >>> print(Path("submission.csv").read_text())
     id,label
     1,cat
     2,dog
@@ -163,10 +162,9 @@ def write_probabilities(path, ids, proba, classes, *, labels=None, id_column="id
     --------
     >>> from pathlib import Path
     >>> from ensemble.predictions import write_probabilities
-    >>> path = Path("oof.csv")
-    >>> write_probabilities(path, [1, 2], [[0.9, 0.1], [0.2, 0.8]], ["cat", "dog"],
+    >>> write_probabilities("oof.csv", [1, 2], [[0.9, 0.1], [0.2, 0.8]], ["cat", "dog"],
     ...                     labels=["cat", "dog"])
-    >>> print(path.read_text())
+    >>> print(Path("oof.csv").read_text())
     id,label,cat,dog
     1,cat,0.9,0.1
     2,dog,0.2,0.8
@@ -260,11 +258,9 @@ def read_probabilities(path, *, id_column="id", label_column="label", check=True
 
     Examples
     --------
-    >>> from pathlib import Path
     >>> from ensemble.predictions import read_probabilities, write_probabilities
-    >>> path = Path("test.csv")
-    >>> write_probabilities(path, [1, 2], [[0.9, 0.1], [0.2, 0.8]], [0, 1])
-    >>> read = read_probabilities(path)
+    >>> write_probabilities("test.csv", [1, 2], [[0.9, 0.1], [0.2, 0.8]], [0, 1])
+    >>> read = read_probabilities("test.csv")
     >>> read.ids, read.classes, read.labels
     (array([1, 2]), array([0, 1]), None)
     >>> read.proba
@@ -327,12 +323,10 @@ def read_predictions(path, *, label_column="label", check=True):
 
     Examples
     --------
-    >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble.predictions import read_predictions
-    >>> path = Path("model.npy")
-    >>> np.save(path, np.array([[0.9, 0.1], [0.2, 0.8]]))
-    >>> read_predictions(path).proba.shape
+    >>> np.save("model.npy", np.array([[0.9, 0.1], [0.2, 0.8]]))
+    >>> read_predictions("model.npy").proba.shape
     (2, 2)
     """
     path = require_file(path, "a file of predictions")
@@ -418,9 +412,8 @@ def read_labels(path, *, label_column="label"):
     --------
     >>> from pathlib import Path
     >>> from ensemble.predictions import read_labels
-    >>> path = Path("train_labels.csv")
-    >>> _ = path.write_text("id,label\\n10,3\\n11,5\\n")
-    >>> read_labels(path)
+    >>> _ = Path("train_labels.csv").write_text("id,label\\n10,3\\n11,5\\n")
+    >>> read_labels("train_labels.csv")
     (array([10, 11]), array([3, 5]))
     """
     path = require_file(path, "a file of labels")
@@ -473,11 +466,9 @@ def read_submission(path, *, id_column="id", label_column="label"):
 
     Examples
     --------
-    >>> from pathlib import Path
     >>> from ensemble.predictions import read_submission, write_submission
-    >>> path = Path("submission.csv")
-    >>> write_submission(path, [1, 2], ["cat", "dog"])
-    >>> read_submission(path)
+    >>> write_submission("submission.csv", [1, 2], ["cat", "dog"])
+    >>> read_submission("submission.csv")
     (array([1, 2]), array(['cat', 'dog'], dtype='<U3'))
     """
     header, rows = _read(path)

@@ -84,12 +84,10 @@ def load_csv(path, *, image_shape=None, label_column=None, id_column=None):
 
     Examples
     --------
-    >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble.datasets import load_csv, save_csv
-    >>> path = Path("train.csv")
-    >>> save_csv(path, np.zeros((2, 4, 4, 1), dtype=np.uint8), np.array([3, 5]))
-    >>> X, y = load_csv(path)
+    >>> save_csv("train.csv", np.zeros((2, 4, 4, 1), dtype=np.uint8), np.array([3, 5]))
+    >>> X, y = load_csv("train.csv")
     >>> X.shape, y
     ((2, 4, 4, 1), array([3, 5]))
     """
@@ -326,9 +324,8 @@ def save_csv(path, X, y=None, *, ids=None, first_pixel=1, label_column="label",
     >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble.datasets import save_csv
-    >>> path = Path("train.csv")
-    >>> save_csv(path, np.zeros((2, 2, 2, 1), dtype=np.uint8), np.array([3, 5]))
-    >>> print(path.read_text())
+    >>> save_csv("train.csv", np.zeros((2, 2, 2, 1), dtype=np.uint8), np.array([3, 5]))
+    >>> print(Path("train.csv").read_text())
     label,pixel1,pixel2,pixel3,pixel4
     3,0,0,0,0
     5,0,0,0,0

@@ -351,9 +351,8 @@ def read_idx(path):
 
     >>> from pathlib import Path
     >>> from ensemble.datasets import read_idx
-    >>> path = Path("labels-idx1-ubyte")
-    >>> _ = path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 9]))
-    >>> read_idx(path)
+    >>> _ = Path("labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 9]))
+    >>> read_idx("labels-idx1-ubyte")
     array([7, 2, 9], dtype=uint8)
     """
     path = require_file(path, "an IDX file")

@@ -53,12 +53,10 @@ def load_npz(path, split=None, *, image_shape=None):
 
     Examples
     --------
-    >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble.datasets import load_npz
-    >>> path = Path("data.npz")
-    >>> np.savez(path, X=np.zeros((2, 8, 8), dtype=np.uint8), y=np.array([0, 1]))
-    >>> X, y = load_npz(path)
+    >>> np.savez("data.npz", X=np.zeros((2, 8, 8), dtype=np.uint8), y=np.array([0, 1]))
+    >>> X, y = load_npz("data.npz")
     >>> X.shape, y
     ((2, 8, 8, 1), array([0, 1]))
     """

@@ -134,16 +134,14 @@ def save(estimator, path, *, overwrite=False):
 
     Examples
     --------
-    >>> from pathlib import Path
     >>> import numpy as np
     >>> from ensemble import save, verify
     >>> from members import PlainCNNClassifier
     >>> X = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
     >>> y = np.arange(20) % 2
     >>> clf = PlainCNNClassifier(stem_filters=4, filters=(8,), dense_units=8, epochs=1)
-    >>> path = Path("member.zip")
-    >>> save(clf.fit(X, y), path)
-    >>> verify(path)["estimator"]["class"]
+    >>> save(clf.fit(X, y), "member.zip")
+    >>> verify("member.zip")["estimator"]["class"]
     'PlainCNNClassifier'
     """
     path = local_path(path, "save")
@@ -281,9 +279,8 @@ def verify(path):
     --------
     >>> from pathlib import Path
     >>> from ensemble import verify
-    >>> path = Path("not-an-archive.zip")
-    >>> _ = path.write_bytes(b"not a zip file")
-    >>> verify(path)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    >>> _ = Path("not-an-archive.zip").write_bytes(b"not a zip file")
+    >>> verify("not-an-archive.zip")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ValueError: not a keras-ensembles archive
     """

@@ -127,9 +127,9 @@ def load_search_space(path):
     >>> import json
     >>> from pathlib import Path
     >>> from ensemble.tuning import load_search_space
-    >>> path = Path("space.json")
-    >>> _ = path.write_text(json.dumps({"dropout": {"type": "float", "low": 0.0, "high": 0.5}}))
-    >>> load_search_space(path)
+    >>> space = {"dropout": {"type": "float", "low": 0.0, "high": 0.5}}
+    >>> _ = Path("space.json").write_text(json.dumps(space))
+    >>> load_search_space("space.json")
     {'dropout': FloatDistribution(high=0.5, log=False, low=0.0, step=None)}
     """
     text = Path(path).read_text()

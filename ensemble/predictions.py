@@ -69,10 +69,12 @@ def class_columns(classes):
     Parameters
     ----------
     classes : array-like of shape (n_classes,)
+        A fitted model's ``classes_``.
 
     Returns
     -------
     list of str
+        One column name per class, in the order of ``classes``.
 
     Examples
     --------
@@ -255,6 +257,7 @@ def read_probabilities(path, *, id_column="id", label_column="label", check=True
     See Also
     --------
     write_probabilities : Write such a file.
+    read_predictions : Read a file of any of the layouts, CSV or ``.npy``.
 
     Examples
     --------
@@ -463,6 +466,7 @@ def read_submission(path, *, id_column="id", label_column="label"):
     See Also
     --------
     write_submission : Write such a file.
+    read_labels : Read a file of ids and true labels.
 
     Examples
     --------

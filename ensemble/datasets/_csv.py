@@ -318,6 +318,7 @@ def save_csv(path, X, y=None, *, ids=None, first_pixel=1, label_column="label",
     See Also
     --------
     load_csv : Read such a file.
+    load_dataset : Load it back, or a folder or an npz file, by name.
 
     Examples
     --------

@@ -197,10 +197,12 @@ def format_shape(shape):
     Parameters
     ----------
     shape : tuple of int
+        ``(height, width)`` or ``(height, width, channels)``.
 
     Returns
     -------
     str
+        The sizes joined by ``x``.
 
     Examples
     --------

@@ -381,10 +381,12 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples in the layout the searched estimator takes.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The predicted class of each sample.
         """
         self._check_refitted("predict")
         return self.best_estimator_.predict(X)

@@ -42,9 +42,10 @@ fashion-mnist:
 demo: venv
 	$(VPY) -m ensemble.demo
 
-# The tests, and the examples in the packages' docstrings (pyproject.toml's
-# testpaths and --doctest-modules).
+# The linter (ruff, configured in pyproject.toml), then the tests and the examples
+# in the packages' docstrings (pyproject.toml's testpaths and --doctest-modules).
 test: venv fashion-mnist
+	$(VPY) -m ruff check .
 	$(VPY) -m pytest -n 2 --dist worksteal --durations=25
 
 # The API reference (docs/), every warning an error; open docs/_build/html/index.html.

@@ -849,7 +849,7 @@ def prediction_cost_rows(data, learned, args):
     (non-zero weight) once per test-time-augmentation transform that member
     averages, on inputs transformed beforehand (not timed).
     """
-    from members._augment import resolve_tta, transform_batch
+    from members._shared.tta import resolve_tta, transform_batch
 
     used = [member for member, weight in zip(learned.members_, learned.weights_, strict=True)
             if weight > 0]

@@ -119,7 +119,7 @@ def run_snapshots(args, data, cache):
         return {key: stored[key] for key in stored.files}
     import keras
 
-    from members._augment import transform_batch
+    from members._shared.tta import transform_batch
 
     estimator = recipe(args.member, **epoch_cap(args))
     cycle_epochs = max(1, estimator.epochs // SNAPSHOTS)

@@ -25,6 +25,7 @@ from ._shared.kinds import KerasMember
 from ._shared.prediction import predict_in_batches
 from ._shared.seeds import seed_from, seeded
 from ._shared.splits import validation_split
+from ._shared.tta import resolve_tta
 
 #: Rows per batch at prediction time: large enough to keep the CPU busy,
 #: small enough that one batch's activations stay in the tens of megabytes.
@@ -586,7 +587,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         self._check_image_shape(image_shape)
         X = validate_data(self, X, dtype="numeric", reset=False)
         self._check_pixel_range(X)
-        transforms = _augment.resolve_tta(self.tta, self.horizontal_flip, self.input_shape_)
+        transforms = resolve_tta(self.tta, self.horizontal_flip, self.input_shape_)
         proba = predict_in_batches(self.model_, X, transforms=transforms,
                                    image_shape=self.input_shape_)
         # float32 softmax rows can sum to 1 +- 1e-7; scikit-learn's metrics

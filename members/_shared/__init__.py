@@ -27,6 +27,9 @@ inputs
 splits
     Stratified splits that keep every class on both sides, and the member's
     validation split.
+tta
+    ``resolve_tta`` and ``transform_batch``: the fixed test-time transforms
+    (mirror image, one-pixel shifts) a member averages.
 prediction
     ``predict_in_batches``: a fitted network's probabilities, batch by batch,
     averaged over test-time transforms.

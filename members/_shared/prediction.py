@@ -7,7 +7,7 @@ member classes.
 
 import numpy as np
 
-from .._augment import transform_batch
+from .tta import transform_batch
 
 #: Rows per prediction batch: large enough to keep the cores busy, small
 #: enough that one batch of activations stays far below a gigabyte.
@@ -32,7 +32,7 @@ def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE, *, transforms=("
     X : ndarray of shape (n_samples, n_features)
     batch_size : int
     transforms : tuple of str, default=("identity",)
-        TTA transform names (:func:`members._augment.transform_batch`).
+        TTA transform names (:func:`members._shared.tta.transform_batch`).
     image_shape : tuple of int or None
         Shape of one sample as the network sees it; needed for transforms
         other than the identity.

@@ -334,7 +334,9 @@ def plot_learning_curves(histories, *, path=None, overwrite=False):
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric.replace("_", " "))
         ax.set_title(f"{metric.replace('_', ' ')} per epoch")
-        if metric == "learning_rate":
+        rates = [rate for history in named.values() for rate in history.get(metric, [])]
+        if metric == "learning_rate" and rates and min(rates) > 0:
+            # A schedule that decays to zero (cosine) ends off a log scale: linear then.
             ax.set_yscale("log")
         ax.legend(fontsize=7)
     return _finish(figure, path, overwrite)

@@ -9,10 +9,11 @@ the :class:`Dataset`.
 """
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from members._shared.checks import is_int
 
 #: Colour modes of :func:`~ensemble.datasets.load_image_folder`.
 COLOR_MODES = ("auto", "grayscale", "rgb")
@@ -156,7 +157,7 @@ def check_image_size(image_size):
     """``image_size`` as ``(height, width)``: an int (square) or a pair of positive ints."""
     if image_size is None:
         return None
-    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
+    if is_int(image_size):
         image_size = (image_size, image_size)
     size = _positive_ints(image_size, "image_size")
     if size is None or len(size) != 2:
@@ -185,8 +186,7 @@ def _positive_ints(values, name):
         items = tuple(values)
     except TypeError:
         return None
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-               for v in items):
+    if not all(is_int(v) and v >= 1 for v in items):
         return None
     return tuple(int(v) for v in items)
 

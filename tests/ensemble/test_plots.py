@@ -119,3 +119,13 @@ def test_plots_need_neither_pyplot_nor_tensorflow():
             "print('matplotlib.pyplot' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_learning_rate_that_decays_to_zero_is_drawn_on_a_linear_scale(recwarn):
+    from ensemble.plots import plot_learning_curves
+
+    decayed = plot_learning_curves({"loss": [1.0, 0.5], "learning_rate": [1e-3, 0.0]})
+    halved = plot_learning_curves({"loss": [1.0, 0.5], "learning_rate": [1e-3, 5e-4]})
+    assert decayed.axes[-1].get_yscale() == "linear"
+    assert halved.axes[-1].get_yscale() == "log"
+    assert not [w for w in recwarn if "log-scaled" in str(w.message)]

@@ -67,6 +67,8 @@ SHARED_DOCS = {
 def with_shared_docs(cls):
     """Replace each ``%(name)s`` line of ``cls.__doc__`` with ``SHARED_DOCS[name]``."""
     doc = cls.__doc__
+    if doc is None:  # python -OO strips docstrings
+        return cls
     for name, text in SHARED_DOCS.items():
         doc = doc.replace(f"    %({name})s\n", text)
     cls.__doc__ = doc

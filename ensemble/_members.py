@@ -77,7 +77,9 @@ def aligned_proba(member, X, classes):
     member_classes = np.asarray(member.classes_)
     if len(member_classes) == len(classes) and np.array_equal(member_classes, classes):
         return proba
-    columns = label_indices(member_classes, classes)
+    columns = label_indices(member_classes, classes, unknown_message=lambda missing: (
+        f"a member was fitted on classes {missing} that the ensemble's y does not hold; "
+        "give the ensemble data with every class its members know."))
     aligned = np.zeros((proba.shape[0], len(classes)))
     aligned[:, columns] = proba
     return aligned

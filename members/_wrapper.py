@@ -192,6 +192,8 @@ def with_training_docs(cls):
     written back in numpydoc's order, so that ``See Also``, ``Notes`` and
     ``Examples`` stay after them (as skorch does for its shared docs).
     """
+    if cls.__doc__ is None:  # python -OO strips docstrings
+        return cls
     preamble, sections = _doc_sections(cls.__doc__)
     # TRAINING_PARAMETERS_DOC: parameter entries, then an Attributes section.
     shared_parameters, shared = _doc_sections(TRAINING_PARAMETERS_DOC)

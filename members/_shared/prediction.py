@@ -63,7 +63,10 @@ COMPILED_PREDICT_MIN_ROWS = 4 * PREDICT_BATCH_SIZE
 
 def _eager_runner(model):
     def run(rows):
-        return np.asarray(model(rows, training=False))
+        import keras  # loaded already (a model exists); here, so this module stays TF-free
+
+        # convert_to_numpy, not np.asarray: a torch tensor needs detaching and a copy to host.
+        return keras.ops.convert_to_numpy(model(rows, training=False))
     return run
 
 

@@ -316,3 +316,11 @@ def test_a_failed_fit_keeps_the_fitted_ensemble(tabular):
         ensemble.set_params(weighting="nonsense").fit(X, y)
     np.testing.assert_array_equal(ensemble.predict_proba(X), before)
     assert ensemble.weights_.shape == (2,)
+
+
+def test_a_prefit_member_with_a_class_absent_from_y_is_refused_by_name(tabular):
+    X, y = tabular
+    fitted = [("lr", LogisticRegression(max_iter=500).fit(X, y))]
+    kept = y != y.max()
+    with pytest.raises(ValueError, match=rf"a member was fitted on classes \[{y.max()}\]"):
+        WeightedAverageEnsemble(fitted, cv="prefit").fit(X[kept], y[kept])

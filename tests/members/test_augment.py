@@ -1,4 +1,4 @@
-"""Training-time augmentation layers and test-time augmentation (members/_augment.py)."""
+"""Training-time augmentation layers and test-time augmentation (members._augment, ._shared.tta)."""
 
 import keras
 import numpy as np

@@ -46,7 +46,7 @@ LEVERS = {
                 {"lr_schedule": "plateau", "learning_rate": 1e-3}),
     "no-weight-decay": ("weight decay 0", {"weight_decay": 0.0}),
     "label-smoothing": ("label smoothing 0.1", {"label_smoothing": 0.1}),
-    "full-resolution-stem": ("stem at 28x28 then 2x2 pooling, instead of stride 2",
+    "full-resolution-stem": ("stem_strides=1: every stage at twice the resolution, 4x the compute",
                              {"stem_strides": 1}),
     "earlier-defaults": ("every setting as before this round: no augmentation, Adam 1e-3 on "
                          "plateaus, no weight decay, full-resolution stem",

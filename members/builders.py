@@ -12,11 +12,11 @@ step, in the convolution, the batch normalisation and the ReLU. So every
 builder starts with a stride-2 stem (``stem_strides=2``), which computes
 only a quarter of the positions and never stores a full-resolution
 activation, and puts its capacity at half and quarter resolution. Measured
-on 2 cores (BENCHMARKS.md, "Accuracy per CPU minute"): an epoch of the
-plain CNN with a stride-2 stem took 32-40 s against 45-86 s for the same
-network with a full-resolution stem and pooling; the accuracy of the
-full-resolution variant at equal epochs is one of the levers still to be
-measured there.
+on 2 cores (BENCHMARKS.md, "Accuracy per CPU minute"), the plain CNN on
+54,000 Fashion-MNIST images: 37 s per epoch with the stride-2 stem against
+140 s with ``stem_strides=1`` (4x the multiply-adds), which in 16 epochs
+reaches 0.941 test accuracy against 0.931. ``stem_strides=1`` is the
+choice when accuracy matters more than CPU time.
 """
 
 import keras

@@ -89,7 +89,7 @@ def scores(y, proba):
 
 def run_lever(lever, args, data, cache):
     """Fit one configuration (or load it from the cache); its probabilities and timings."""
-    path = cache / f"{args.member}-{lever}.npz"
+    path = cache_path(cache, args, lever)
     if path.is_file():
         stored = np.load(path, allow_pickle=False)
         return {key: stored[key] for key in stored.files}
@@ -107,13 +107,20 @@ def run_lever(lever, args, data, cache):
     return result
 
 
+def cache_path(cache, args, run):
+    """Where one run's probabilities are kept: an ``--epochs`` cap is part of the name,
+    so a capped run never reloads the uncapped one (or the other way round)."""
+    cap = "" if args.epochs is None else f"-{args.epochs}-epochs"
+    return cache / f"{args.member}-{run}{cap}.npz"
+
+
 def epoch_cap(args):
     return {} if args.epochs is None else {"epochs": args.epochs}
 
 
 def run_snapshots(args, data, cache):
     """One run, cosine schedule restarted SNAPSHOTS times; the snapshots' averaged probabilities."""
-    path = cache / f"{args.member}-snapshots.npz"
+    path = cache_path(cache, args, "snapshots")
     if path.is_file():
         stored = np.load(path, allow_pickle=False)
         return {key: stored[key] for key in stored.files}

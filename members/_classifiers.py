@@ -7,8 +7,9 @@ tuned defaults for them).
 """
 
 from . import builders
+from ._docs import with_training_docs
 from ._shared.inputs import square_image_shape
-from ._wrapper import MemberClassifierBase, with_training_docs
+from ._wrapper import MemberClassifierBase
 
 #: Training defaults of the three built-in architectures, chosen by the
 #: measurements in BENCHMARKS.md ("Accuracy per CPU minute"): shifts of up

@@ -1,8 +1,6 @@
 """The one scikit-learn wrapper around a Keras network builder."""
 
-import inspect
 import os
-import re
 
 import keras
 import numpy as np
@@ -13,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _augment, _checkpoints, _sizes, _training
+from ._docs import with_training_docs
 from ._shared.checks import check_int, check_real
 from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
 from ._shared.inputs import (
@@ -26,199 +25,6 @@ from ._shared.prediction import predict_in_batches
 from ._shared.seeds import seed_from, seeded
 from ._shared.splits import validation_split
 from ._shared.tta import resolve_tta
-
-#: Rows per batch at prediction time: large enough to keep the CPU busy,
-#: small enough that one batch's activations stay in the tens of megabytes.
-
-
-TRAINING_PARAMETERS_DOC = """
-    input_shape : tuple of int or None, default=None
-        Shape of one sample as the network sees it. None: the shape of the
-        images passed to ``fit`` if they are N-d, else the class's guess for
-        flat rows (square grey images for the built-in architectures, flat
-        vectors for :class:`KerasMemberClassifier`).
-    pixel_scale : "auto", float or None
-        Factor applied inside the model to its inputs, so that the saved
-        model takes raw pixels. "auto" divides raw pixels (all values in
-        [0, 255], some above 1) by 255 and leaves other data (standardised,
-        already in [0, 1]) unchanged; a model fitted on raw pixels then
-        refuses, at prediction, values outside [0, 255] (``ValueError``)
-        rather than misreading them. None applies no scaling.
-    epochs : int
-        Maximum number of passes over the training data.
-    batch_size : int, default=128
-    optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
-        SGD uses Nesterov momentum 0.9.
-    learning_rate : float, default=1e-3
-        The starting rate, or with ``lr_schedule="cosine"`` the peak reached
-        after the warm-up.
-    lr_schedule : {"cosine", "plateau", "constant"}
-        ``"cosine"``: a linear warm-up over ``warmup_epochs``, then a half
-        cosine down to zero at the last epoch. ``"plateau"``: multiply the
-        rate by ``reduce_lr_factor`` after ``reduce_lr_patience`` epochs
-        without improvement of the monitored loss. ``"constant"``.
-    warmup_epochs : float, default=1.0
-        Length of the cosine schedule's warm-up (at most half the epochs).
-    weight_decay : float, default=0.0
-        Decoupled weight decay: each step shrinks the weights (not the
-        batch-norm parameters or biases) by ``learning_rate * weight_decay``
-        of themselves; with ``optimizer="adam"`` this is AdamW.
-    label_smoothing : float, default=0.0
-        Train towards ``1 - label_smoothing`` on the true class and spread
-        the rest evenly over the others.
-    random_shift : float
-        Training-time augmentation: shift each image by up to this fraction
-        of its height and width (whole pixels, zero-filled border); 0 turns
-        it off. Safe for images in general. Images only: flat feature
-        vectors get no built-in augmentation.
-    horizontal_flip : bool
-        Training-time augmentation: mirror half of the images left to
-        right. Only for data whose classes look the same mirrored (clothes,
-        most photographs), not for digits or text.
-    augmentation : list of keras.layers.Layer or None, default=None
-        Your own Keras preprocessing layers (e.g.
-        ``keras.layers.RandomContrast(0.1)``), applied in training after the
-        built-in ones; they are saved in the model, so use built-in or
-        registered layers. Every fit works on deep copies.
-    tta : {"auto", "none", "flip", "shift", "flip+shift"} or None, default="auto"
-        Test-time augmentation: ``predict_proba`` averages the probabilities
-        of the image and of its fixed transforms -- its mirror image
-        (``"flip"``), its one-pixel shifts up, down, left and right
-        (``"shift"``). ``"auto"``: the mirror image when the member trained
-        with ``horizontal_flip``, else none. A prediction-time setting: it
-        can be changed on a fitted member.
-    validation_fraction : float, default=0.1
-        Share of the training data held out to watch for early stopping,
-        learning-rate reduction and the best checkpoint: rounded up,
-        stratified and grown to one row per class when every class has two
-        rows or more (small data). 0 disables it; the training loss is
-        watched instead.
-    early_stopping_patience : int or None, default=3
-        Epochs without improvement before training stops; the best epoch's
-        weights are restored. None disables early stopping.
-    reduce_lr_patience : int or None, default=2
-        With ``lr_schedule="plateau"``: epochs without improvement before
-        the learning rate is multiplied by ``reduce_lr_factor``. None
-        disables it.
-    reduce_lr_factor : float, default=0.5
-    min_lr : float, default=1e-5
-        Floor of the learning rate reduction.
-    checkpoint_dir : str, os.PathLike or None, default=None
-        Folder for the best-epoch checkpoint (``best.keras``) and a backup
-        of the last finished epoch. Re-running an interrupted ``fit`` with
-        the same folder, settings and data resumes after the last finished
-        epoch; re-running a finished one loads its model instead of
-        training. Needs an int ``random_state`` when ``validation_fraction``
-        is above 0, so that a re-run validates on the same rows.
-    tensorboard_dir : str, os.PathLike or None, default=None
-        Folder for TensorBoard logs (scalars every epoch).
-    histogram_freq : int, default=0
-        Epochs between weight histograms in TensorBoard; 0 for none.
-    callbacks : list of keras.callbacks.Callback or None, default=None
-        Your own callbacks. Every ``fit`` works on deep copies, so clones
-        and refits never share callback state.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, keyed by the original labels.
-    random_state : int, RandomState or None, default=None
-        Seeds weights, shuffling, dropout and the validation split. The
-        same seed gives the same predictions in a fresh process on CPU.
-    verbose : int, default=0
-        Keras's progress output: 0 silent, 1 progress bar, 2 a line per epoch.
-
-    Attributes
-    ----------
-    model_ : keras.Model
-        The trained network; takes flat raw rows of ``n_features_in_`` values
-        (its augmentation layers are active only in training).
-    history_ : dict of list
-        Per-epoch values (``"epoch"``, ``"loss"``, ``"accuracy"``,
-        ``"val_loss"``, ``"val_accuracy"``, ``"learning_rate"``), including
-        the epochs of an interrupted fit that this one resumed.
-    classes_ : ndarray of shape (n_classes,)
-    n_features_in_ : int
-        Values per sample (``H * W * C`` for images).
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Only when ``X`` had string column names.
-    input_shape_ : tuple of int
-        Shape of one sample as the network sees it.
-    pixel_scale_ : float
-        Factor the model applies to its inputs.
-"""
-
-
-#: numpydoc's order of sections; ``with_training_docs`` rebuilds a docstring in it.
-_SECTION_ORDER = ("Parameters", "Attributes", "Methods", "Returns", "Yields", "Receives",
-                  "Other Parameters", "Raises", "Warns", "Warnings", "See Also", "Notes",
-                  "References", "Examples")
-_PARAMETER_LINE = re.compile(r"^(?P<name>\w+) : (?P<type>.*?)(?:, default=.*)?$")
-
-
-def _doc_sections(doc):
-    """Split a numpydoc docstring into its preamble and ``{title: lines}``."""
-    lines = inspect.cleandoc(doc).splitlines()
-    preamble, sections, current = [], {}, None
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        underline = lines[index + 1] if index + 1 < len(lines) else ""
-        if line.strip() in _SECTION_ORDER and underline.strip() and set(underline.strip()) == {"-"}:
-            current = sections.setdefault(line.strip(), [])
-            index += 2
-            continue
-        (preamble if current is None else current).append(line)
-        index += 1
-    return preamble, sections
-
-
-def _strip_blank(lines):
-    while lines and not lines[0].strip():
-        lines = lines[1:]
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    return lines
-
-
-def _format_default(value):
-    return f'"{value}"' if isinstance(value, str) else repr(value)
-
-
-def with_training_docs(cls):
-    """Splice the shared training parameters into a member class's docstring.
-
-    The class's own Parameters section is followed by the shared training
-    parameters (each with its ``default=`` read from the class's
-    ``__init__``, since each architecture has its own tuned defaults), and
-    the shared Attributes follow the class's own. The sections are then
-    written back in numpydoc's order, so that ``See Also``, ``Notes`` and
-    ``Examples`` stay after them (as skorch does for its shared docs).
-    """
-    if cls.__doc__ is None:  # python -OO strips docstrings
-        return cls
-    preamble, sections = _doc_sections(cls.__doc__)
-    # TRAINING_PARAMETERS_DOC: parameter entries, then an Attributes section.
-    shared_parameters, shared = _doc_sections(TRAINING_PARAMETERS_DOC)
-    defaults = {
-        name: parameter.default
-        for name, parameter in inspect.signature(cls.__init__).parameters.items()
-        if parameter.default is not inspect.Parameter.empty
-    }
-    training = []
-    for line in shared_parameters:
-        match = _PARAMETER_LINE.match(line)
-        if match and match["name"] in defaults:
-            line = (f"{match['name']} : {match['type']}, "
-                    f"default={_format_default(defaults[match['name']])}")
-        training.append(line)
-    sections["Parameters"] = _strip_blank(sections.get("Parameters", [])) + _strip_blank(training)
-    sections["Attributes"] = (_strip_blank(sections.get("Attributes", []))
-                              + _strip_blank(shared["Attributes"]))
-    parts = ["\n".join(_strip_blank(preamble))]
-    for title in _SECTION_ORDER:
-        if title in sections:
-            body = "\n".join(_strip_blank(sections[title]))
-            parts.append(f"{title}\n{'-' * len(title)}\n{body}")
-    cls.__doc__ = "\n\n".join(parts) + "\n"
-    return cls
 
 
 @with_training_docs

@@ -120,7 +120,8 @@ class PlainCNNClassifier(_ImageMember):
     stem_strides : {1, 2}, default=2
         2 halves the resolution in the stem, where a CPU spends most; 1
         runs every stage at twice the resolution: 4x the compute, and on
-        Fashion-MNIST 0.941 test accuracy against 0.931 in 16 epochs.
+        Fashion-MNIST 0.941 test accuracy against 0.931 in 16 epochs
+        (with ``epochs=12``, 0.9397 with flip TTA in 29 minutes on 2 cores).
     filters : tuple of int, default=(64, 128)
         Filters of each stage.
     convs_per_stage : int, default=1

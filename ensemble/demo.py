@@ -12,22 +12,33 @@ Run ``python -m ensemble.demo --help`` for options.
 import argparse
 import time
 
+#: Epochs of each member on the sample, chosen by measurement (BENCHMARKS.md,
+#: "make demo"): members of closer strength than their full-data defaults
+#: give (the residual member earns a share of the weights from 10 epochs;
+#: the separable one earned none at 8 or 12 epochs on 5,400 images, so it
+#: gets the fewest), and the whole demo in under 3 minutes on 2 cores.
+DEMO_EPOCHS = {"plain": 12, "separable": 8, "residual": 10}
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m ensemble.demo",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=None,
-                        help="cap on every member's epochs (default: each member's own default)")
+                        help="every member's epochs (default: plain 12, separable 8, residual "
+                             "10, sized for the sample and 3 minutes on 2 cores)")
     parser.add_argument("--n-train", type=int, default=None,
                         help="use only the first N training images of the sample")
-    parser.add_argument("--n-jobs", type=int, default=-1, help="members trained in parallel")
+    # One after another by default: on 2 cores, parallel fits measured
+    # 0.66-0.97x the speed (each TensorFlow process already uses both cores).
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="members trained in parallel (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
 
 def default_members(epochs=None, seed=0):
-    """The three built-in members with their defaults (``epochs`` capped if given).
+    """The three built-in members, with :data:`DEMO_EPOCHS` (or ``epochs`` for all).
 
     Mirrored clothes are still the same clothes, so the members train on
     mirror images too (and average each prediction with its mirror's), as
@@ -35,13 +46,12 @@ def default_members(epochs=None, seed=0):
     """
     from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier
 
-    extra = {"horizontal_flip": True}
-    if epochs is not None:
-        extra["epochs"] = epochs
+    classes = {"plain": PlainCNNClassifier, "separable": SeparableCNNClassifier,
+               "residual": ResidualNetClassifier}
     return [
-        ("plain", PlainCNNClassifier(random_state=seed, **extra)),
-        ("separable", SeparableCNNClassifier(random_state=seed + 1, **extra)),
-        ("residual", ResidualNetClassifier(random_state=seed + 2, **extra)),
+        (name, cls(random_state=seed + offset, horizontal_flip=True,
+                   epochs=DEMO_EPOCHS[name] if epochs is None else epochs))
+        for offset, (name, cls) in enumerate(classes.items())
     ]
 
 

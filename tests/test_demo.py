@@ -45,3 +45,13 @@ def test_readme_names_every_notebook_and_every_cli_command():
     commands = build_parser()._subparsers._group_actions[0].choices
     for command in commands:
         assert f"keras-ensembles {command} " in readme, command
+
+
+def test_demo_members_get_their_own_epochs_unless_one_is_given():
+    from ensemble.demo import DEMO_EPOCHS, default_members
+
+    members = dict(default_members(seed=3))
+    assert {name: member.epochs for name, member in members.items()} == DEMO_EPOCHS
+    assert [member.random_state for member in members.values()] == [3, 4, 5]
+    assert all(member.horizontal_flip for member in members.values())
+    assert {member.epochs for _, member in default_members(epochs=2)} == {2}

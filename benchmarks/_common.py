@@ -54,3 +54,26 @@ def write_results(name, payload, table):
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(table + "\n")
+
+
+def blend_against_best(blend_probas, y_blend, test_probas, y_test):
+    """Log-loss weights learned on held-out rows, as ``WeightedAverageEnsemble`` learns them;
+    the blend's test scores beside its best member's.
+
+    ``blend_probas`` and ``test_probas`` hold one (n_samples, n_classes) array per
+    member; labels are class indices.
+    """
+    import numpy as np
+
+    from ensemble.metrics import accuracy, log_loss
+    from ensemble.weights import blend, log_loss_weights
+
+    classes = np.arange(test_probas[0].shape[1])
+    weights = log_loss_weights(blend_probas, y_blend)
+    proba = blend(test_probas, weights)
+    return weights, proba, {
+        "best_accuracy": max(accuracy(y_test, member, classes) for member in test_probas),
+        "best_log_loss": min(log_loss(y_test, member, classes) for member in test_probas),
+        "accuracy": accuracy(y_test, proba, classes),
+        "log_loss": log_loss(y_test, proba, classes),
+    }

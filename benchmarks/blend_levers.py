@@ -46,27 +46,20 @@ def load_run(cache, name):
     return {key: stored[key] for key in stored.files}
 
 
-def blend_row(names, runs, y_blend, y_test):
+def blend_row(common, names, runs, y_blend, y_test):
     """Log-loss weights on the held-out rows; the blend's and its best member's test scores."""
-    from ensemble.metrics import accuracy, expected_calibration_error, log_loss
-    from ensemble.weights import blend, log_loss_weights
+    from ensemble.metrics import expected_calibration_error
 
-    classes = np.arange(10)
-    weights = log_loss_weights([runs[name]["blend_flip"] for name in names], y_blend)
-    proba = blend([runs[name]["test_flip"] for name in names], weights)
-    member_accuracy = [accuracy(y_test, runs[name]["test_flip"], classes) for name in names]
-    member_log_loss = [log_loss(y_test, runs[name]["test_flip"], classes) for name in names]
-    blend_accuracy, blend_log_loss = accuracy(y_test, proba, classes), log_loss(y_test, proba,
-                                                                                classes)
+    weights, proba, scores = common.blend_against_best(
+        [runs[name]["blend_flip"] for name in names], y_blend,
+        [runs[name]["test_flip"] for name in names], y_test)
     return {
         "members": " + ".join(names),
         "minutes": sum(float(runs[name]["seconds"]) for name in names) / 60,
-        "weights": " / ".join(f"{weight:.2f}" for weight in weights),
-        "best_accuracy": max(member_accuracy), "best_log_loss": min(member_log_loss),
-        "accuracy": blend_accuracy, "log_loss": blend_log_loss,
-        "ece": expected_calibration_error(y_test, proba, classes),
-        "accuracy_gain": blend_accuracy - max(member_accuracy),
-        "log_loss_gain_percent": 100 * (1 - blend_log_loss / min(member_log_loss)),
+        "weights": " / ".join(f"{weight:.2f}" for weight in weights), **scores,
+        "ece": expected_calibration_error(y_test, proba, np.arange(10)),
+        "accuracy_gain": scores["accuracy"] - scores["best_accuracy"],
+        "log_loss_gain_percent": 100 * (1 - scores["log_loss"] / scores["best_log_loss"]),
     }
 
 
@@ -82,7 +75,7 @@ def main():
     (_, y), (_, y_test), _ = load_fashion_mnist("full")
     _, blend_rows = ensemble_split(y)
     runs = {name: load_run(args.cache_dir, name) for names in BLENDS for name in names}
-    rows = [blend_row(names, runs, y[blend_rows], y_test) for names in BLENDS]
+    rows = [blend_row(common, names, runs, y[blend_rows], y_test) for names in BLENDS]
     table = common.markdown_table(rows, [
         ("members", "members (plain, flip TTA)", "{}"), ("minutes", "training min", "{:.1f}"),
         ("weights", "weights", "{}"), ("best_accuracy", "best member accuracy", "{:.4f}"),

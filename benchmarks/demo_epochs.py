@@ -54,21 +54,15 @@ def demo_rows(seed):
             "y_blend": y[blend_rows], "X_test": X_test, "y_test": y_test}
 
 
-def combination_row(seed, epochs, runs, data):
-    from ensemble.metrics import accuracy, log_loss
-    from ensemble.weights import blend, log_loss_weights
-
-    classes = np.arange(10)
-    weights = log_loss_weights([run["blend"] for run in runs], data["y_blend"])
-    proba = blend([run["test"] for run in runs], weights)
-    best_accuracy = max(accuracy(data["y_test"], run["test"], classes) for run in runs)
-    best_log_loss = min(log_loss(data["y_test"], run["test"], classes) for run in runs)
+def combination_row(common, seed, epochs, runs, data):
+    weights, _, row = common.blend_against_best(
+        [run["blend"] for run in runs], data["y_blend"], [run["test"] for run in runs],
+        data["y_test"])
     row = {"seed": seed, **dict(zip(MEMBERS, epochs, strict=True)),
            "seconds": sum(float(run["seconds"]) for run in runs),
-           "weights": " / ".join(f"{weight:.2f}" for weight in weights),
-           "best_accuracy": best_accuracy, "accuracy": accuracy(data["y_test"], proba, classes),
-           "best_log_loss": best_log_loss, "log_loss": log_loss(data["y_test"], proba, classes)}
-    row["beats_best"] = row["accuracy"] > best_accuracy and row["log_loss"] < best_log_loss
+           "weights": " / ".join(f"{weight:.2f}" for weight in weights), **row}
+    row["beats_best"] = (row["accuracy"] > row["best_accuracy"]
+                         and row["log_loss"] < row["best_log_loss"])
     return row
 
 
@@ -94,7 +88,7 @@ def main():
                 for name, counts in zip(MEMBERS, grid, strict=True) for epochs in counts}
         for epochs in itertools.product(*grid):
             members = [runs[name, count] for name, count in zip(MEMBERS, epochs, strict=True)]
-            rows.append(combination_row(seed, epochs, members, data))
+            rows.append(combination_row(common, seed, epochs, members, data))
     table = common.markdown_table(rows, [
         ("seed", "seed", "{}"), ("plain", "plain", "{}"), ("separable", "separable", "{}"),
         ("residual", "residual", "{}"), ("seconds", "training s", "{:.0f}"),

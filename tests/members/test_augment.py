@@ -46,6 +46,24 @@ def test_a_model_with_augmentation_layers_loads_in_safe_mode(tiny_images, tmp_pa
     assert not own[0].built
 
 
+def test_fit_leaves_the_users_augmentation_layers_untouched(tiny_images):
+    """What sklearn's check_estimators_overwrite_params means, asserted directly.
+
+    That check compares joblib hashes, and a Keras layer pickles as a saved
+    model stamped with the current second, so it fails on slow fits without
+    any mutation (tests/test_common.py declares it for that reason).
+    """
+    X, y = tiny_images
+    own = keras.layers.RandomContrast(0.2, seed=3)
+    config = own.get_config()
+    clf = augmented(augmentation=[own], tta="none")
+    clf.fit(X, y)
+    assert clf.get_params()["augmentation"][0] is own
+    assert own.get_config() == config
+    assert not own.built and not own.weights
+    assert all(layer is not own for layer in clf.model_.layers)
+
+
 def test_augmentation_changes_what_the_network_learns(tiny_images):
     X, y = tiny_images
     plain = tiny_plain(random_shift=0.0).fit(X, y)

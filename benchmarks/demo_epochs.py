@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/demo_epochs.py          # about 25 minutes on 2 cores
-    python benchmarks/demo_epochs.py --seeds 0 --plain 12 --separable 8 --residual 10
+    python benchmarks/demo_epochs.py          # about 32 minutes on 2 cores (27 fits)
+    python benchmarks/demo_epochs.py --seeds 0 --plain 12 --separable 4 --residual 10
 
 Trains each member as ``make demo`` does (the bundled sample, the rows the
 demo's ``WeightedAverageEnsemble(holdout=0.1, random_state=seed)`` gives its
@@ -69,8 +69,8 @@ def combination_row(common, seed, epochs, runs, data):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--plain", type=int, nargs="+", default=[12, 16])
-    parser.add_argument("--separable", type=int, nargs="+", default=[8, 12])
+    parser.add_argument("--plain", type=int, nargs="+", default=[10, 12, 16])
+    parser.add_argument("--separable", type=int, nargs="+", default=[4, 8, 12])
     parser.add_argument("--residual", type=int, nargs="+", default=[8, 10, 12])
     parser.add_argument("--cache-dir", default="/tmp/keras-ensembles-demo-epochs")
     args = parser.parse_args()

@@ -306,6 +306,33 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         uncalibrated = self._combine(members, X_rows)
         return members, uncalibrated, self._calibrated(uncalibrated)
 
+    def proba_from_member_probas(self, members, X):
+        """What :meth:`predict_proba` returns, from member probabilities already predicted.
+
+        For combiners that share their members (:meth:`from_blend`): a report
+        runs each member once and combines the same probabilities in every
+        combiner.
+
+        Parameters
+        ----------
+        members : ndarray of shape (n_members, n_samples, n_classes)
+            The ``members`` that :meth:`scored_probas` returns for ``X`` (of
+            this ensemble, or of one whose ``members_`` it shares).
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+            The same rows (a stacking combiner with ``passthrough`` reads them).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        _, X_rows = self._validate_prediction_data(X)
+        expected = (len(self.members_), len(X_rows), len(self.classes_))
+        if np.shape(members) != expected:
+            raise ValueError(f"members must have shape {expected} (members, samples, classes), "
+                             f"got {np.shape(members)}.")
+        return self._calibrated(self._combine(np.asarray(members, dtype=float), X_rows))
+
     def predict(self, X):
         """Most probable class of each sample.
 

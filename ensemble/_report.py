@@ -94,7 +94,9 @@ def report(estimator, X, y, *, name=None, others=None):
         Name of the ensemble's (or member's) row; defaults to its class name.
     others : dict of str to fitted estimator, optional
         More models to score beside it, one row each (e.g. other combiners
-        of the same members, from :meth:`WeightedAverageEnsemble.from_blend`).
+        of the same members, from :meth:`WeightedAverageEnsemble.from_blend`:
+        those combine the members' probabilities already predicted, so each
+        member still runs once).
 
     Returns
     -------
@@ -123,15 +125,26 @@ def report(estimator, X, y, *, name=None, others=None):
     ['accuracy', 'brier', 'ece', 'kind', 'log_loss', 'name', 'weight']
     """
     name = name or type(estimator).__name__
+    member_probas = None
     if hasattr(estimator, "scored_probas"):
-        rows = _ensemble_rows(estimator, X, y, name)
+        member_probas, rows = _ensemble_rows(estimator, X, y, name)
         kind = "ensemble"
     else:
         rows = [_row(name, "member", estimator, X, y, None)]
         kind = "member"
     for other_name, other in (others or {}).items():
-        rows.append(_row(other_name, kind, other, X, y, None))
+        if member_probas is not None and _shares_members(other, estimator):
+            # Combiners from one blend: combine the probabilities already predicted.
+            proba = other.proba_from_member_probas(member_probas, X)
+            rows.append(score_row(other_name, kind, y, proba, other.classes_))
+        else:
+            rows.append(_row(other_name, kind, other, X, y, None))
     return Report(rows=rows, n_samples=len(y))
+
+
+def _shares_members(other, ensemble):
+    return (getattr(other, "members_", None) is ensemble.members_
+            and hasattr(other, "proba_from_member_probas"))
 
 
 def _ensemble_rows(ensemble, X, y, name):
@@ -144,7 +157,7 @@ def _ensemble_rows(ensemble, X, y, name):
     rows.append(score_row(name, "ensemble", y, proba, classes))
     if getattr(ensemble, "temperature_", 1.0) != 1.0:
         rows.append(score_row(f"{name} (no temperature)", "ensemble", y, uncalibrated, classes))
-    return rows
+    return members, rows
 
 
 def _row(name, kind, model, X, y, weight):

@@ -66,6 +66,37 @@ def test_each_member_predicts_once_per_report(fitted):
     assert len(calls) == len(ensemble.members_)
 
 
+def test_combiners_from_one_blend_run_each_member_once_and_score_as_their_predict_proba(fitted):
+    ensemble, X, y = fitted
+    others = {"equal": WeightedAverageEnsemble.from_blend(ensemble, weighting="equal"),
+              "stacked": StackingEnsemble.from_blend(ensemble)}
+    independent = WeightedAverageEnsemble(ensemble.members, weighting="equal",
+                                          random_state=1).fit(X, y)
+    others["refitted"] = independent  # its own members: predicted separately
+    calls = []
+    for member in ensemble.members_:
+        original = member.predict_proba
+        member.predict_proba = lambda X, original=original: calls.append(1) or original(X)
+    try:
+        rows = report(ensemble, X, y, others=others).rows
+    finally:
+        for member in ensemble.members_:
+            del member.predict_proba
+    assert len(calls) == len(ensemble.members_)
+    for row, (name, other) in zip(rows[-3:], others.items(), strict=True):
+        expected = metrics.score_all(y, other.predict_proba(X), other.classes_)
+        assert row["name"] == name
+        assert {key: row[key] for key in expected} == pytest.approx(expected)
+
+
+def test_member_probabilities_of_the_wrong_shape_are_refused(fitted):
+    ensemble, X, _ = fitted
+    members, _, proba = ensemble.scored_probas(X)
+    np.testing.assert_allclose(ensemble.proba_from_member_probas(members, X), proba)
+    with pytest.raises(ValueError, match="members must have shape"):
+        ensemble.proba_from_member_probas(members[:1], X)
+
+
 def test_a_single_member_gets_one_row(fitted):
     _, X, y = fitted
     member = GaussianNB().fit(X, y)

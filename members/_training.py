@@ -63,15 +63,22 @@ def build_training_state(model, X, y):
     on JAX, leaves one trace (results unchanged: the state is zeros either
     way; tested). Only an optimisation: with another backend, or a Keras
     whose private method is gone or takes other arguments, Keras builds the
-    state as it does by default.
+    state as it does by default. Nor when the steps run eagerly (nothing is
+    traced, and the symbolic build would cost a fifth of a small eager fit).
     """
     build = getattr(model, "_symbolic_build", None)
-    if build is None or keras.backend.backend() != "tensorflow":
+    if build is None or keras.backend.backend() != "tensorflow" or _runs_eagerly(model):
         return
     try:
         build(data_batch=(X[:1], y[:1], None))
     except TypeError:  # a Keras whose private signature changed: two traces, same result
         pass
+
+
+def _runs_eagerly(model):
+    import tensorflow as tf
+
+    return bool(model.run_eagerly) or tf.config.functions_run_eagerly()
 
 
 def _gradient_registry():

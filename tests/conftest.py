@@ -9,10 +9,20 @@ import pytest
 
 # Importing helpers quietens Keras before TensorFlow is imported anywhere
 # (also in every pytest-xdist worker, which loads this file first).
-from helpers import make_tiny_images
+from helpers import make_tiny_images, running_eagerly
 
 
 @pytest.fixture(scope="session")
 def tiny_images():
     """200 random 8x8 grey 'images' in 4 classes, learnable: class = brightest quadrant."""
     return make_tiny_images()
+
+
+@pytest.fixture(autouse=True)
+def eager_when_marked(request):
+    """Tests marked ``eager`` run Keras's steps eagerly (see :func:`helpers.running_eagerly`)."""
+    if request.node.get_closest_marker("eager") is None:
+        yield
+        return
+    with running_eagerly():
+        yield

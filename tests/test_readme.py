@@ -70,6 +70,7 @@ def read_csv(path):
 
 
 @pytest.mark.slow
+@pytest.mark.eager  # two-epoch fits on 20 images: 21 s instead of 35 s
 def test_the_own_images_examples_run_as_written(user_files, monkeypatch, capsys):
     text = section("Your own images")
     commands = [line for block in code_blocks(text, "sh") for line in block.splitlines()

@@ -1,6 +1,7 @@
 """A member's fit: inputs, labels, settings, callbacks, checkpoints, TensorBoard."""
 
 import glob
+import warnings
 
 import keras
 import numpy as np
@@ -301,3 +302,26 @@ def test_building_the_training_state_first_changes_no_result(tiny_images, monkey
     monkeypatch.setattr(_training, "build_training_state", lambda model, X, y: None)
     built_in_the_step = tiny_plain(epochs=2, random_state=3).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(built_first, built_in_the_step)
+
+
+def test_eager_steps_skip_the_symbolic_build_and_train_the_same(tiny_images, monkeypatch):
+    """Running eagerly nothing is traced, so the build that saves a second trace is skipped."""
+    import tensorflow as tf
+
+    X, y = tiny_images
+    built = []
+    build = keras.Model._symbolic_build
+    monkeypatch.setattr(keras.Model, "_symbolic_build",
+                        lambda self, **kwargs: built.append(1) or build(self, **kwargs))
+    compiled = tiny_plain(epochs=2, random_state=3).fit(X, y).predict_proba(X)
+    assert built
+    built.clear()
+    tf.config.run_functions_eagerly(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*run_functions_eagerly.*")
+            eager = tiny_plain(epochs=2, random_state=3).fit(X, y).predict_proba(X)
+    finally:
+        tf.config.run_functions_eagerly(False)
+    assert not built
+    np.testing.assert_allclose(eager, compiled, atol=1e-5)

@@ -9,7 +9,7 @@ import pytest
 @pytest.mark.slow
 def test_demo_trains_three_members_once_and_reports_four_combiners():
     result = subprocess.run(
-        [sys.executable, "-m", "ensemble.demo", "--epochs", "1", "--n-train", "1000",
+        [sys.executable, "-m", "ensemble.demo", "--epochs", "1", "--n-train", "300",
          "--n-jobs", "1", "--quiet"],
         capture_output=True, text=True, timeout=600, check=True,
     )

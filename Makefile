@@ -20,16 +20,14 @@ venv: $(INSTALLED)
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
-# --no-compile: byte-compiling every module of TensorFlow and the rest at install
-# time is most of a cached install; Python compiles the modules it imports anyway.
 $(INSTALLED): setup.cfg pyproject.toml | $(VPY)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet --no-compile -e '.[dev]'
+	$(VPY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 # Sphinx and its extensions, only for `make docs`; re-installed with the rest.
 $(DOCS_INSTALLED): $(INSTALLED)
-	$(VPY) -m pip install --quiet --no-compile -e '.[docs]'
+	$(VPY) -m pip install --quiet -e '.[docs]'
 	touch $@
 
 # The full data set is a Debian package; tests that check the bundled sample

@@ -5,7 +5,8 @@ are three architectures with different inductive biases; ``KerasMemberClassifier
 wraps a network you build yourself. All four share the training parameters
 documented on :class:`KerasMemberClassifier`. ``check_image_size(member,
 image_shape)`` says, before any training, whether images are large enough
-for a member's network.
+for a member's network. ``BatchNormMismatchWarning`` is what a fit warns
+when a member predicts its own training rows far worse than it trained.
 
 The classes are imported on first use (PEP 562): ``import members`` alone
 does not import TensorFlow.
@@ -19,6 +20,7 @@ _LAZY = {
     "ResidualNetClassifier": "._classifiers",
     "SeparableCNNClassifier": "._classifiers",
     "MemberClassifierBase": "._wrapper",
+    "BatchNormMismatchWarning": "._wrapper",
     "check_image_size": "._sizes",
 }
 

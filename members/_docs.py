@@ -38,6 +38,20 @@ TRAINING_PARAMETERS_DOC = """
     label_smoothing : float, default=0.0
         Train towards ``1 - label_smoothing`` on the true class and spread
         the rest evenly over the others.
+    precise_bn : bool or int, default=True
+        After training (and after restoring the best epoch), recompute every
+        trainable batch-norm layer's moving mean and variance from the
+        training rows: one pass with batch statistics, augmentation and
+        dropout off, over up to 10,000 rows (an int: that many). Moving
+        averages trail the weights by about a hundred steps, so after a
+        short fit on few images a member can otherwise predict far worse
+        than it trained ("precise BN", Wu and Johnson 2021). The statistics
+        are part of the saved model. Either way the fit measures the
+        member's accuracy on those rows in inference mode and with batch
+        statistics (``batchnorm_check_``) and warns
+        (:class:`members.BatchNormMismatchWarning`) when the first trails
+        the second by more than 0.05. No effect on a network without batch
+        norm.
     random_shift : float
         Training-time augmentation: shift each image by up to this fraction
         of its height and width (whole pixels, zero-filled border); 0 turns
@@ -115,6 +129,11 @@ TRAINING_PARAMETERS_DOC = """
         Shape of one sample as the network sees it.
     pixel_scale_ : float
         Factor the model applies to its inputs.
+    batchnorm_check_ : dict or None
+        ``batch_statistics_accuracy`` and ``inference_accuracy`` on up to
+        10,000 training rows, ``n_rows``, ``n_layers`` and ``updated``
+        (whether the statistics were recomputed); None for a network
+        without trainable batch-norm layers. Not kept by ``ensemble.save``.
 """
 
 

@@ -1,6 +1,7 @@
 """The one scikit-learn wrapper around a Keras network builder."""
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -10,9 +11,9 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _augment, _checkpoints, _sizes, _training
+from . import _augment, _batchnorm, _checkpoints, _sizes, _training
 from ._docs import with_training_docs
-from ._shared.checks import check_int, check_real
+from ._shared.checks import check_int, check_real, is_int
 from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
 from ._shared.inputs import (
     MAX_PIXEL,
@@ -25,6 +26,21 @@ from ._shared.prediction import predict_in_batches
 from ._shared.seeds import seed_from, seeded
 from ._shared.splits import validation_split
 from ._shared.tta import resolve_tta
+
+#: Training rows the batch-norm statistics are recomputed from (``precise_bn=True``):
+#: Wu and Johnson found 10^3-10^4 samples enough for precise statistics.
+PRECISE_BN_ROWS = 10_000
+#: A member whose inference accuracy on its training rows trails its accuracy with
+#: batch statistics by more than this warns (BatchNormMismatchWarning).
+BATCHNORM_WARNING_GAP = 0.05
+
+
+class BatchNormMismatchWarning(UserWarning):
+    """A member predicts its training rows far worse in inference mode than it trained.
+
+    Its batch-norm moving statistics do not describe its weights; see the
+    members' ``precise_bn`` parameter.
+    """
 
 
 @with_training_docs
@@ -66,6 +82,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         warmup_epochs=1.0,
         weight_decay=0.0,
         label_smoothing=0.0,
+        precise_bn=True,
         validation_fraction=0.1,
         early_stopping_patience=3,
         reduce_lr_patience=2,
@@ -93,6 +110,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         self.warmup_epochs = warmup_epochs
         self.weight_decay = weight_decay
         self.label_smoothing = label_smoothing
+        self.precise_bn = precise_bn
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.reduce_lr_patience = reduce_lr_patience
@@ -178,6 +196,10 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                                              steps_per_epoch, seed, images=images)
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
                                          checkpoint)
+            if finished is not None or not self._recomputes_batchnorm():
+                # A finished fit was saved with its statistics recomputed: only measure.
+                self.batchnorm_check_ = self._match_batchnorm(model, X_train, y_train, seed,
+                                                              update=False)
 
         self.classes_ = encoder.classes_
         self._fit_image_shape = image_shape
@@ -227,11 +249,54 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         )
         epoch_logs = callbacks[0].epochs
         if folder is None:
+            self._recompute_batchnorm(model, X, y)
             return epoch_logs
         if self.early_stopping_patience is not None:
             _checkpoints.restore_best_weights(model, folder)
+        self._recompute_batchnorm(model, X, y)
         folder.record_finished(model, checkpoint.final, epoch_logs)
         return epoch_logs
+
+    def _recomputes_batchnorm(self):
+        return bool(self.precise_bn)
+
+    def _recompute_batchnorm(self, model, X, y):
+        """Precise batch-norm statistics for the weights ``fit`` ends with (best epoch included)."""
+        if self._recomputes_batchnorm():
+            labels = np.argmax(y, axis=1) if np.ndim(y) == 2 else y  # one-hot with smoothing
+            self.batchnorm_check_ = self._match_batchnorm(model, X, labels,
+                                                          seed_from(self.random_state),
+                                                          update=True)
+
+    def _match_batchnorm(self, model, X, y, seed, *, update):
+        """Recompute (or measure) batch-norm statistics on a bounded share of the training rows.
+
+        Warns when the member predicts its own training rows far worse in
+        inference mode than with batch statistics: the moving statistics do
+        not describe the weights.
+        """
+        limit = (PRECISE_BN_ROWS if isinstance(self.precise_bn, (bool, np.bool_))
+                 else int(self.precise_bn))
+        rows = np.arange(len(X))
+        if len(rows) > limit:
+            rows = np.sort(np.random.default_rng(seed).choice(len(X), limit, replace=False))
+        check = _batchnorm.batchnorm_statistics(
+            model, np.asarray(X[rows], dtype="float32"), np.asarray(y)[rows],
+            batch_size=self.batch_size, update=update)
+        if check is None:
+            return None
+        gap = check.batch_statistics_accuracy - check.inference_accuracy
+        if gap > BATCHNORM_WARNING_GAP:
+            warnings.warn(
+                f"{type(self).__name__} predicts {check.n_rows} of its own training rows with "
+                f"accuracy {check.inference_accuracy:.3f} in inference mode but "
+                f"{check.batch_statistics_accuracy:.3f} with batch statistics: its batch-norm "
+                "moving statistics do not match its weights (too few training steps for the "
+                "moving averages to catch up"
+                + ("; precise_bn=False" if not self._recomputes_batchnorm() else "")
+                + "). Fit with precise_bn=True (the default) to recompute them.",
+                BatchNormMismatchWarning, stacklevel=4)
+        return dict(check)
 
     def _callbacks(self, monitor, folder, previous_logs):
         """The training callbacks, the epoch-log writer first."""
@@ -356,6 +421,10 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         for name in ("early_stopping_patience", "reduce_lr_patience"):
             if getattr(self, name) is not None:
                 check_int(getattr(self, name), name, minimum=0)
+        if not (isinstance(self.precise_bn, (bool, np.bool_))
+                or (is_int(self.precise_bn) and self.precise_bn >= 1)):
+            raise ValueError("precise_bn must be True, False or a number of rows >= 1, got "
+                             f"{self.precise_bn!r}.")
         check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
         check_real(self.warmup_epochs, "warmup_epochs", low=0.0)
         check_real(self.weight_decay, "weight_decay", low=0.0)

@@ -161,6 +161,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X, y, validation_data):
         kept = check_members(self.members)
         check_source(self.holdout, self.cv, validation_data)
+        _check_calibration(self.calibration)
+        self._check_combiner_params(len(kept))
         X, X_rows, y = self._validate_training_data(X, y)
         classes = np.unique(y)
         if len(classes) < 2:
@@ -187,6 +189,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _learn(self, probas, y_indices, features):
         """Fit the combiner, then its temperature, on the blending data."""
         _check_calibration(self.calibration)
+        self._check_combiner_params(probas.shape[0])
         self._fit_combiner(probas, y_indices, features)
         self.temperature_ = 1.0
         if self.calibration == "temperature":
@@ -390,6 +393,9 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+    def _check_combiner_params(self, n_members):
+        """Clear errors for the combiner's own settings, before any member is trained."""
 
     def _fit_combiner(self, probas, y_indices, features):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -28,6 +28,7 @@ from members._shared.checks import check_int
 from . import metrics
 from . import weights as blend_weights
 from ._labels import label_indices
+from .comparison import compare_to_best_member
 
 __all__ = ["PredictionBlender", "METHODS"]
 
@@ -158,6 +159,11 @@ class PredictionBlender(BaseEstimator):
         per row).
     random_state : int or None, default=0
         Shuffles the rows into folds.
+    fallback : {"best_model"} or None, default="best_model"
+        ``"best_model"``: when the model with the lowest OOF log loss
+        scores lower than the blend's cross-validated log loss, predict
+        with that model alone (``fallback_``): the blend did not predict
+        held-out rows better than it. None: always the blend.
 
     Attributes
     ----------
@@ -178,6 +184,12 @@ class PredictionBlender(BaseEstimator):
         row predicted by a blend fitted without its fold, and ``folds``.
     oof_blend_ : ndarray of shape (n_oof, n_classes)
         Those cross-validated blend predictions.
+    fallback_ : str or None
+        The model predicted with instead of the blend, or None.
+    comparison_ : dict
+        The cross-validated blend's gain over the best model on the OOF
+        rows, with 95 % paired-bootstrap intervals and McNemar's test
+        (:func:`ensemble.comparison.compare_to_best_member`).
     correlation_ : ndarray of shape (n_models, n_models)
         Pearson correlation between the models' OOF probabilities (all
         classes, flattened): near 1, a model adds little to another.
@@ -202,11 +214,13 @@ class PredictionBlender(BaseEstimator):
     True
     """
 
-    def __init__(self, method="log_loss", *, rounds=25, cv=5, random_state=0):
+    def __init__(self, method="log_loss", *, rounds=25, cv=5, random_state=0,
+                 fallback="best_model"):
         self.method = method
         self.rounds = rounds
         self.cv = cv
         self.random_state = random_state
+        self.fallback = fallback
 
     @_one_blas_thread
     def fit(self, oof, y, *, classes=None):
@@ -248,6 +262,12 @@ class PredictionBlender(BaseEstimator):
         self.oof_blend_, folds = self._cross_validated(stack, y_idx, fit_rule, apply_rule, rounds)
         self.cv_scores_ = dict(_scores(y_idx, self.oof_blend_), folds=folds)
         self.correlation_ = _correlation(stack)
+        self.comparison_ = compare_to_best_member(y_idx, self.oof_blend_, dict(zip(
+            models, stack, strict=True)), np.arange(len(classes)))
+        best = min(self.model_scores_, key=lambda name: self.model_scores_[name]["log_loss"])
+        self.fallback_ = (best if self.fallback == "best_model" and
+                          self.model_scores_[best]["log_loss"] < self.cv_scores_["log_loss"]
+                          else None)
         return self
 
     @_one_blas_thread
@@ -274,6 +294,8 @@ class PredictionBlender(BaseEstimator):
                              + (f"missing {missing}" if missing else f"unknown {extra}"))
         _, stack, _ = _as_stack({name: predictions[name] for name in self.models_},
                                 self.classes_)
+        if getattr(self, "fallback_", None) is not None:
+            return stack[self.models_.index(self.fallback_)]
         return apply_rule(stack, self.params_)
 
     def predict(self, predictions):
@@ -305,6 +327,7 @@ class PredictionBlender(BaseEstimator):
             "classes": [_plain(label) for label in self.classes_],
             "learned": {key: value.tolist() for key, value in self.params_.items()},
             "model_scores": self.model_scores_, "cv_scores": self.cv_scores_,
+            "fallback": self.fallback_,
         }
 
     @classmethod
@@ -333,8 +356,13 @@ class PredictionBlender(BaseEstimator):
             blender.params_ = {key: np.asarray(value, dtype=np.float64)
                                for key, value in data["learned"].items()}
             blender.model_scores_, blender.cv_scores_ = data["model_scores"], data["cv_scores"]
+            # Blends saved before the fallback existed have none.
+            blender.fallback_ = data.get("fallback")
         except (KeyError, TypeError) as error:
             raise ValueError(f"a damaged saved blend: {error!r}") from None
+        if blender.fallback_ is not None and blender.fallback_ not in blender.models_:
+            raise ValueError(f"a damaged saved blend: its fallback {blender.fallback_!r} is "
+                             "not one of its models")
         blender.weights_ = blender.params_.get("weights")
         expected = {"stacking": {"coef", "intercept"}}.get(blender.method, {"weights"})
         if set(blender.params_) != expected:
@@ -348,6 +376,8 @@ class PredictionBlender(BaseEstimator):
         return METHODS[self.method]
 
     def _check_params(self):
+        if self.fallback not in ("best_model", None):
+            raise ValueError(f"fallback must be 'best_model' or None; got {self.fallback!r}")
         for name in ("rounds", "cv"):
             value = getattr(self, name)
             minimum = 2 if name == "cv" else 1

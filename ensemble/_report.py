@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from . import metrics
+from .comparison import compare_to_best_member
 
 METRIC_COLUMNS = (
     ("accuracy", "accuracy", "{:.4f}"),
@@ -24,6 +25,15 @@ class Report:
         :func:`ensemble.metrics.score_all`.
     n_samples : int, default=0
         Rows scored.
+    comparison : dict or None, default=None
+        The ensemble's gain over its best member with its intervals
+        (:func:`ensemble.comparison.compare_to_best_member`); printed in one
+        sentence under the table.
+    selection : dict or None, default=None
+        How the combiner was chosen on the blending rows (from its
+        ``selection_``, ``best_member_``, ``selection_folds_`` and
+        ``selection_scores_``): the rule used and every candidate's
+        cross-fitted log loss; printed in one line under the table.
 
     See Also
     --------
@@ -43,6 +53,8 @@ class Report:
 
     rows: list = field(default_factory=list)
     n_samples: int = 0
+    comparison: dict = None
+    selection: dict = None
 
     def to_dict(self):
         """The report as plain data.
@@ -50,9 +62,25 @@ class Report:
         Returns
         -------
         dict
-            ``{"n_samples": ..., "rows": [...]}``, JSON-safe.
+            ``{"n_samples": ..., "rows": [...], "comparison": ...,
+            "selection": ...}``, JSON-safe.
         """
-        return {"n_samples": self.n_samples, "rows": [dict(row) for row in self.rows]}
+        return {"n_samples": self.n_samples, "rows": [dict(row) for row in self.rows],
+                "comparison": self.comparison, "selection": self.selection}
+
+    def notes(self):
+        """The lines printed under the table: how the blend was chosen, and the gain.
+
+        Returns
+        -------
+        list of str
+        """
+        lines = []
+        if self.selection:
+            lines.append(selection_line(self.selection))
+        if self.comparison:
+            lines.append(self.comparison["summary"])
+        return lines
 
     def to_markdown(self):
         """The report as a markdown table.
@@ -65,11 +93,12 @@ class Report:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for row in self.rows:
             lines.append("| " + " | ".join(self._cells(row)) + " |")
-        return "\n".join(lines)
+        return "\n\n".join(["\n".join(lines)] + self.notes())
 
     def __str__(self):
         header = ["model", "weight"] + [title for _, title, _ in METRIC_COLUMNS]
-        return format_table(header, [self._cells(row) for row in self.rows])
+        return "\n\n".join([format_table(header, [self._cells(row) for row in self.rows])]
+                           + self.notes())
 
     @staticmethod
     def _cells(row):
@@ -125,9 +154,13 @@ def report(estimator, X, y, *, name=None, others=None):
     ['accuracy', 'brier', 'ece', 'kind', 'log_loss', 'name', 'weight']
     """
     name = name or type(estimator).__name__
-    member_probas = None
+    member_probas, comparison, selection = None, None, None
     if hasattr(estimator, "scored_probas"):
-        member_probas, rows = _ensemble_rows(estimator, X, y, name)
+        member_probas, rows, proba = _ensemble_rows(estimator, X, y, name)
+        comparison = compare_to_best_member(
+            y, proba, dict(zip(estimator.named_members_, member_probas, strict=True)),
+            estimator.classes_)
+        selection = selection_of(estimator)
         kind = "ensemble"
     else:
         rows = [_row(name, "member", estimator, X, y, None)]
@@ -139,7 +172,57 @@ def report(estimator, X, y, *, name=None, others=None):
             rows.append(score_row(other_name, kind, y, proba, other.classes_))
         else:
             rows.append(_row(other_name, kind, other, X, y, None))
-    return Report(rows=rows, n_samples=len(y))
+    return Report(rows=rows, n_samples=len(y), comparison=comparison, selection=selection)
+
+
+def selection_of(ensemble):
+    """How a fitted combiner chose what it predicts with, as plain data (None if unknown).
+
+    Parameters
+    ----------
+    ensemble : WeightedAverageEnsemble or StackingEnsemble
+        Fitted (or loaded from an archive that kept the choice).
+
+    Returns
+    -------
+    dict or None
+        ``chosen`` (the rule), ``best_member``, ``folds`` and ``scores``
+        (each candidate's cross-fitted ``log_loss`` and ``accuracy`` over
+        the blending rows), ``n_blend`` (blending rows, when kept).
+    """
+    if not hasattr(ensemble, "selection_"):
+        return None
+    blend = getattr(ensemble, "blend_targets_", None)
+    return {"chosen": ensemble.selection_, "best_member": ensemble.best_member_,
+            "folds": int(ensemble.selection_folds_),
+            "scores": {name: dict(scores) for name, scores in ensemble.selection_scores_.items()},
+            "n_blend": None if blend is None else int(len(blend))}
+
+
+def selection_line(selection):
+    """One line: the rule a combiner chose and the cross-fitted log loss of each candidate.
+
+    Parameters
+    ----------
+    selection : dict
+        What :func:`selection_of` returns.
+
+    Returns
+    -------
+    str
+    """
+    def label(name):
+        return f"best member alone ({selection['best_member']})" if name == "best_member" \
+            else name.replace("_", " ")
+
+    rows = "" if selection.get("n_blend") is None else f" on {selection['n_blend']} blending rows"
+    if not selection["scores"]:
+        return (f"Blend: {label(selection['chosen'])} (too few blending rows{rows} to "
+                "cross-fit the candidates).")
+    scores = ", ".join(f"{label(name)} {entry['log_loss']:.4f}"
+                       for name, entry in selection["scores"].items())
+    return (f"Blend: {label(selection['chosen'])}. Cross-fitted log loss "
+            f"({selection['folds']} folds{rows}): {scores}.")
 
 
 def _shares_members(other, ensemble):
@@ -157,7 +240,7 @@ def _ensemble_rows(ensemble, X, y, name):
     rows.append(score_row(name, "ensemble", y, proba, classes))
     if getattr(ensemble, "temperature_", 1.0) != 1.0:
         rows.append(score_row(f"{name} (no temperature)", "ensemble", y, uncalibrated, classes))
-    return members, rows
+    return members, rows, proba
 
 
 def _row(name, kind, model, X, y, weight):

@@ -4,8 +4,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
+from . import _selection
 from ._base import MemberEnsembleBase, _side_by_side, with_shared_docs
 from ._members import aligned_proba
+
+FALLBACKS = ("best_member", None)
 
 
 @with_shared_docs
@@ -25,6 +28,17 @@ class StackingEnsemble(MemberEnsembleBase):
         regression (``LogisticRegression(max_iter=1000)``).
     passthrough : bool, default=False
         Append the raw (flat) features to the member probabilities.
+    fallback : {"best_member"} or None, default="best_member"
+        ``"best_member"``: the meta-learner and the best member alone (the
+        member with the lowest log loss on the blending data) are both
+        scored by cross-fitting over the blending rows (fitted on
+        ``selection_folds - 1`` folds, scored on the held-out one); when
+        the member predicts the held-out rows with a lower log loss, the
+        ensemble predicts with that member alone. A meta-learner is many
+        more parameters than blend weights, and over-fits small blending
+        sets. None: always the meta-learner.
+    selection_folds : int, default=5
+        Folds of that cross-fitting (at most one per blending row).
     calibration : {"temperature"} or None, default=None
         Learn one temperature for the meta-learner's probabilities on the
         blending data (see :class:`WeightedAverageEnsemble`).
@@ -44,6 +58,16 @@ class StackingEnsemble(MemberEnsembleBase):
         ``passthrough``.
     temperature_ : float
         The learned temperature (1.0 without calibration).
+    selection_ : {"meta_learner", "best_member"}
+        What the ensemble predicts with.
+    selection_scores_ : dict of str to dict
+        The cross-fitted ``log_loss`` and ``accuracy`` of the meta-learner
+        and of the best member alone over the blending rows (empty with
+        fewer than 2 blending rows: the meta-learner is used).
+    selection_folds_ : int
+        Folds of that cross-fitting (0 when none).
+    best_member_ : str
+        Name of the member with the lowest log loss on the blending rows.
     %(fitted_members)s
     blend_predictions_ : ndarray of shape (n_members, n_blend, n_classes)
         Member probabilities on the blending rows, kept so that another
@@ -80,11 +104,13 @@ class StackingEnsemble(MemberEnsembleBase):
     """
 
     def __init__(self, members, *, final_estimator=None, passthrough=False,
-                 calibration=None, holdout=0.1, cv=None, n_jobs=None, random_state=None,
-                 checkpoint_dir=None, verbose=0):
+                 fallback="best_member", selection_folds=5, calibration=None, holdout=0.1,
+                 cv=None, n_jobs=None, random_state=None, checkpoint_dir=None, verbose=0):
         self.members = members
         self.final_estimator = final_estimator
         self.passthrough = passthrough
+        self.fallback = fallback
+        self.selection_folds = selection_folds
         self.calibration = calibration
         self.holdout = holdout
         self.cv = cv
@@ -97,14 +123,48 @@ class StackingEnsemble(MemberEnsembleBase):
     def _needs_features(self):
         return bool(self.passthrough)
 
+    def _check_combiner_params(self, n_members):
+        if self.fallback not in FALLBACKS:
+            raise ValueError(f"fallback must be one of {FALLBACKS}, got {self.fallback!r}.")
+        _selection.check_folds(self.selection_folds)
+
     def _fit_combiner(self, probas, y_indices, features):
+        candidates = {"meta_learner": self._fit_meta_learner}
+        if self.fallback == "best_member":
+            candidates["best_member"] = _selection.fit_best_member
+        scores, self.selection_folds_ = _selection.cross_fitted_scores(
+            candidates, probas, y_indices, features, folds=self.selection_folds)
+        self.selection_scores_ = scores
+        self.selection_ = _selection.choose(scores, fallback="meta_learner")
+        self.best_member_ = list(self.named_members_)[
+            _selection.best_member_index(probas, y_indices)]
+        self._fit_meta_learner(probas, y_indices, features, keep=True)
+
+    def _fit_meta_learner(self, probas, y_indices, features, keep=False):
+        """Fit a clone of the meta-learner; return how it combines new rows."""
         if self.final_estimator is None:
             final = LogisticRegression(max_iter=1000)
         else:
             final = clone(self.final_estimator)
         # Meta-features go in as class indices so that the meta-learner's
         # columns are positions in classes_ whatever the label type.
-        self.final_estimator_ = final.fit(self._meta_features(probas, features), y_indices)
+        final.fit(self._meta_features(probas, features), y_indices)
+        if keep:
+            self.final_estimator_ = final
+        n_classes = probas.shape[2]
+
+        def combine(new_probas, new_features=None):
+            return aligned_proba(final, self._meta_features(new_probas, new_features),
+                                 np.arange(n_classes))
+        return combine
+
+    def _used_members(self):
+        if getattr(self, "selection_", "meta_learner") == "best_member":
+            return [self._best_member_position()]
+        return range(len(self.members_))
+
+    def _best_member_position(self):
+        return list(self.named_members_).index(self.best_member_)
 
     def _meta_features(self, probas, X_rows):
         meta = _side_by_side(probas)
@@ -113,5 +173,7 @@ class StackingEnsemble(MemberEnsembleBase):
         return meta
 
     def _combine(self, probas, X_rows):
+        if getattr(self, "selection_", "meta_learner") == "best_member":
+            return probas[self._best_member_position()]
         meta = self._meta_features(probas, X_rows)
         return aligned_proba(self.final_estimator_, meta, np.arange(len(self.classes_)))

@@ -4,10 +4,15 @@ import numbers
 
 import numpy as np
 
+from members._shared.checks import check_real
+
+from . import _selection
 from . import weights as blend_weights
 from ._base import MemberEnsembleBase, with_shared_docs
 
-WEIGHTINGS = ("log_loss", "caruana", "equal")
+WEIGHTINGS = ("auto", "log_loss", "caruana", "equal", "best_member")
+#: The rules ``weighting="auto"`` chooses among, in the order ties are broken.
+CANDIDATES = ("equal", "best_member", "log_loss", "caruana")
 
 
 @with_shared_docs
@@ -19,13 +24,31 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     members : list of (str, estimator)
         Classifiers with ``predict_proba``; cloned in ``fit`` (except with
         ``cv="prefit"``). An estimator may be ``'drop'``.
-    weighting : {"log_loss", "caruana", "equal"} or array-like, default="log_loss"
+    weighting : {"auto", "log_loss", "caruana", "equal", "best_member"} or array-like, \
+            default="auto"
         ``"log_loss"``: non-negative weights summing to one that minimise
         the log loss of the blend on the blending data
         (:func:`ensemble.weights.log_loss_weights`). ``"caruana"``: greedy
         forward selection with replacement, 25 rounds
         (:func:`ensemble.weights.caruana_weights`). ``"equal"``: plain
-        average. An array gives one weight per member that is not dropped.
+        average. ``"best_member"``: all the weight on the member with the
+        lowest log loss on the blending data. ``"auto"``: the one of these
+        four whose cross-fitted log loss over the blending rows is lowest
+        (each rule fitted on ``selection_folds - 1`` folds and scored on the
+        held-out one; ties go to the simpler rule, in the order equal, best
+        member, log loss, Caruana), so that a learned blend is used only
+        when it predicts rows it was not fitted to better than the best
+        member alone; with fewer than 2 blending rows, equal weights. An
+        array gives one weight per member that is not dropped.
+    shrinkage : float, default=0.0
+        Learned weights (``"log_loss"``, ``"caruana"``) are pulled toward
+        equal weights: ``(1 - shrinkage) * learned + shrinkage / n_members``.
+        0 keeps them as learned, 1 makes them equal. Applied inside the
+        cross-fitting too, so ``"auto"`` judges the shrunk weights.
+    selection_folds : int, default=5
+        Folds of the cross-fitting over the blending rows that scores every
+        candidate rule (at most one fold per row; stratified when every
+        class has that many rows).
     calibration : {"temperature"} or None, default=None
         ``"temperature"``: after the weights, learn one temperature on the
         blending data that rescales the blend's log-probabilities to
@@ -46,6 +69,18 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     %(fitted_members)s
     weights_ : ndarray of shape (n_members,)
         Blend weights, summing to one.
+    selection_ : str
+        The rule the weights come from: the ``weighting`` asked for, the
+        one ``"auto"`` chose, or ``"given"`` for an array.
+    selection_scores_ : dict of str to dict
+        Each candidate rule's cross-fitted ``log_loss`` and ``accuracy``
+        over the blending rows (also computed when ``weighting`` names a
+        rule, so that :func:`ensemble.report` can show what the others
+        would have scored); empty with fewer than 2 blending rows.
+    selection_folds_ : int
+        Folds of that cross-fitting (0 when none).
+    best_member_ : str
+        Name of the member with the lowest log loss on the blending rows.
     temperature_ : float
         The learned temperature (1.0 without calibration).
     blend_predictions_ : ndarray of shape (n_members, n_blend, n_classes)
@@ -88,10 +123,13 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     (3,)
     """
 
-    def __init__(self, members, *, weighting="log_loss", calibration=None, holdout=0.1,
-                 cv=None, n_jobs=None, random_state=None, checkpoint_dir=None, verbose=0):
+    def __init__(self, members, *, weighting="auto", shrinkage=0.0, selection_folds=5,
+                 calibration=None, holdout=0.1, cv=None, n_jobs=None, random_state=None,
+                 checkpoint_dir=None, verbose=0):
         self.members = members
         self.weighting = weighting
+        self.shrinkage = shrinkage
+        self.selection_folds = selection_folds
         self.calibration = calibration
         self.holdout = holdout
         self.cv = cv
@@ -100,22 +138,57 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
 
-    def _fit_combiner(self, probas, y_indices, features):
-        self.weights_ = self._learn_weights(probas, y_indices)
+    def _check_combiner_params(self, n_members):
+        check_real(self.shrinkage, "shrinkage", low=0.0, high=1.0)
+        _selection.check_folds(self.selection_folds)
+        self._check_weighting(n_members)
 
-    def _learn_weights(self, probas, y_indices):
+    def _fit_combiner(self, probas, y_indices, features):
+        rule = self._check_weighting(probas.shape[0])
+        scores, folds = _selection.cross_fitted_scores(
+            self._candidates(), probas, y_indices, folds=self.selection_folds)
+        if isinstance(rule, str) and rule == "auto":
+            rule = _selection.choose(scores, fallback="equal")
+        self.selection_scores_, self.selection_folds_ = scores, folds
+        self.best_member_ = list(self.named_members_)[
+            _selection.best_member_index(probas, y_indices)]
+        if isinstance(rule, str):
+            self.selection_ = rule
+            self.weights_ = self._rule_weights(rule, probas, y_indices)
+        else:
+            self.selection_ = "given"
+            self.weights_ = rule
+
+    def _candidates(self):
+        """Each rule as a cross-fitting candidate: fitted weights -> a blend of new rows."""
+        def candidate(rule):
+            def fit(probas, y_indices, features=None):
+                weights = self._rule_weights(rule, probas, y_indices)
+                return lambda new, new_features=None: self._blend(new, weights)
+            return fit
+        return {rule: candidate(rule) for rule in CANDIDATES}
+
+    def _rule_weights(self, rule, probas, y_indices):
         n_members = probas.shape[0]
+        if rule == "equal":
+            return blend_weights.equal_weights(n_members)
+        if rule == "best_member":
+            return np.eye(n_members)[_selection.best_member_index(probas, y_indices)]
+        if rule == "log_loss":
+            learned = blend_weights.log_loss_weights(probas, y_indices)
+        else:
+            learned = blend_weights.caruana_weights(probas, y_indices)
+        return (1.0 - self.shrinkage) * learned + self.shrinkage / n_members
+
+    def _check_weighting(self, n_members):
+        """The rule name, or the validated array of weights."""
         if isinstance(self.weighting, str):
-            if self.weighting == "log_loss":
-                return blend_weights.log_loss_weights(probas, y_indices)
-            if self.weighting == "caruana":
-                return blend_weights.caruana_weights(probas, y_indices)
-            if self.weighting == "equal":
-                return blend_weights.equal_weights(n_members)
-            raise ValueError(
-                f"weighting must be one of {WEIGHTINGS} or an array of weights, got "
-                f"{self.weighting!r}."
-            )
+            if self.weighting not in WEIGHTINGS:
+                raise ValueError(
+                    f"weighting must be one of {WEIGHTINGS} or an array of weights, got "
+                    f"{self.weighting!r}."
+                )
+            return self.weighting
         if isinstance(self.weighting, numbers.Number):
             raise ValueError(
                 f"weighting must be one of {WEIGHTINGS} or an array of {n_members} weights, got "
@@ -128,5 +201,9 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         return np.flatnonzero(self.weights_ > 0)
 
     def _combine(self, probas, X_rows):
-        proba = blend_weights.blend(probas, self.weights_)
+        return self._blend(probas, self.weights_)
+
+    @staticmethod
+    def _blend(probas, weights):
+        proba = blend_weights.blend(probas, weights)
         return proba / proba.sum(axis=1, keepdims=True)

@@ -17,7 +17,7 @@ import scipy.sparse
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
+from ensemble import PredictionBlender, StackingEnsemble, WeightedAverageEnsemble, load, save
 from ensemble.cli import main as cli_main
 from ensemble.datasets import load_csv, load_image_folder, load_npz, read_idx
 from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
@@ -165,7 +165,25 @@ CASES = [
     ("member-label-smoothing-one",
      lambda c: clone(c.plain).set_params(label_smoothing=1.0).fit(c.X, c.y),
      ValueError, r"label_smoothing must be a number in \[0.0, 1.0\), got 1.0"),
+    ("member-precise-bn-not-a-row-count",
+     lambda c: clone(c.plain).set_params(precise_bn="yes").fit(c.X, c.y),
+     ValueError, "precise_bn must be True, False or a number of rows >= 1, got 'yes'"),
+    ("member-precise-bn-zero-rows",
+     lambda c: clone(c.plain).set_params(precise_bn=0).fit(c.X, c.y),
+     ValueError, "precise_bn must be True, False or a number of rows >= 1, got 0"),
     # ------------------------------------------------------------- combiners
+    ("ensemble-shrinkage-above-one",
+     lambda c: clone(c.learned).set_params(shrinkage=2).fit(c.X, c.y),
+     ValueError, r"shrinkage must be a number in \[0.0, 1.0\], got 2"),
+    ("ensemble-one-selection-fold",
+     lambda c: clone(c.learned).set_params(selection_folds=1).fit(c.X, c.y),
+     ValueError, "selection_folds must be an int >= 2, got 1"),
+    ("stacking-unknown-fallback",
+     lambda c: StackingEnsemble([("a", mlp())], fallback="equal").fit(c.X, c.y),
+     ValueError, r"fallback must be one of \('best_member', None\), got 'equal'"),
+    ("blender-unknown-fallback",
+     lambda c: PredictionBlender(fallback="x").fit({"a": np.full((4, 2), 0.5)}, [0, 1, 0, 1]),
+     ValueError, "fallback must be 'best_model' or None; got 'x'"),
     ("ensemble-nan-in-X-fit", lambda c: c.learned.fit(with_value(c.X, np.nan), c.y),
      ValueError, "Input X contains NaN"),
     ("ensemble-wrong-feature-count", lambda c: c.learned.predict(c.flat[:, :10]),

@@ -7,7 +7,7 @@ import pytest
 
 
 @pytest.mark.slow
-def test_demo_trains_three_members_once_and_reports_four_combiners():
+def test_demo_trains_three_members_once_and_reports_five_combiners():
     result = subprocess.run(
         [sys.executable, "-m", "ensemble.demo", "--epochs", "1", "--n-train", "300",
          "--n-jobs", "1", "--quiet"],
@@ -15,9 +15,10 @@ def test_demo_trains_three_members_once_and_reports_four_combiners():
     )
     out = result.stdout
     assert "(3 network fits)" in out
-    for row in ("plain", "separable", "residual", "log-loss weights", "equal weights",
-                "Caruana selection", "stacking (logistic)"):
+    for row in ("plain", "separable", "residual", "chosen weights", "log-loss weights",
+                "equal weights", "Caruana selection", "stacking (logistic)"):
         assert f"\n{row}" in out, row
+    assert "\nBlend: " in out and "\nAgainst its best member (" in out
 
 
 def test_makefile_and_readme_promise_the_two_commands():

@@ -7,7 +7,7 @@ PROG = "keras-ensembles"
 
 MEMBER_NAMES = ("plain", "separable", "residual")
 COMBINERS = ("weighted", "stacking")
-WEIGHTINGS = ("log_loss", "caruana", "equal")
+WEIGHTINGS = ("auto", "log_loss", "caruana", "equal", "best_member")
 
 
 class CliError(Exception):
@@ -193,8 +193,10 @@ def add_training_options(parser):
                        help=f"comma-separated members from {', '.join(MEMBER_NAMES)}")
     group.add_argument("--combiner", choices=COMBINERS, default="weighted",
                        help="learned weighted average or a stacking meta-learner")
-    group.add_argument("--weighting", choices=WEIGHTINGS, default="log_loss",
-                       help="how the weighted combiner learns its weights")
+    group.add_argument("--weighting", choices=WEIGHTINGS, default="auto",
+                       help="how the weighted combiner learns its weights; auto: the rule "
+                            "(log-loss weights, Caruana, equal, best member alone) whose "
+                            "cross-fitted log loss over the blending rows is lowest")
     group.add_argument("--holdout", type=holdout, default=0.1,
                        help="fraction (or count) of training rows held out to learn the blend")
     group.add_argument("--epochs", type=positive_int, default=None,

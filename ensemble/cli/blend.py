@@ -26,8 +26,12 @@ that are renormalised.
 The blend is learned on the OOF rows (--method) and scored by
 cross-validation over them (--folds: fitted on the other folds, scored on
 each), never on the rows it was fitted to. Printed: each model's OOF log
-loss and accuracy, the weights, the blend's cross-validated scores, and the
-correlation between the models' OOF predictions. The submission has the
+loss and accuracy, the weights, the blend's cross-validated scores, its
+gain over the best model on the OOF rows (with a 95 % paired-bootstrap
+interval and McNemar's test), and the correlation between the models' OOF
+predictions. When the best model alone has a lower OOF log loss than the
+blend's cross-validated one, the submission uses that model alone (said
+in the output; --no-fallback keeps the blend). The submission has the
 layouts predict writes: id and predicted label, or with --proba one
 probability column per class; --save-blend writes the learned blend as JSON
 for --apply.
@@ -59,6 +63,9 @@ def add_parser(commands):
                             "weights, rank average, geometric mean, or logistic stacking")
     group.add_argument("--folds", "-k", type=folds, default=5,
                        help="folds of the cross-validation that scores the blend")
+    group.add_argument("--no-fallback", action="store_true",
+                       help="always use the blend (default: predict with the best model alone "
+                            "when its OOF log loss beats the blend's cross-validated one)")
     group = parser.add_argument_group("output")
     group.add_argument("--output", "-o", required=True, metavar="PATH",
                        help="the submission CSV to write")
@@ -89,7 +96,8 @@ def run(args):
         args.oof, args.test, labels=args.labels, label_column=_label_columns(args),
         classes=None if saved is None else saved.classes_, n_jobs=None)
     if saved is None:
-        blender = PredictionBlender(args.method, cv=args.folds, random_state=args.seed)
+        blender = PredictionBlender(args.method, cv=args.folds, random_state=args.seed,
+                                    fallback=None if args.no_fallback else "best_model")
         blender.fit(files.oof, files.y, classes=files.classes)
     else:
         blender = saved
@@ -177,6 +185,8 @@ def _result(args, blender, files, applied):
         "n_oof": None if applied else int(len(files.y)), "n_test": int(len(next(iter(
             files.test.values())))), "output": str(args.output),
         "blend_file": None if not args.save_blend else str(args.save_blend),
+        "fallback": blender.fallback_,
+        "gain": None if applied else blender.comparison_,
     }
 
 
@@ -195,6 +205,11 @@ def _tables(result):
               else f"{result['n_oof']} out-of-fold rows")
     text = (f"Out-of-fold scores ({source})\n"
             + format_table(["model", "log loss", "accuracy", "weight"], rows))
+    if result["fallback"] is not None:
+        text += (f"\n\nUsed: {result['fallback']} alone, whose OOF log loss beats the blend's "
+                 "cross-validated one (--no-fallback: the blend).")
+    if result["gain"] is not None:
+        text += "\n\nThe cross-validated blend, on the OOF rows. " + result["gain"]["summary"]
     if result["correlation"] is not None:
         corr = [[name] + [f"{value:.3f}" for value in row]
                 for name, row in zip(models, result["correlation"], strict=True)]

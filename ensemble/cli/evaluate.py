@@ -9,7 +9,9 @@ examples:
 The archive is verified (SHA-256 of every entry, allow-listed classes, Keras
 safe mode) before anything in it is used. --data sample or full scores the
 test split; folders are read at the model's image size and channels. Two
-tables: every member beside the ensemble, then the ensemble per class, each
+tables: every member beside the ensemble (then how the blend was chosen on
+its blending rows, and the ensemble's gain over its best member with a
+95 % paired-bootstrap interval and McNemar's test), then the ensemble per class, each
 class by its name (the archive's class names: folder names, Fashion-MNIST's
 clothing names, or the labels). --plots writes weights.png (weighted
 ensembles), metrics.png, confusion_matrix.png, reliability.png and
@@ -61,7 +63,8 @@ def run(args):
     if written:
         say(args, f"\nPlots written to {args.plots}: {', '.join(path.name for path in written)}")
     result = {"command": "evaluate", "model": str(args.model), "data": args.data, "split": split,
-              "report": scores.to_dict(), "class_names": names, "per_class": per_class,
+              "report": scores.to_dict(), "gain": scores.comparison,
+              "class_names": names, "per_class": per_class,
               "plots": [str(path) for path in written]}
     emit_json(args, result)
     return result
@@ -92,7 +95,8 @@ def _probabilities(model, X):
 
 def _report(model, probas, y):
     """The members-beside-ensemble report of :func:`ensemble.report`, from ``probas``."""
-    from .._report import Report, score_row
+    from .._report import Report, score_row, selection_of
+    from ..comparison import compare_to_best_member
 
     weights = getattr(model, "weights_", None)
     *member_names, own_name = probas
@@ -101,7 +105,13 @@ def _report(model, probas, y):
             for index, name in enumerate(member_names)]
     rows.append(score_row(own_name, "ensemble" if member_names else "member", y,
                           probas[own_name], model.classes_))
-    return Report(rows=rows, n_samples=len(y))
+    if not member_names:
+        return Report(rows=rows, n_samples=len(y))
+    comparison = compare_to_best_member(y, probas[own_name],
+                                        {name: probas[name] for name in member_names},
+                                        model.classes_)
+    return Report(rows=rows, n_samples=len(y), comparison=comparison,
+                  selection=selection_of(model))
 
 
 def _per_class(y, proba, classes, names):

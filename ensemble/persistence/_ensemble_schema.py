@@ -79,6 +79,8 @@ def describe_ensemble(ensemble, files):
         "temperature": float(getattr(ensemble, "temperature_", 1.0)),
         "blend": _blend_spec(ensemble, files),
     }
+    if hasattr(ensemble, "selection_"):
+        spec["selection"] = _selection_spec(ensemble)
     if isinstance(ensemble, WeightedAverageEnsemble):
         weights = np.asarray(ensemble.weights_)
         if weights.dtype.kind != "f":
@@ -95,6 +97,33 @@ def describe_ensemble(ensemble, files):
         # clone of it restores the parameter without storing another object.
         spec["final_estimator_param"] = "none" if final_param is None else "clone_of_fitted"
     return spec
+
+
+def _selection_spec(ensemble):
+    """What the cross-fitting over the blending rows chose, and every candidate's scores."""
+    return {
+        "chosen": str(ensemble.selection_),
+        "best_member": str(ensemble.best_member_),
+        "folds": int(ensemble.selection_folds_),
+        "scores": {str(name): {key: float(value) for key, value in scores.items()}
+                   for name, scores in ensemble.selection_scores_.items()},
+    }
+
+
+def _check_selection_spec(selection, names):
+    """Archives written before blends were chosen by cross-fitting have none."""
+    if selection is None:
+        return
+    expect(isinstance(selection, dict) and isinstance(selection.get("chosen"), str),
+           "selection.chosen must be a string")
+    expect(selection.get("best_member") in names, "selection.best_member must name a member")
+    expect(is_int(selection.get("folds")) and selection["folds"] >= 0,
+           "selection.folds must be an int >= 0")
+    scores = selection.get("scores")
+    expect(isinstance(scores, dict) and all(
+        isinstance(name, str) and isinstance(entry, dict)
+        and all(isinstance(key, str) and is_real(value) for key, value in entry.items())
+        for name, entry in scores.items()), "selection.scores must map names to scores")
 
 
 def _members_layout(members_param, names):
@@ -174,6 +203,8 @@ def check_ensemble_spec(spec, contents):
     expect(len(set(names)) == len(names), "member names must be unique")
     expect(indices == list(range(len(member_specs))),
             "members must name every member once, in order")
+    _check_selection_spec(spec.get("selection"),
+                          [entry["name"] for entry in layout if "index" in entry])
 
     expected = {f"members/{index}.keras" for index in range(len(member_specs))}
     n_classes = len(classes)
@@ -257,6 +288,13 @@ def build_ensemble(spec, contents):
     })
     estimator.network_fits_ = spec["network_fits"]
     estimator.temperature_ = float(spec.get("temperature", 1.0))
+    if spec.get("selection") is not None:
+        selection = spec["selection"]
+        estimator.selection_ = selection["chosen"]
+        estimator.best_member_ = selection["best_member"]
+        estimator.selection_folds_ = selection["folds"]
+        estimator.selection_scores_ = {name: dict(entry)
+                                       for name, entry in selection["scores"].items()}
     if spec["blend"]["included"]:
         predictions, targets = _read_blend(contents[BLEND_FILE], spec["blend"]["targets"],
                                            len(members), len(estimator.classes_))

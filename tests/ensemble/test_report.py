@@ -37,7 +37,9 @@ def test_other_combiners_get_rows_and_the_table_prints_them(fitted):
     text = str(result)
     for name in ("logistic", "bayes", "learned", "stacked", "accuracy", "log loss", "ECE"):
         assert name in text
-    assert result.to_markdown().count("\n") == 1 + 4
+    table, *notes = result.to_markdown().split("\n\n")
+    assert table.count("\n") == 1 + 4
+    assert notes[0].startswith("Blend: ") and notes[1].startswith("Against its best member")
     json.dumps(result.to_dict())  # plain data
 
 

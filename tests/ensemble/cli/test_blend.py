@@ -74,6 +74,23 @@ def test_the_json_output_has_every_number_the_table_shows(files):
     assert out["cv_scores"]["log_loss"] < best
     assert np.asarray(out["correlation"]).shape == (3, 3)
     assert sum(out["weights"].values()) == pytest.approx(1.0)
+    assert out["fallback"] is None
+    assert out["gain"]["log_loss"]["gain"] == pytest.approx(api.comparison_["log_loss"]["gain"])
+    assert len(out["gain"]["accuracy"]["interval"]) == 2 and "mcnemar_p" in out["gain"]["accuracy"]
+
+
+def test_blend_says_when_the_best_model_alone_is_used(tmp_path):
+    y, oof, test = synthetic_predictions(strengths=(4.0, 0.2, 0.1))
+    paths = write_model_files(tmp_path, y, oof, test)
+    result = run_cli("blend", "--oof", *paths["oof"], "--test", *paths["test"], "--method",
+                     "equal", "--output", "s.csv", "--proba", cwd=tmp_path)
+    assert "Used: model0 alone" in result.stdout
+    assert "The cross-validated blend, on the OOF rows. Against its best member" in result.stdout
+    proba = read_probabilities(tmp_path / "s.csv")
+    np.testing.assert_allclose(np.asarray(proba.proba), test["model0"], atol=1e-6)
+    kept = blend_json(tmp_path, paths["oof"], paths["test"], "--method", "equal",
+                      "--no-fallback", "--output", "k.csv")
+    assert kept["fallback"] is None
 
 
 def test_files_from_elsewhere_blend_to_the_same_result_as_aligned_files(files):

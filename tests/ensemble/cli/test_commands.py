@@ -97,11 +97,41 @@ def test_evaluate_reports_every_member_writes_the_plots_and_agrees_with_fit(fitt
                        "reliability.png", "weights.png"]
     for name in written:
         assert (folder / "figures" / name).read_bytes()[:4] == b"\x89PNG"
+    # The gain over the best member, with its interval and McNemar's test.
+    gain = out["gain"]
+    assert gain["n_samples"] == 2000 and gain["confidence"] == 0.95
+    for metric in ("accuracy", "log_loss"):
+        low, high = gain[metric]["interval"]
+        assert low <= gain[metric]["gain"] <= high
+        assert gain[metric]["best_member"] in ("plain", "separable")
+    assert 0 <= gain["accuracy"]["mcnemar_p"] <= 1
+    assert out["report"]["selection"]["chosen"] in ("equal", "best_member", "log_loss",
+                                                    "caruana")
+    assert set(out["report"]["selection"]["scores"]) == {"equal", "best_member", "log_loss",
+                                                         "caruana"}
+    text = run_cli("evaluate", "model.zip", cwd=folder).stdout
+    assert "\nBlend: " in text and gain["summary"] in text
     # The loaded archive scores exactly as the ensemble did when fit saved it.
     for before, after in zip(json.loads(fit_result.stdout)["test_report"]["rows"], rows,
                              strict=True):
         assert after["accuracy"] == pytest.approx(before["accuracy"])
         assert after["log_loss"] == pytest.approx(before["log_loss"], rel=1e-6)
+
+
+def test_evaluate_of_an_ensemble_equal_to_its_member_shows_no_difference(tmp_path):
+    (X_train, y_train), (X_test, y_test), _ = load_fashion_mnist("sample")
+    np.savez(tmp_path / "data.npz", X_train=X_train[:200], y_train=y_train[:200],
+             X_test=X_test[:300], y_test=y_test[:300])
+    run_cli("fit", "--data", "data.npz", "--members", "plain", "--epochs", "1",
+            "--output", "one.zip", cwd=tmp_path)
+    out = json.loads(run_cli("evaluate", "one.zip", "--data", "data.npz", "--json",
+                             cwd=tmp_path).stdout)
+    for metric in ("accuracy", "log_loss"):
+        entry = out["gain"][metric]
+        assert entry["best_member"] == "plain"
+        assert entry["gain"] == 0 and entry["interval"] == [0.0, 0.0]
+        assert entry["verdict"] == "no measurable difference"
+    assert out["gain"]["accuracy"]["mcnemar_p"] == 1.0
 
 
 def test_predict_writes_ids_and_labels_then_probabilities(fitted, tmp_path):

@@ -163,7 +163,9 @@ class PredictionBlender(BaseEstimator):
         ``"best_model"``: when the model with the lowest OOF log loss
         scores lower than the blend's cross-validated log loss, predict
         with that model alone (``fallback_``): the blend did not predict
-        held-out rows better than it. None: always the blend.
+        held-out rows better than it. The model's OOF score is not fitted
+        to these rows, but which model is best is chosen on all of them
+        (a slight advantage to the model). None: always the blend.
 
     Attributes
     ----------

@@ -217,8 +217,9 @@ def selection_line(selection):
 
     rows = "" if selection.get("n_blend") is None else f" on {selection['n_blend']} blending rows"
     if not selection["scores"]:
-        return (f"Blend: {label(selection['chosen'])} (too few blending rows{rows} to "
-                "cross-fit the candidates).")
+        reason = ("too few blending rows" + rows if not selection["folds"]
+                  else f"no candidate could be cross-fitted{rows}")
+        return f"Blend: {label(selection['chosen'])} ({reason})."
     scores = ", ".join(f"{label(name)} {entry['log_loss']:.4f}"
                        for name, entry in selection["scores"].items())
     return (f"Blend: {label(selection['chosen'])}. Cross-fitted log loss "

@@ -16,14 +16,16 @@ where ``combine(probas, features)`` returns probabilities of shape
 (n_samples, n_classes) from member probabilities of shape (n_members,
 n_samples, n_classes). Pure NumPy and scikit-learn; no TensorFlow.
 
-Small data: the folds are stratified when every class has as many rows as
-there are folds, and plain shuffled folds otherwise; there are never more
-folds than rows. With fewer than :data:`MIN_ROWS` blending rows nothing is
+Small data: the folds are stratified when every class has at least two
+rows (so that every training fold holds every class), and plain shuffled
+folds otherwise; there are never more folds than rows. With fewer than :data:`MIN_ROWS` blending rows nothing is
 cross-fitted (:func:`cross_fitted_scores` returns no scores) and the
 combiners fall back to the rule their docstrings name. A candidate that
 cannot be fitted on a fold (a meta-learner that sees a single class) is
 not chosen, and its score is left out.
 """
+
+import warnings
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -87,7 +89,13 @@ def cross_fitted_scores(candidates, probas, y_indices, features=None, *, folds=5
     n_rows = len(y_indices)
     if n_rows < MIN_ROWS:
         return {}, 0
-    splits = list(_splitter(y_indices, folds, random_state).split(np.zeros(n_rows), y_indices))
+    with warnings.catch_warnings():
+        # "The least populated class has only 2 members": such a class is missing from
+        # some held-out folds, which is fine; every training fold still holds it.
+        warnings.filterwarnings("ignore", message="The least populated class",
+                                category=UserWarning)
+        splits = list(_splitter(y_indices, folds, random_state).split(np.zeros(n_rows),
+                                                                      y_indices))
     scores = {}
     for name, fit in candidates.items():
         held_out = np.zeros(probas.shape[1:])
@@ -118,6 +126,9 @@ def choose(scores, fallback):
 def _splitter(y_indices, folds, random_state):
     n_folds = min(folds, len(y_indices))
     counts = np.bincount(y_indices)
-    stratified = counts[counts > 0].min() >= n_folds
+    counts = counts[counts > 0]
+    # Stratified whenever every class has 2 rows (each training fold then holds every
+    # class) and some class can fill every fold; plain shuffled folds otherwise.
+    stratified = counts.min() >= 2 and counts.max() >= n_folds
     return (StratifiedKFold if stratified else KFold)(
         n_splits=n_folds, shuffle=True, random_state=random_state)

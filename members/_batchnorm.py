@@ -44,14 +44,16 @@ def batchnorm_layers(model):
     -------
     list of keras.layers.BatchNormalization
     """
-    found = []
+    found = {}
     for layer in getattr(model, "layers", []):
         if isinstance(layer, keras.layers.BatchNormalization):
-            if layer.trainable:
-                found.append(layer)
+            # Batch renormalisation keeps statistics of its own, which this pass does not
+            # recompute: such layers are left as trained.
+            if layer.trainable and not getattr(layer, "renorm", False):
+                found[id(layer)] = layer
         elif getattr(layer, "layers", None):
-            found.extend(batchnorm_layers(layer))
-    return found
+            found.update((id(inner), inner) for inner in batchnorm_layers(layer))
+    return list(found.values())  # a layer shared by two models is one layer
 
 
 class _MomentRecorder:
@@ -63,22 +65,22 @@ class _MomentRecorder:
         self.total = 0.0
         self.total_squares = 0.0
 
-    def record(self, inputs):
-        inputs = keras.ops.cast(inputs, "float32")
-        axis = self.layer.axis % len(inputs.shape)
-        axes = [index for index in range(len(inputs.shape)) if index != axis]
-        mean, variance = keras.ops.moments(inputs, axes=axes)
-        mean = np.asarray(keras.ops.convert_to_numpy(mean), dtype=np.float64)
-        variance = np.asarray(keras.ops.convert_to_numpy(variance), dtype=np.float64)
-        count = int(np.prod([inputs.shape[index] for index in axes]))
-        self.count += count
-        self.total = self.total + count * mean
-        self.total_squares = self.total_squares + count * (variance + mean**2)
+    def record(self, inputs, mask=None):
+        values = np.asarray(keras.ops.convert_to_numpy(inputs), dtype=np.float64)
+        axis = self.layer.axis % values.ndim
+        values = np.moveaxis(values, axis, -1).reshape(-1, values.shape[axis])
+        if mask is not None:  # masked positions (padding) are not part of the statistics
+            keep = np.asarray(keras.ops.convert_to_numpy(mask), dtype=bool).reshape(-1)
+            if keep.size == len(values):
+                values = values[keep]
+        self.count += len(values)
+        self.total = self.total + values.sum(axis=0)
+        self.total_squares = self.total_squares + np.square(values).sum(axis=0)
 
     def population(self):
         """Mean and (biased) variance over every value recorded, per channel."""
-        mean = self.total / self.count
-        return mean, np.maximum(self.total_squares / self.count - mean**2, 0.0)
+        mean = self.total / max(self.count, 1)
+        return mean, np.maximum(self.total_squares / max(self.count, 1) - mean**2, 0.0)
 
 
 @contextlib.contextmanager
@@ -90,26 +92,30 @@ def _batch_statistics_mode(recorders):
     Their moving averages, which a training-mode call also updates, are put
     back on leaving: storing the recorded statistics is the caller's choice.
     """
-    saved = []
-    for recorder in recorders:
-        layer = recorder.layer
-        saved.append([variable.numpy()
-                      for variable in (layer.moving_mean, layer.moving_variance)])
-        original = type(layer).call
-
-        def call(inputs, training=None, mask=None, _layer=layer, _recorder=recorder,
-                 _original=original):
-            _recorder.record(inputs)
-            return _original(_layer, inputs, training=True, mask=mask)
-
-        object.__setattr__(layer, "call", call)
+    patched = []
     try:
+        for recorder in recorders:
+            layer = recorder.layer
+            statistics = [variable.numpy()
+                          for variable in (layer.moving_mean, layer.moving_variance)]
+            own_call = layer.__dict__.get("call")  # a call set on the instance, kept
+            original = layer.call
+
+            def call(inputs, training=None, mask=None, _recorder=recorder, _original=original):
+                _recorder.record(inputs, mask)
+                return _original(inputs, training=True, mask=mask)
+
+            object.__setattr__(layer, "call", call)
+            patched.append((layer, own_call, statistics))
         yield
     finally:
-        for recorder, (mean, variance) in zip(recorders, saved, strict=True):
-            object.__delattr__(recorder.layer, "call")
-            recorder.layer.moving_mean.assign(mean)
-            recorder.layer.moving_variance.assign(variance)
+        for layer, own_call, (mean, variance) in patched:
+            if own_call is None:
+                object.__delattr__(layer, "call")
+            else:
+                object.__setattr__(layer, "call", own_call)
+            layer.moving_mean.assign(mean)
+            layer.moving_variance.assign(variance)
 
 
 def batchnorm_statistics(model, X, y, *, batch_size=128, update=True):
@@ -151,6 +157,8 @@ def batchnorm_statistics(model, X, y, *, batch_size=128, update=True):
             predictions.append(np.argmax(keras.ops.convert_to_numpy(proba), axis=1))
     if update:
         for recorder in recorders:
+            if recorder.count == 0:
+                continue  # a layer this model never reached
             mean, variance = recorder.population()
             recorder.layer.moving_mean.assign(mean.astype("float32"))
             recorder.layer.moving_variance.assign(variance.astype("float32"))

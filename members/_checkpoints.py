@@ -34,8 +34,9 @@ FINAL_MODEL = "final.keras"
 FINAL_RECORD = "final.json"
 LOCK_FILE = ".lock"
 
-#: Parameters that may differ between an interrupted fit and its resumption.
-PARAMS_FREE_TO_CHANGE_ON_RESUME = OUTPUT_ONLY_PARAMS | {"epochs", "tta"}
+#: Parameters that may differ between an interrupted fit and its resumption:
+#: ``precise_bn`` acts after the last epoch (it is part of a finished fit's record).
+PARAMS_FREE_TO_CHANGE_ON_RESUME = OUTPUT_ONLY_PARAMS | {"epochs", "tta", "precise_bn"}
 
 
 def checkpoint_for(estimator, X, y, validation, input_shape, pixel_scale):
@@ -92,7 +93,8 @@ def checkpoint_for(estimator, X, y, validation, input_shape, pixel_scale):
         "data_sha256": data_digest(X, y, X_val, y_val),
     }
     return Bunch(folder=CheckpointFolder(estimator.checkpoint_dir), run=run,
-                 final=dict(run, epochs=int(estimator.epochs)))
+                 final=dict(run, epochs=int(estimator.epochs),
+                            precise_bn=stable_repr(estimator.precise_bn)))
 
 
 def restore_best_weights(model, folder):

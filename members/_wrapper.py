@@ -198,7 +198,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                                          checkpoint)
             if finished is not None or not self._recomputes_batchnorm():
                 # A finished fit was saved with its statistics recomputed: only measure.
-                self.batchnorm_check_ = self._match_batchnorm(model, X_train, y_train, seed,
+                self.batchnorm_check_ = self._match_batchnorm(model, X_train, y_train,
                                                               update=False)
 
         self.classes_ = encoder.classes_
@@ -264,11 +264,9 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         """Precise batch-norm statistics for the weights ``fit`` ends with (best epoch included)."""
         if self._recomputes_batchnorm():
             labels = np.argmax(y, axis=1) if np.ndim(y) == 2 else y  # one-hot with smoothing
-            self.batchnorm_check_ = self._match_batchnorm(model, X, labels,
-                                                          seed_from(self.random_state),
-                                                          update=True)
+            self.batchnorm_check_ = self._match_batchnorm(model, X, labels, update=True)
 
-    def _match_batchnorm(self, model, X, y, seed, *, update):
+    def _match_batchnorm(self, model, X, y, *, update):
         """Recompute (or measure) batch-norm statistics on a bounded share of the training rows.
 
         Warns when the member predicts its own training rows far worse in
@@ -279,7 +277,8 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                  else int(self.precise_bn))
         rows = np.arange(len(X))
         if len(rows) > limit:
-            rows = np.sort(np.random.default_rng(seed).choice(len(X), limit, replace=False))
+            # A fixed draw: the same rows for a fit and its resumption, whatever the seed.
+            rows = np.sort(np.random.default_rng(0).choice(len(X), limit, replace=False))
         check = _batchnorm.batchnorm_statistics(
             model, np.asarray(X[rows], dtype="float32"), np.asarray(y)[rows],
             batch_size=self.batch_size, update=update)
@@ -293,8 +292,10 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                 f"{check.batch_statistics_accuracy:.3f} with batch statistics: its batch-norm "
                 "moving statistics do not match its weights (too few training steps for the "
                 "moving averages to catch up"
-                + ("; precise_bn=False" if not self._recomputes_batchnorm() else "")
-                + "). Fit with precise_bn=True (the default) to recompute them.",
+                + ("; precise_bn=False). Fit with precise_bn=True (the default) to recompute "
+                   "them." if not self._recomputes_batchnorm() else
+                   ", even after recomputing them from these rows: check that the network "
+                   "behaves the same in training and inference mode apart from batch norm)."),
                 BatchNormMismatchWarning, stacklevel=4)
         return dict(check)
 

@@ -77,8 +77,8 @@ def test_auto_keeps_the_best_member_alone_when_the_others_only_add_noise():
     # The learned weights put nearly everything on "sure" too; the best member alone
     # must at least be among what was scored, and the choice never loses to it on CV.
     scores = ensemble.selection_scores_
-    assert scores[ensemble.selection_]["log_loss"] <= scores["best_member"]["log_loss"]
-    assert ensemble.best_member_ == "sure"
+    assert ensemble.selection_ == "best_member" and ensemble.best_member_ == "sure"
+    np.testing.assert_array_equal(ensemble.weights_, [1, 0, 0])
     equal = WeightedAverageEnsemble.from_blend(ensemble, weighting="equal")
     assert scores["equal"]["log_loss"] > scores["best_member"]["log_loss"]
     assert equal.selection_ == "equal"  # a named rule is used as asked, scores kept
@@ -124,8 +124,12 @@ def test_a_meta_learner_that_sees_one_class_in_a_fold_is_not_chosen():
     y = np.zeros(60, dtype=int)
     y[0] = 1  # one row of the second class: most training folds hold a single class
     stacked = StackingEnsemble(members_from(tables), cv="prefit").fit(X, y)
-    assert stacked.selection_ in ("meta_learner", "best_member")
+    assert "meta_learner" not in stacked.selection_scores_
+    assert stacked.selection_ == "best_member"
     assert np.isfinite(stacked.predict_proba(X)).all()
+    alone = StackingEnsemble(members_from(tables), cv="prefit", fallback=None).fit(X, y)
+    assert alone.selection_ == "meta_learner" and alone.selection_scores_ == {}
+    assert "no candidate could be cross-fitted" in str(report(alone, X, y))
 
 
 def test_stacking_falls_back_to_the_best_member_when_the_meta_learner_cross_fits_worse():
@@ -176,3 +180,11 @@ def test_the_choice_and_its_scores_survive_save_and_load(combiner, tmp_path, tin
         assert loaded.selection_scores_[name] == pytest.approx(scores)
     np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X))
     assert "Blend:" in str(report(loaded, X, y))
+
+
+def test_rare_classes_keep_every_class_in_every_training_fold():
+    from ensemble._selection import _splitter
+
+    y = np.r_[np.zeros(40, int), np.ones(2, int)]  # a class with 2 rows, 5 folds
+    for train, _ in _splitter(y, 5, 0).split(np.zeros(len(y)), y):
+        assert set(y[train]) == {0, 1}

@@ -149,3 +149,54 @@ def test_the_statistics_come_from_a_bounded_number_of_rows():
     assert member.fit(X, y).batchnorm_check_["n_rows"] == 20
     member.set_params(precise_bn=True)
     assert member.fit(X, y).batchnorm_check_["n_rows"] == 90
+
+
+def test_the_statistics_are_the_layer_inputs_population_mean_and_variance():
+    from members._batchnorm import batchnorm_statistics
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(3.0, 2.0, size=(300, 4)).astype("float32")
+    inputs = keras.Input((4,))
+    norm = keras.layers.BatchNormalization()
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(norm(inputs)))
+    y = (X[:, 0] > 3).astype(int)
+    measured = batchnorm_statistics(model, X, y, batch_size=64, update=False)
+    np.testing.assert_array_equal(norm.moving_mean.numpy(), 0.0)  # measuring changes nothing
+    assert "call" not in norm.__dict__  # the layer is itself again
+    assert measured.n_layers == 1 and not measured.updated
+    batchnorm_statistics(model, X, y, batch_size=64)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), X.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), X.var(axis=0), rtol=1e-4)
+    assert "call" not in norm.__dict__
+
+
+def test_a_layer_shared_by_two_models_is_recomputed_once():
+    from members._batchnorm import batchnorm_layers, batchnorm_statistics
+
+    norm = keras.layers.BatchNormalization()
+    inner_input = keras.Input((3,))
+    inner = keras.Model(inner_input, norm(inner_input))
+    outer_input = keras.Input((3,))
+    outputs = keras.layers.Dense(2, activation="softmax")(norm(inner(outer_input)))
+    model = keras.Model(outer_input, outputs)
+    assert batchnorm_layers(model) == [norm]
+    X = np.random.default_rng(0).normal(size=(50, 3)).astype("float32")
+    assert batchnorm_statistics(model, X, np.arange(50) % 2).n_layers == 1
+    assert "call" not in norm.__dict__
+
+
+def test_precise_bn_may_change_when_a_fit_resumes_but_not_for_a_finished_fit(tmp_path):
+    from members._checkpoints import checkpoint_for
+
+    X, y = np.zeros((4, 64), "float32"), np.array([0, 1, 0, 1])
+    fingerprints = []
+    for precise_bn in (True, False):
+        member = PlainCNNClassifier(checkpoint_dir=tmp_path, random_state=0,
+                                    precise_bn=precise_bn)
+        member.n_features_in_ = 64
+        fingerprints.append(checkpoint_for(member, X, y, None, (8, 8, 1), 1.0))
+    # An interrupted fit resumes either way (and checkpoints written before the
+    # parameter existed still do); a finished fit is reused only with the same setting.
+    assert fingerprints[0].run == fingerprints[1].run
+    assert "precise_bn" not in fingerprints[0].run["params"]
+    assert fingerprints[0].final != fingerprints[1].final

@@ -18,11 +18,12 @@ n_samples, n_classes). Pure NumPy and scikit-learn; no TensorFlow.
 
 Small data: the folds are stratified when every class has at least two
 rows (so that every training fold holds every class), and plain shuffled
-folds otherwise; there are never more folds than rows. With fewer than :data:`MIN_ROWS` blending rows nothing is
-cross-fitted (:func:`cross_fitted_scores` returns no scores) and the
-combiners fall back to the rule their docstrings name. A candidate that
-cannot be fitted on a fold (a meta-learner that sees a single class) is
-not chosen, and its score is left out.
+folds otherwise; there are never more folds than rows. With fewer than
+:data:`MIN_ROWS` blending rows nothing is cross-fitted
+(:func:`cross_fitted_scores` returns no scores) and the combiners fall
+back to the rule their docstrings name. A candidate that cannot be fitted
+on a fold (a meta-learner that sees a single class) is not chosen, and its
+score is left out.
 """
 
 import warnings

@@ -37,6 +37,10 @@ from . import metrics
 
 #: Blending rows needed to cross-fit anything (two folds of one row each).
 MIN_ROWS = 2
+#: How :func:`choose` picks among the cross-fitted candidates.
+RULES = ("one_se", "min")
+#: Floor of a true-class probability, as scikit-learn's log_loss clips float64 input.
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def check_folds(folds):
@@ -86,10 +90,13 @@ def cross_fitted_scores(candidates, probas, y_indices, features=None, *, folds=5
         be fitted on every fold; empty with fewer than :data:`MIN_ROWS` rows.
     n_folds : int
         Folds used (0 when nothing was cross-fitted).
+    row_losses : dict of str to ndarray of shape (n_blend,)
+        Each scored candidate's log loss on every held-out row, for
+        :func:`choose`.
     """
     n_rows = len(y_indices)
     if n_rows < MIN_ROWS:
-        return {}, 0
+        return {}, 0, {}
     with warnings.catch_warnings():
         # "The least populated class has only 2 members": such a class is missing from
         # some held-out folds, which is fine; every training fold still holds it.
@@ -97,7 +104,7 @@ def cross_fitted_scores(candidates, probas, y_indices, features=None, *, folds=5
                                 category=UserWarning)
         splits = list(_splitter(y_indices, folds, random_state).split(np.zeros(n_rows),
                                                                       y_indices))
-    scores = {}
+    scores, row_losses = {}, {}
     for name, fit in candidates.items():
         held_out = np.zeros(probas.shape[1:])
         try:
@@ -109,19 +116,54 @@ def cross_fitted_scores(candidates, probas, y_indices, features=None, *, folds=5
         except ValueError:
             continue  # e.g. a meta-learner given a single class: it cannot be chosen
         positions = np.arange(probas.shape[2])
+        held_out = metrics.normalize_probabilities(held_out)
         scores[name] = {"log_loss": metrics.log_loss(y_indices, held_out, positions),
                         "accuracy": metrics.accuracy(y_indices, held_out, positions)}
-    return scores, len(splits)
+        true_class = held_out[np.arange(n_rows), y_indices]
+        row_losses[name] = -np.log(np.clip(true_class, _EPS, 1.0))
+    return scores, len(splits), row_losses
 
 
-def choose(scores, fallback):
-    """The candidate with the lowest cross-fitted log loss; ``fallback`` without scores.
+def choose(scores, row_losses, *, rule, simplest_first, fallback):
+    """The candidate to use, from the cross-fitted scores; ``fallback`` without scores.
 
-    Ties go to the candidate listed first in ``scores``.
+    Parameters
+    ----------
+    scores, row_losses : dict
+        What :func:`cross_fitted_scores` returns.
+    rule : {"one_se", "min"}
+        ``"min"``: the lowest cross-fitted log loss (ties to the simplest).
+        ``"one_se"``: the simplest candidate whose log loss is within one
+        standard error of the lowest (the standard error of the mean of
+        the per-row differences between the two): a more complex rule must
+        beat a simpler one by more than the noise of the blending rows.
+    simplest_first : sequence of str
+        Every candidate name, simplest first.
+    fallback : str
+        Used when nothing was scored.
+
+    Returns
+    -------
+    str
     """
     if not scores:
         return fallback
-    return min(scores, key=lambda name: scores[name]["log_loss"])
+    ordered = [name for name in simplest_first if name in scores]
+    lowest = min(ordered, key=lambda name: scores[name]["log_loss"])
+    if rule == "min":
+        return lowest
+    for name in ordered:
+        difference = row_losses[name] - row_losses[lowest]
+        error = difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else 0
+        if difference.mean() <= error:
+            return name
+    return lowest  # pragma: no cover - the lowest is always within its own error
+
+
+def check_rule(rule):
+    if rule not in RULES:
+        raise ValueError(f"selection_rule must be one of {RULES}, got {rule!r}.")
+    return rule
 
 
 def _splitter(y_indices, folds, random_state):

@@ -32,13 +32,17 @@ class StackingEnsemble(MemberEnsembleBase):
         ``"best_member"``: the meta-learner and the best member alone (the
         member with the lowest log loss on the blending data) are both
         scored by cross-fitting over the blending rows (fitted on
-        ``selection_folds - 1`` folds, scored on the held-out one); when
-        the member predicts the held-out rows with a lower log loss, the
-        ensemble predicts with that member alone. A meta-learner is many
+        ``selection_folds - 1`` folds, scored on the held-out one); unless
+        the meta-learner predicts the held-out rows better (see
+        ``selection_rule``), the ensemble predicts with that member alone. A meta-learner is many
         more parameters than blend weights, and over-fits small blending
         sets. None: always the meta-learner.
     selection_folds : int, default=5
         Folds of that cross-fitting (at most one per blending row).
+    selection_rule : {"one_se", "min"}, default="one_se"
+        ``"one_se"``: the meta-learner is used only when its cross-fitted
+        log loss is below the best member's by more than one standard error
+        (of the mean per-row difference); ``"min"``: whenever it is lower.
     calibration : {"temperature"} or None, default=None
         Learn one temperature for the meta-learner's probabilities on the
         blending data (see :class:`WeightedAverageEnsemble`).
@@ -104,13 +108,15 @@ class StackingEnsemble(MemberEnsembleBase):
     """
 
     def __init__(self, members, *, final_estimator=None, passthrough=False,
-                 fallback="best_member", selection_folds=5, calibration=None, holdout=0.1,
-                 cv=None, n_jobs=None, random_state=None, checkpoint_dir=None, verbose=0):
+                 fallback="best_member", selection_folds=5, selection_rule="one_se",
+                 calibration=None, holdout=0.1, cv=None, n_jobs=None, random_state=None,
+                 checkpoint_dir=None, verbose=0):
         self.members = members
         self.final_estimator = final_estimator
         self.passthrough = passthrough
         self.fallback = fallback
         self.selection_folds = selection_folds
+        self.selection_rule = selection_rule
         self.calibration = calibration
         self.holdout = holdout
         self.cv = cv
@@ -127,15 +133,18 @@ class StackingEnsemble(MemberEnsembleBase):
         if self.fallback not in FALLBACKS:
             raise ValueError(f"fallback must be one of {FALLBACKS}, got {self.fallback!r}.")
         _selection.check_folds(self.selection_folds)
+        _selection.check_rule(self.selection_rule)
 
     def _fit_combiner(self, probas, y_indices, features):
         candidates = {"meta_learner": self._fit_meta_learner}
         if self.fallback == "best_member":
             candidates["best_member"] = _selection.fit_best_member
-        scores, self.selection_folds_ = _selection.cross_fitted_scores(
+        scores, self.selection_folds_, row_losses = _selection.cross_fitted_scores(
             candidates, probas, y_indices, features, folds=self.selection_folds)
         self.selection_scores_ = scores
-        self.selection_ = _selection.choose(scores, fallback="meta_learner")
+        self.selection_ = _selection.choose(scores, row_losses, rule=self.selection_rule,
+                                            simplest_first=("best_member", "meta_learner"),
+                                            fallback="meta_learner")
         self.best_member_ = list(self.named_members_)[
             _selection.best_member_index(probas, y_indices)]
         self._fit_meta_learner(probas, y_indices, features, keep=True)

@@ -11,8 +11,8 @@ from . import weights as blend_weights
 from ._base import MemberEnsembleBase, with_shared_docs
 
 WEIGHTINGS = ("auto", "log_loss", "caruana", "equal", "best_member")
-#: The rules ``weighting="auto"`` chooses among, in the order ties are broken.
-CANDIDATES = ("equal", "best_member", "log_loss", "caruana")
+#: The rules ``weighting="auto"`` chooses among, simplest first (see ``selection_rule``).
+CANDIDATES = ("best_member", "equal", "log_loss", "caruana")
 
 
 @with_shared_docs
@@ -32,14 +32,13 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
         forward selection with replacement, 25 rounds
         (:func:`ensemble.weights.caruana_weights`). ``"equal"``: plain
         average. ``"best_member"``: all the weight on the member with the
-        lowest log loss on the blending data. ``"auto"``: the one of these
-        four whose cross-fitted log loss over the blending rows is lowest
-        (each rule fitted on ``selection_folds - 1`` folds and scored on the
-        held-out one; ties go to the simpler rule, in the order equal, best
-        member, log loss, Caruana), so that a learned blend is used only
-        when it predicts rows it was not fitted to better than the best
-        member alone; with fewer than 2 blending rows, equal weights. An
-        array gives one weight per member that is not dropped.
+        lowest log loss on the blending data. ``"auto"``: one of these four,
+        chosen by their cross-fitted log loss over the blending rows (each
+        rule fitted on ``selection_folds - 1`` folds and scored on the
+        held-out one) with ``selection_rule``, so that a learned blend is
+        used only when it predicts rows it was not fitted to better than the
+        best member alone; with fewer than 2 blending rows, equal weights.
+        An array gives one weight per member that is not dropped.
     shrinkage : float, default=0.0
         Learned weights (``"log_loss"``, ``"caruana"``) are pulled toward
         equal weights: ``(1 - shrinkage) * learned + shrinkage / n_members``.
@@ -48,7 +47,16 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     selection_folds : int, default=5
         Folds of the cross-fitting over the blending rows that scores every
         candidate rule (at most one fold per row; stratified when every
-        class has that many rows).
+        class has two rows or more).
+    selection_rule : {"one_se", "min"}, default="one_se"
+        How ``"auto"`` picks. ``"one_se"``: the simplest rule (best member
+        alone, equal, log loss, Caruana, in that order) whose cross-fitted
+        log loss is within one standard error of the lowest, the error of
+        the mean per-row difference between the two: a learned blend must
+        beat the best member by more than the noise of the blending rows.
+        ``"min"``: the lowest cross-fitted log loss (ties to the simpler).
+        See BENCHMARKS.md ("Does the blend lose to its best member?") for
+        what each gives.
     calibration : {"temperature"} or None, default=None
         ``"temperature"``: after the weights, learn one temperature on the
         blending data that rescales the blend's log-probabilities to
@@ -124,12 +132,13 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     """
 
     def __init__(self, members, *, weighting="auto", shrinkage=0.0, selection_folds=5,
-                 calibration=None, holdout=0.1, cv=None, n_jobs=None, random_state=None,
-                 checkpoint_dir=None, verbose=0):
+                 selection_rule="one_se", calibration=None, holdout=0.1, cv=None, n_jobs=None,
+                 random_state=None, checkpoint_dir=None, verbose=0):
         self.members = members
         self.weighting = weighting
         self.shrinkage = shrinkage
         self.selection_folds = selection_folds
+        self.selection_rule = selection_rule
         self.calibration = calibration
         self.holdout = holdout
         self.cv = cv
@@ -141,14 +150,16 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     def _check_combiner_params(self, n_members):
         check_real(self.shrinkage, "shrinkage", low=0.0, high=1.0)
         _selection.check_folds(self.selection_folds)
+        _selection.check_rule(self.selection_rule)
         self._check_weighting(n_members)
 
     def _fit_combiner(self, probas, y_indices, features):
         rule = self._check_weighting(probas.shape[0])
-        scores, folds = _selection.cross_fitted_scores(
+        scores, folds, row_losses = _selection.cross_fitted_scores(
             self._candidates(), probas, y_indices, folds=self.selection_folds)
         if isinstance(rule, str) and rule == "auto":
-            rule = _selection.choose(scores, fallback="equal")
+            rule = _selection.choose(scores, row_losses, rule=self.selection_rule,
+                                     simplest_first=CANDIDATES, fallback="equal")
         self.selection_scores_, self.selection_folds_ = scores, folds
         self.best_member_ = list(self.named_members_)[
             _selection.best_member_index(probas, y_indices)]

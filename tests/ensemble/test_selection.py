@@ -157,8 +157,9 @@ def test_cross_fitted_scores_never_score_a_row_with_a_fit_that_saw_it():
         seen.append(len(y_train))
         return fit_best_member(probas_train, y_train)
 
-    scores, folds = cross_fitted_scores({"best": recording}, probas, y, folds=5)
+    scores, folds, row_losses = cross_fitted_scores({"best": recording}, probas, y, folds=5)
     assert folds == 5 and seen == [40] * 5 and set(scores) == {"best"}
+    assert row_losses["best"].mean() == pytest.approx(scores["best"]["log_loss"])
 
 
 @pytest.mark.parametrize("combiner", [WeightedAverageEnsemble, StackingEnsemble])
@@ -188,3 +189,23 @@ def test_rare_classes_keep_every_class_in_every_training_fold():
     y = np.r_[np.zeros(40, int), np.ones(2, int)]  # a class with 2 rows, 5 folds
     for train, _ in _splitter(y, 5, 0).split(np.zeros(len(y)), y):
         assert set(y[train]) == {0, 1}
+
+
+@pytest.mark.parametrize(("mean_difference", "one_se_choice"), [(-0.01, "best_member"),
+                                                                 (-0.2, "log_loss")])
+def test_the_one_standard_error_rule_keeps_the_simpler_rule_unless_the_gain_is_clear(
+        mean_difference, one_se_choice):
+    from ensemble._selection import choose
+
+    rng = np.random.default_rng(0)
+    best = rng.uniform(0.2, 0.8, size=100)
+    noise = rng.normal(size=100)
+    learned = best + mean_difference + 0.5 * (noise - noise.mean()) / noise.std(ddof=1)
+    row_losses = {"best_member": best, "log_loss": learned}
+    scores = {name: {"log_loss": float(losses.mean())} for name, losses in row_losses.items()}
+    order = ("best_member", "equal", "log_loss", "caruana")
+    assert choose(scores, row_losses, rule="one_se", simplest_first=order,
+                  fallback="equal") == one_se_choice  # standard error 0.05
+    assert choose(scores, row_losses, rule="min", simplest_first=order,
+                  fallback="equal") == "log_loss"
+    assert choose({}, {}, rule="one_se", simplest_first=order, fallback="equal") == "equal"

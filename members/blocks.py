@@ -91,9 +91,14 @@ def residual_block(x, filters, *, strides=1, name):
     """
     shortcut = x
     if strides != 1 or x.shape[-1] != filters:
-        shortcut = layers.Conv2D(
-            filters, 1, strides=strides, use_bias=False, name=f"{name}_proj_conv"
-        )(x)
+        if strides != 1:
+            # A strided 1x1 convolution is the 1x1 convolution of every strides-th pixel,
+            # written so because TensorFlow 2.21's oneDNN gradient of the strided one
+            # corrupts memory (a segfault) on AVX-512 CPUs for maps of 48x48 and larger
+            # (reproduced on AMD EPYC, e.g. 96x96 colour images); the same numbers.
+            shortcut = layers.MaxPooling2D(pool_size=1, strides=strides,
+                                           name=f"{name}_proj_subsample")(shortcut)
+        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj_conv")(shortcut)
         shortcut = layers.BatchNormalization(
             epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=f"{name}_proj_bn"
         )(shortcut)

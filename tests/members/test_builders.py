@@ -81,3 +81,20 @@ def test_a_stride_two_stem_halves_the_resolution_before_anything_else(build):
 def test_builders_refuse_flat_input_shapes(build):
     with pytest.raises(ValueError, match="height, width, channels"):
         build((784,), 10)
+
+
+def test_the_residual_projection_is_a_strided_1x1_convolution():
+    """Written as subsampling then a 1x1 convolution (a oneDNN crash on AVX-512): same numbers."""
+    import numpy as np
+
+    from members.blocks import residual_block
+
+    inputs = keras.Input((48, 48, 4))
+    model = keras.Model(inputs, residual_block(inputs, 8, strides=2, name="b"))
+    projection = keras.Model(inputs, model.get_layer("b_proj_conv").output)
+    strided = keras.layers.Conv2D(8, 1, strides=2, use_bias=False)
+    reference = keras.Model(inputs, strided(inputs))
+    strided.set_weights(model.get_layer("b_proj_conv").get_weights())
+    X = np.random.default_rng(0).normal(size=(2, 48, 48, 4)).astype("float32")
+    np.testing.assert_allclose(projection.predict(X, verbose=0), reference.predict(X, verbose=0),
+                               atol=1e-6)

@@ -109,7 +109,8 @@ def test_log_loss_weights_never_lose_to_best_member_or_equal_weights(seed):
     X, y = make_classification(n_samples=500, n_features=10, n_informative=6, n_classes=4,
                                random_state=seed)
     members = fast_members() + [("shallow", LogisticRegression(C=0.01, max_iter=500))]
-    ensemble = WeightedAverageEnsemble(members, holdout=0.3, random_state=seed).fit(X, y)
+    ensemble = WeightedAverageEnsemble(members, weighting="log_loss", holdout=0.3,
+                                       random_state=seed).fit(X, y)
     probas, targets = ensemble.blend_predictions_, ensemble.blend_targets_
 
     def loss(weights):

@@ -201,10 +201,18 @@ def test_resume_refuses_a_different_configuration(tiny_images, tmp_path):
 
 def test_best_only_checkpoint_holds_the_restored_weights(tiny_images, tmp_path):
     X, y = tiny_images
-    clf = tiny_plain(epochs=4, validation_fraction=0.2, checkpoint_dir=tmp_path).fit(X, y)
-    best = keras.saving.load_model(tmp_path / "best.keras", safe_mode=True)
+    clf = tiny_plain(epochs=4, validation_fraction=0.2, checkpoint_dir=tmp_path / "a",
+                     precise_bn=False).fit(X, y)
+    best = keras.saving.load_model(tmp_path / "a" / "best.keras", safe_mode=True)
     flat = X.reshape(len(X), -1).astype("float32")
     np.testing.assert_allclose(best.predict(flat, verbose=0), clf.predict_proba(X), atol=1e-6)
+    # With recomputed batch-norm statistics (the default) the best epoch's trained
+    # weights are restored all the same; only the moving statistics are new.
+    precise = tiny_plain(epochs=4, validation_fraction=0.2, checkpoint_dir=tmp_path / "b").fit(X, y)
+    best = keras.saving.load_model(tmp_path / "b" / "best.keras", safe_mode=True)
+    for restored, saved in zip(precise.model_.trainable_weights, best.trainable_weights,
+                               strict=True):
+        np.testing.assert_array_equal(restored.numpy(), saved.numpy())
 
 
 def test_a_failed_fit_leaves_the_fitted_estimator_intact(tiny_images):

@@ -59,17 +59,18 @@ def training_rows(size, seed, y):
     return np.sort(rows)
 
 
-def fitted_run(size, seed, data, cache):
+def fitted_run(size, seed, data, cache, holdout=0.1):
     """The ensemble of one run (trained, or loaded from the cache) and its members' test probas."""
     from ensemble import WeightedAverageEnsemble, load, save
     from ensemble.demo import default_members
 
-    archive = Path(cache) / f"ensemble-{size}-seed-{seed}.zip"
-    probas_file = Path(cache) / f"test-{size}-seed-{seed}.npz"
+    tag = f"{size}-seed-{seed}" + ("" if holdout == 0.1 else f"-holdout-{holdout}")
+    archive = Path(cache) / f"ensemble-{tag}.zip"
+    probas_file = Path(cache) / f"test-{tag}.npz"
     if not archive.is_file():
         rows = training_rows(size, seed, data["y_train"])
         start = time.perf_counter()
-        ensemble = WeightedAverageEnsemble(default_members(seed=seed), holdout=0.1,
+        ensemble = WeightedAverageEnsemble(default_members(seed=seed), holdout=holdout,
                                            random_state=seed)
         ensemble.fit(data["X_train"][rows], data["y_train"][rows])
         seconds = time.perf_counter() - start
@@ -183,6 +184,8 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--cache-dir", default="/tmp/keras-ensembles-trust")
+    parser.add_argument("--holdout", type=float, default=0.1,
+                        help="share of the training rows held out as blending rows (a lever)")
     parser.add_argument("--output-name", default="trust")
     args = parser.parse_args()
     from ensemble import import_keras_quietly
@@ -197,7 +200,8 @@ def main():
     rows = []
     for size in args.sizes:
         for seed in args.seeds:
-            ensemble, members, seconds = fitted_run(size, seed, data, args.cache_dir)
+            ensemble, members, seconds = fitted_run(size, seed, data, args.cache_dir,
+                                                    args.holdout)
             rows += run_rows(size, seed, ensemble, members, seconds, X_test, y_test)
     summary = summary_rows(rows)
     table = (common.markdown_table(summary, SUMMARY_COLUMNS) + "\n\nEvery run:\n\n"

@@ -92,8 +92,9 @@ def main(argv=None):
           f"({learned.network_fits_} network fits); "
           f"{len(others)} more combiners learned from the kept blending predictions "
           f"({learned.blend_predictions_.shape[1]} held-out rows) in {combine_seconds:.2f} s.")
-    print("Weights column: the weights the default combiner chose (weighting='auto': the rule "
-          "whose cross-fitted log loss over the held-out rows is lowest).\n")
+    print("Weights column: the weights the default combiner chose (weighting='auto': the "
+          "simplest rule within one standard error of the lowest cross-fitted log loss over "
+          "the held-out rows).\n")
     print(report(learned, X_test, y_test, name="chosen weights", others=others))
 
 

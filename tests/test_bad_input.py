@@ -393,3 +393,12 @@ def test_command_line_bad_input_is_one_line(argv, message, cli_files, capsys):
     assert "Traceback" not in err
     for output in ("m.zip", "p.csv", "oof", "t.db", "s.csv", "b.json"):
         assert not (cli_files / output).exists(), f"{output} was written"
+
+
+def test_a_blend_with_fewer_blending_rows_than_folds_uses_one_fold_per_row(ctx):
+    """Not an error but a documented rule (one class in a fold: ensemble/test_selection.py)."""
+    n_blend = len(ctx.learned.blend_targets_)
+    refit = WeightedAverageEnsemble.from_blend(ctx.learned, selection_folds=n_blend + 10)
+    assert refit.selection_folds_ == n_blend
+    assert set(refit.selection_scores_) == {"best_member", "equal", "log_loss", "caruana"}
+    np.testing.assert_allclose(refit.predict_proba(ctx.X).sum(axis=1), 1.0)

@@ -35,6 +35,7 @@ best member's by more than the 95 % binomial half-width of that accuracy on
 import argparse
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -149,16 +150,9 @@ def summary_rows(rows):
                 "loss_ok": f"{sum(row['log_loss_within_slack'] for row in runs)}/{len(runs)}",
                 "acc_ok": f"{sum(row['accuracy_within_binomial'] for row in runs)}/{len(runs)}",
                 "chosen": ", ".join(f"{name} {count}" for name, count in sorted(
-                    _counts(row["chosen"] for row in runs).items())),
+                    Counter(row["chosen"] for row in runs).items())),
             })
     return summary
-
-
-def _counts(values):
-    counts = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return counts
 
 
 SUMMARY_COLUMNS = [

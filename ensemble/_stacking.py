@@ -34,9 +34,9 @@ class StackingEnsemble(MemberEnsembleBase):
         scored by cross-fitting over the blending rows (fitted on
         ``selection_folds - 1`` folds, scored on the held-out one); unless
         the meta-learner predicts the held-out rows better (see
-        ``selection_rule``), the ensemble predicts with that member alone. A meta-learner is many
-        more parameters than blend weights, and over-fits small blending
-        sets. None: always the meta-learner.
+        ``selection_rule``), the ensemble predicts with that member alone.
+        A meta-learner is many more parameters than blend weights, and
+        over-fits small blending sets. None: always the meta-learner.
     selection_folds : int, default=5
         Folds of that cross-fitting (at most one per blending row).
     selection_rule : {"one_se", "min"}, default="one_se"

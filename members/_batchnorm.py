@@ -1,15 +1,16 @@
 """Batch-norm statistics that match the weights, and a check that they do.
 
 A batch-norm layer normalises with the statistics of each batch while it
-trains and with moving averages of them (momentum 0.99) when it predicts.
-Those averages trail the weights by about a hundred steps: after a short
-fit on a few hundred images (a few dozen steps in all), they still describe
-the network of the first epochs, and the member predicts far worse than it
-trained (measured: training accuracy 1.0, predictions 0.675 on an easy
-3-class task; the first layer's stored variance 0.66 where its inputs'
-was 0.00-0.02). "Precise BN" (Wu and Johnson 2021, *Rethinking "Batch" in
-BatchNorm*) replaces the averages after training with the statistics of
-the trained network on the training rows.
+trains and with moving averages of them when it predicts (momentum 0.9 in
+the built-in blocks, 0.99 by Keras's default). Those averages trail the
+weights: after a short fit on a few hundred images (a few dozen steps, in
+which the weights change fast), they describe earlier networks than the
+last, and the member predicts far worse than it trained (measured:
+training accuracy 1.0, predictions 0.675 on an easy 3-class task; the
+first layer's stored variance 0.66 where its inputs' was 0.00-0.02).
+"Precise BN" (Wu and Johnson 2021, *Rethinking "Batch" in BatchNorm*)
+replaces the averages after training with the statistics of the trained
+network on the training rows.
 
 :func:`batchnorm_statistics` runs the training rows once through the model
 with the batch-norm layers in training mode (normalising with batch

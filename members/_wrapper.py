@@ -197,7 +197,8 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
                                          checkpoint)
             if finished is not None or not self._recomputes_batchnorm():
-                # A finished fit was saved with its statistics recomputed: only measure.
+                # Nothing to recompute (a finished fit was saved with its statistics
+                # recomputed, or precise_bn=False): only measure, and warn on a mismatch.
                 self.batchnorm_check_ = self._match_batchnorm(model, X_train, y_train,
                                                               update=False)
 

@@ -65,8 +65,9 @@ def blend_against_best(blend_probas, y_blend, test_probas, y_test):
     """
     import numpy as np
 
-    from ensemble.metrics import accuracy, log_loss
-    from ensemble.weights import blend, log_loss_weights
+    from ensemble.combiners.averaging import blend
+    from ensemble.combiners.weights import log_loss_weights
+    from ensemble.evaluation.metrics import accuracy, log_loss
 
     classes = np.arange(test_probas[0].shape[1])
     weights = log_loss_weights(blend_probas, y_blend)

@@ -22,7 +22,7 @@ import numpy as np
 
 from _common import Timer, machine, markdown_table, write_results
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, report
-from ensemble import weights as blend_weights
+from ensemble.combiners import weights as blend_weights
 from ensemble.datasets import load_fashion_mnist
 from ensemble.demo import default_members
 

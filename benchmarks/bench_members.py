@@ -16,15 +16,15 @@ import os
 import numpy as np
 
 from _common import Timer, machine, markdown_table, write_results
-from ensemble import metrics
 from ensemble.datasets import load_fashion_mnist
+from ensemble.evaluation import metrics
 
 # Before the members import TensorFlow, which reads it once.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier  # noqa: E402
-from members._shared.seeds import seed_from, seeded  # noqa: E402
-from members._shared.splits import validation_split  # noqa: E402
+from members.utils.seeds import seed_from, seeded  # noqa: E402
+from members.utils.splits import validation_split  # noqa: E402
 
 MEMBERS = {
     "plain": PlainCNNClassifier,

@@ -48,7 +48,7 @@ def load_run(cache, name):
 
 def blend_row(common, names, runs, y_blend, y_test):
     """Log-loss weights on the held-out rows; the blend's and its best member's test scores."""
-    from ensemble.metrics import expected_calibration_error
+    from ensemble.evaluation.metrics import expected_calibration_error
 
     weights, proba, scores = common.blend_against_best(
         [runs[name]["blend_flip"] for name in names], y_blend,

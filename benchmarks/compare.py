@@ -60,10 +60,10 @@ from sklearn.model_selection import train_test_split
 
 import _common
 from _common import Timer, machine, markdown_table
-from ensemble import metrics
-from ensemble import weights as blend_weights
+from ensemble.combiners import weights as blend_weights
 from ensemble.datasets import load_fashion_mnist
 from ensemble.demo import default_members
+from ensemble.evaluation import metrics
 
 # Before TensorFlow is imported (on first use, by the members), which reads it once.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -849,7 +849,7 @@ def prediction_cost_rows(data, learned, args):
     (non-zero weight) once per test-time-augmentation transform that member
     averages, on inputs transformed beforehand (not timed).
     """
-    from members._shared.tta import resolve_tta, transform_batch
+    from members.utils.tta import resolve_tta, transform_batch
 
     used = [member for member, weight in zip(learned.members_, learned.weights_, strict=True)
             if weight > 0]

@@ -45,8 +45,8 @@ def member_run(name, epochs, seed, data, cache):
 
 
 def demo_rows(seed):
-    from ensemble._blending import held_out_rows
     from ensemble.datasets import load_fashion_mnist
+    from members.utils.splits import held_out_rows
 
     (X, y), (X_test, y_test), _ = load_fashion_mnist("sample")
     fit_rows, blend_rows = held_out_rows(y, 0.1, seed)

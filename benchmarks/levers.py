@@ -80,7 +80,7 @@ def ensemble_split(y):
 
 
 def scores(y, proba):
-    from ensemble import metrics
+    from ensemble.evaluation import metrics
 
     return {"accuracy": metrics.accuracy(y, proba, np.arange(10)),
             "log_loss": metrics.log_loss(y, proba, np.arange(10)),
@@ -126,7 +126,7 @@ def run_snapshots(args, data, cache):
         return {key: stored[key] for key in stored.files}
     import keras
 
-    from members._shared.tta import transform_batch
+    from members.utils.tta import transform_batch
 
     estimator = recipe(args.member, **epoch_cap(args))
     cycle_epochs = max(1, estimator.epochs // SNAPSHOTS)
@@ -169,7 +169,7 @@ def run_snapshots(args, data, cache):
 
 def lever_rows(results, data):
     """One table row per lever: test scores plain, with TTA, with TTA and a temperature."""
-    from ensemble.calibration import apply_temperature, fit_temperature
+    from ensemble.combiners.calibration import apply_temperature, fit_temperature
 
     rows = []
     for lever, result in results.items():

@@ -25,8 +25,8 @@ MEMBERS = ("plain", "separable", "residual")
 
 
 def run(name, size, seed, data, precise_bn):
-    from ensemble import metrics
     from ensemble.demo import default_members
+    from ensemble.evaluation import metrics
     from trust import training_rows
 
     rows = training_rows(size, seed, data["y_train"])

@@ -24,7 +24,7 @@ toward equal (``shrinkage=0.2``), equal weights, stacking without the
 fallback. Each is scored on the sample's 2,000 test images
 against the best member on those images (per metric: the most accurate,
 the lowest log loss), with the paired-bootstrap interval and McNemar's test
-of :func:`ensemble.comparison.compare_to_best_member`.
+of :func:`ensemble.evaluation.comparison.compare_to_best_member`.
 
 The issue's bars: the blend's test log loss at most its best member's +
 0.002 in every run and below it on average; its accuracy never below the
@@ -86,7 +86,7 @@ def fitted_run(size, seed, data, cache, holdout=0.1):
 def run_rows(size, seed, ensemble, members, seconds, X_test, y_test):
     """One row per combiner: test scores against the best member, with intervals."""
     from ensemble import StackingEnsemble, WeightedAverageEnsemble
-    from ensemble.comparison import compare_to_best_member
+    from ensemble.evaluation.comparison import compare_to_best_member
 
     combiners = {
         COMBINERS[0]: WeightedAverageEnsemble.from_blend(ensemble),
@@ -99,7 +99,7 @@ def run_rows(size, seed, ensemble, members, seconds, X_test, y_test):
         COMBINERS[6]: WeightedAverageEnsemble.from_blend(ensemble, weighting="equal"),
         COMBINERS[7]: StackingEnsemble.from_blend(ensemble, fallback=None),
     }
-    from ensemble import metrics
+    from ensemble.evaluation import metrics
 
     named = dict(zip(ensemble.named_members_, members, strict=True))
     member_scores = {name: {"accuracy": metrics.accuracy(y_test, proba, ensemble.classes_),

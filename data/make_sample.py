@@ -22,11 +22,11 @@ import numpy as np
 
 try:
     from ensemble.datasets import CLASS_NAMES, DatasetNotFoundError, load_fashion_mnist
-    from members._shared.files import atomic_write
+    from members.utils.files import atomic_write
 except ImportError:  # run from a checkout without the editable install
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from ensemble.datasets import CLASS_NAMES, DatasetNotFoundError, load_fashion_mnist
-    from members._shared.files import atomic_write
+    from members.utils.files import atomic_write
 
 SEED = 20170825  # Fashion-MNIST's release date; any fixed value would do.
 TRAIN_PER_CLASS = 600

@@ -8,27 +8,33 @@ hyper-parameters with Optuna. ``PredictionBlender`` blends predictions made
 by any tool (out-of-fold and test probabilities, by model name).
 
 The names below are imported on first use (PEP 562), so that
-``ensemble.datasets``, ``ensemble.metrics``, ``ensemble.weights`` and the
-command line's ``--help`` and argument errors work without paying for
+``ensemble.datasets``, ``ensemble.evaluation``, ``ensemble.combiners.weights``
+and the command line's ``--help`` and argument errors work without paying for
 TensorFlow's import.
 """
 
-from members._shared.lazy import lazy_attributes
+import sys
+
+from ensemble._moved import MovedModuleFinder
+from members.utils.lazy import lazy_attributes
 
 _LAZY = {
     "BayesSearchCV": ".tuning",
-    "PredictionBlender": "._blender",
-    "Report": "._report",
-    "report": "._report",
-    "StackingEnsemble": "._stacking",
-    "WeightedAverageEnsemble": "._weighted",
+    "PredictionBlender": ".prediction_files",
+    "Report": ".evaluation",
+    "report": ".evaluation",
+    "StackingEnsemble": ".combiners",
+    "WeightedAverageEnsemble": ".combiners",
     "load": ".persistence",
     "save": ".persistence",
     "verify": ".persistence",
-    "import_keras_quietly": "._quiet",
+    "import_keras_quietly": "members.utils.quiet",
 }
 
 __all__ = sorted(_LAZY)
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+
+if not any(isinstance(finder, MovedModuleFinder) for finder in sys.meta_path):
+    sys.meta_path.append(MovedModuleFinder())

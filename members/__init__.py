@@ -12,7 +12,7 @@ The classes are imported on first use (PEP 562): ``import members`` alone
 does not import TensorFlow.
 """
 
-from ._shared.lazy import lazy_attributes
+from members.utils.lazy import lazy_attributes
 
 _LAZY = {
     "KerasMemberClassifier": "._classifiers",

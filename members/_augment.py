@@ -7,7 +7,7 @@ front of the network inside the member's model. Keras runs them only when
 saved model still takes raw pixels.
 
 Test-time augmentation (TTA), the fixed transforms averaged at prediction,
-is in :mod:`members._shared.tta`.
+is in :mod:`members.utils.tta`.
 
 The defaults are safe for images in general: small shifts keep the meaning
 of digits, text and photographs alike, whereas a horizontal flip turns a
@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from ._shared.tta import TTA_CHOICES, is_image_shape
+from members.utils.tta import TTA_CHOICES, is_image_shape
 
 
 def check_augmentation_params(random_shift, horizontal_flip, augmentation, tta):

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._shared.prediction import predict_in_batches
+from members.utils.prediction import predict_in_batches
 
 
 def batchnorm_layers(model):

@@ -20,9 +20,9 @@ import keras
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._shared.files import atomic_write_bytes, atomic_write_json, keras_model_to_bytes
-from ._shared.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr
-from ._shared.seeds import seed_from
+from members.utils.files import atomic_write_bytes, atomic_write_json, keras_model_to_bytes
+from members.utils.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr
+from members.utils.seeds import seed_from
 
 #: File names inside ``checkpoint_dir``.
 BEST_CHECKPOINT = "best.keras"

@@ -6,10 +6,10 @@ estimator's parameters from its signature (and each architecture has its own
 tuned defaults for them).
 """
 
-from . import builders
-from ._docs import with_training_docs
-from ._shared.inputs import square_image_shape
-from ._wrapper import MemberClassifierBase
+from members import builders
+from members._wrapper import MemberClassifierBase
+from members.utils.docs import with_training_docs
+from members.utils.inputs import square_image_shape
 
 #: Training defaults of the three built-in architectures, chosen by the
 #: measurements in BENCHMARKS.md ("Accuracy per CPU minute"): shifts of up

@@ -10,7 +10,7 @@ import threading
 import keras
 import numpy as np
 
-from ._shared.files import atomic_write_json
+from members.utils.files import atomic_write_json
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 

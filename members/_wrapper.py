@@ -11,21 +11,21 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _augment, _batchnorm, _checkpoints, _sizes, _training
-from ._docs import with_training_docs
-from ._shared.checks import check_int, check_real, is_int
-from ._shared.files import keras_model_from_bytes, keras_model_to_bytes
-from ._shared.inputs import (
+from members import _augment, _batchnorm, _checkpoints, _sizes, _training
+from members.utils.checks import check_int, check_real, is_int
+from members.utils.docs import with_training_docs
+from members.utils.files import keras_model_from_bytes, keras_model_to_bytes
+from members.utils.inputs import (
     MAX_PIXEL,
     flatten_images,
     resolve_input_shape,
     resolve_pixel_scale,
 )
-from ._shared.kinds import KerasMember
-from ._shared.prediction import predict_in_batches
-from ._shared.seeds import seed_from, seeded
-from ._shared.splits import validation_split
-from ._shared.tta import resolve_tta
+from members.utils.kinds import KerasMember
+from members.utils.prediction import predict_in_batches
+from members.utils.seeds import seed_from, seeded
+from members.utils.splits import validation_split
+from members.utils.tta import resolve_tta
 
 #: Training rows the batch-norm statistics are recomputed from (``precise_bn=True``):
 #: Wu and Johnson found 10^3-10^4 samples enough for precise statistics.

@@ -20,7 +20,7 @@ is the choice when accuracy matters more than CPU time.
 import keras
 from keras import layers
 
-from .blocks import (
+from members.blocks import (
     conv_bn_relu,
     downsample,
     image_input,

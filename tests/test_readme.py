@@ -104,7 +104,7 @@ def write_blend_files(folder, seed=0):
     """The files the "Blending prediction files" section starts from, in the layout cv and
     predict --proba write (the commands that make them from members are run end to end in
     tests/ensemble/cli/test_blend.py)."""
-    from ensemble.predictions import write_probabilities
+    from ensemble.prediction_files.files import write_probabilities
     from helpers import synthetic_predictions
 
     y, oof, test = synthetic_predictions(n_classes=10, strengths=(2.0, 1.5, 1.2, 1.0), seed=seed)

@@ -8,15 +8,27 @@ stderr and a non-zero exit status, without a traceback. Set
 ``KERAS_ENSEMBLES_DEBUG=1`` to get the traceback of an unexpected error.
 
 TensorFlow is imported only once a command has checked its arguments and
-data (through :func:`ensemble._quiet.import_keras_quietly`, which keeps its
+data (through :func:`members.utils.quiet.import_keras_quietly`, which keeps its
 C++ start-up lines off the terminal), so ``--help`` and input errors are
 instant.
+
+What lives here
+---------------
+One module per subcommand (``fit``, ``cv``, ``evaluate``, ``predict``,
+``blend``, ``tune``); ``_options`` (shared arguments), ``_data`` (reading
+``--data``), ``_build`` (members and combiners from options), ``_output``
+(printing, ``--json``, files that are never overwritten silently).
+
+What it may import
+------------------
+Anything public in ``ensemble`` and ``members``: the command line sits on
+top and is built only from public names (``tests/test_codebase.py``).
 """
 
 import os
 import sys
 
-from ._options import PROG, CliError, OneLineParser
+from ensemble.cli._options import PROG, CliError, OneLineParser
 
 #: Exceptions a user's input can cause (scikit-learn's and ours); one line, exit status 1.
 USER_ERRORS = (CliError, ValueError, TypeError, OSError)
@@ -27,7 +39,7 @@ INTERRUPTED = 130
 
 def build_parser():
     """The argument parser with every subcommand."""
-    from . import blend, cv, evaluate, fit, predict, tune
+    from ensemble.cli import blend, cv, evaluate, fit, predict, tune
 
     parser = OneLineParser(
         prog=PROG,

@@ -3,10 +3,9 @@
 import keras
 from tqdm.auto import tqdm
 
+from ensemble import StackingEnsemble, WeightedAverageEnsemble
+from ensemble.datasets import SUBSETS
 from members import PlainCNNClassifier, ResidualNetClassifier, SeparableCNNClassifier
-
-from .. import StackingEnsemble, WeightedAverageEnsemble
-from ..datasets import SUBSETS
 
 MEMBER_CLASSES = {
     "plain": PlainCNNClassifier,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._quiet import import_keras_quietly
-from ..datasets import SUBSETS, format_shape, load_dataset
-from ._options import CliError
+from ensemble.cli._options import CliError
+from ensemble.datasets import SUBSETS, format_shape, load_dataset
+from members.utils.quiet import import_keras_quietly
 
 #: The manifest is read only when it is no larger than this.
 _MANIFEST_LIMIT = 16 * 2**20

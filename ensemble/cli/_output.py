@@ -6,9 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from members._shared.files import atomic_write_bytes
-
-from ._options import CliError
+from ensemble.cli._options import CliError
+from members.utils.files import atomic_write_bytes
 
 
 def say(args, text=""):

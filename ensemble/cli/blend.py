@@ -40,8 +40,14 @@ for --apply.
 import json
 from pathlib import Path
 
-from ._options import CliError, add_command, add_common_options, add_overwrite_option, folds
-from ._output import emit_json, refuse_existing, say
+from ensemble.cli._options import (
+    CliError,
+    add_command,
+    add_common_options,
+    add_overwrite_option,
+    folds,
+)
+from ensemble.cli._output import emit_json, refuse_existing, say
 
 METHODS = ("log_loss", "caruana", "equal", "rank", "geomean", "stacking")
 
@@ -86,8 +92,8 @@ def add_parser(commands):
 
 
 def run(args):
-    from .._blender import PredictionBlender
-    from ..prediction_sets import read_prediction_files
+    from ensemble.prediction_files import PredictionBlender
+    from ensemble.prediction_files.sets import read_prediction_files
 
     _check_arguments(args)
     refuse_existing([Path(p) for p in (args.output, args.save_blend) if p], args.overwrite)
@@ -106,7 +112,7 @@ def run(args):
     ids = _submission_ids(files.test_ids, len(proba), args.id_start)
     _write_submission(args, ids, proba, blender.classes_)
     if args.save_blend:
-        from members._shared.files import atomic_write_bytes
+        from members.utils.files import atomic_write_bytes
 
         text = json.dumps(blender.to_dict(), indent=2, sort_keys=True) + "\n"
         atomic_write_bytes(Path(args.save_blend), text.encode(), overwrite=args.overwrite)
@@ -134,8 +140,8 @@ def _label_columns(args):
 
 
 def _read_blend(path):
-    from .._blender import PredictionBlender
-    from ._data import require_file
+    from ensemble.cli._data import require_file
+    from ensemble.prediction_files import PredictionBlender
 
     require_file(path, "blend")
     try:
@@ -162,7 +168,7 @@ def _submission_ids(test_ids, n_rows, id_start):
 
 
 def _write_submission(args, ids, proba, classes):
-    from ..predictions import write_probabilities, write_submission
+    from ensemble.prediction_files.files import write_probabilities, write_submission
 
     if args.proba:
         write_probabilities(args.output, ids, proba, classes, id_column=args.id_column,
@@ -191,7 +197,7 @@ def _result(args, blender, files, applied):
 
 
 def _tables(result):
-    from .._report import format_table
+    from ensemble.evaluation.report import format_table
 
     models = result["models"]
     weights = result["weights"] or {}

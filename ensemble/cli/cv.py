@@ -22,16 +22,16 @@ import time
 
 import numpy as np
 
-from .._quiet import import_keras_quietly
-from ._data import check_image_sizes, load_split
-from ._options import (
+from ensemble.cli._data import check_image_sizes, load_split
+from ensemble.cli._options import (
     add_command,
     add_common_options,
     add_overwrite_option,
     add_training_options,
     folds,
 )
-from ._output import emit_json, output_folder, refuse_existing, say, write_csv
+from ensemble.cli._output import emit_json, output_folder, refuse_existing, say, write_csv
+from members.utils.quiet import import_keras_quietly
 
 
 def add_parser(commands):
@@ -58,7 +58,7 @@ def run(args):
     _check_fold_count(y, args.folds)
 
     import_keras_quietly()
-    from ._build import build_members
+    from ensemble.cli._build import build_members
 
     check_image_sizes(args, build_members(args, show_epochs=False), data.image_shape)
     splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
@@ -126,8 +126,8 @@ def _fit_fold(args, X_train, y_train, X_test, classes):
 
     Returns every model's probabilities on the fold's test rows.
     """
-    from .._members import aligned_proba
-    from ._build import build_ensemble
+    from ensemble.cli._build import build_ensemble
+    from ensemble.combiners.member_list import aligned_proba
 
     ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json))
     ensemble.fit(X_train, y_train)
@@ -138,7 +138,7 @@ def _fit_fold(args, X_train, y_train, X_test, classes):
 
 
 def _scores(fold, name, y_true, proba, classes):
-    from .. import metrics
+    from ensemble.evaluation import metrics
 
     return {"fold": fold, "model": name, "accuracy": metrics.accuracy(y_true, proba, classes),
             "log_loss": metrics.log_loss(y_true, proba, classes)}
@@ -162,7 +162,7 @@ def _summary(scores, model_names):
 
 
 def _summary_table(summary, n_folds):
-    from .._report import format_table
+    from ensemble.evaluation.report import format_table
 
     rows = [[name, f"{s['accuracy_mean']:.4f} ± {s['accuracy_std']:.4f}",
              f"{s['log_loss_mean']:.4f} ± {s['log_loss_std']:.4f}"] for name, s in summary.items()]
@@ -171,7 +171,7 @@ def _summary_table(summary, n_folds):
 
 
 def _write_files(args, paths, ids, y, classes, fold_of, oof, scores):
-    from ..predictions import write_probabilities
+    from ensemble.prediction_files.files import write_probabilities
 
     overwrite = args.overwrite
     for name, proba in oof.items():

@@ -18,10 +18,15 @@ ensembles), metrics.png, confusion_matrix.png, reliability.png and
 learning_curves.png.
 """
 
-from .._quiet import import_keras_quietly
-from ._data import display_names, load_split, model_image_shape, require_file
-from ._options import add_command, add_common_options, add_data_option, add_overwrite_option
-from ._output import emit_json, output_folder, refuse_existing, say
+from ensemble.cli._data import display_names, load_split, model_image_shape, require_file
+from ensemble.cli._options import (
+    add_command,
+    add_common_options,
+    add_data_option,
+    add_overwrite_option,
+)
+from ensemble.cli._output import emit_json, output_folder, refuse_existing, say
+from members.utils.quiet import import_keras_quietly
 
 PLOT_FILES = ("weights.png", "metrics.png", "confusion_matrix.png", "reliability.png",
               "learning_curves.png")
@@ -48,7 +53,7 @@ def run(args):
     X, y = data
 
     import_keras_quietly()
-    from .. import load
+    from ensemble import load
 
     model = load(args.model)
     names = display_names(model, data)
@@ -84,7 +89,7 @@ def _probabilities(model, X):
     own entry is last, named "ensemble" for an ensemble and after its class
     for a lone member.
     """
-    from .._members import aligned_proba
+    from ensemble.combiners.member_list import aligned_proba
 
     named_members = getattr(model, "named_members_", {})
     probas = {name: aligned_proba(member, X, model.classes_)
@@ -95,8 +100,8 @@ def _probabilities(model, X):
 
 def _report(model, probas, y):
     """The members-beside-ensemble report of :func:`ensemble.report`, from ``probas``."""
-    from .._report import Report, score_row, selection_of
-    from ..comparison import compare_to_best_member
+    from ensemble.evaluation.comparison import compare_to_best_member
+    from ensemble.evaluation.report import Report, score_row, selection_of
 
     weights = getattr(model, "weights_", None)
     *member_names, own_name = probas
@@ -116,7 +121,7 @@ def _report(model, probas, y):
 
 def _per_class(y, proba, classes, names):
     """The model's recall and precision per class, each with its display name."""
-    from ..metrics import per_class_scores
+    from ensemble.evaluation.metrics import per_class_scores
 
     rows = []
     for row, name in zip(per_class_scores(y, proba, classes), names, strict=True):
@@ -127,7 +132,7 @@ def _per_class(y, proba, classes, names):
 
 
 def _per_class_table(rows):
-    from .._report import format_table
+    from ensemble.evaluation.report import format_table
 
     def share(value):
         return "-" if value is None else f"{value:.4f}"
@@ -139,7 +144,7 @@ def _per_class_table(rows):
 
 def _draw_plots(model, probas, scores, y, names, paths, overwrite):
     """Draw every figure that applies to ``model``; return the paths written."""
-    from .. import plots
+    from ensemble.evaluation import plots
 
     classes = model.classes_
     named_members = getattr(model, "named_members_", {})

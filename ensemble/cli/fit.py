@@ -17,16 +17,16 @@ import time
 
 import numpy as np
 
-from .._quiet import import_keras_quietly
-from ..datasets import format_shape
-from ._data import check_image_sizes, load_data, pick_split
-from ._options import (
+from ensemble.cli._data import check_image_sizes, load_data, pick_split
+from ensemble.cli._options import (
     add_command,
     add_common_options,
     add_overwrite_option,
     add_training_options,
 )
-from ._output import emit_json, refuse_existing, say
+from ensemble.cli._output import emit_json, refuse_existing, say
+from ensemble.datasets import format_shape
+from members.utils.quiet import import_keras_quietly
 
 
 def add_parser(commands):
@@ -49,8 +49,8 @@ def run(args):
     test = None if test is None or test.y is None else test
 
     import_keras_quietly()
-    from .. import report, save
-    from ._build import build_ensemble, drop_progress_callbacks
+    from ensemble import report, save
+    from ensemble.cli._build import build_ensemble, drop_progress_callbacks
 
     ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json))
     check_image_sizes(args, ensemble.members, data.image_shape)

@@ -21,10 +21,15 @@ not used.
 
 import numpy as np
 
-from .._quiet import import_keras_quietly
-from ._data import load_split, model_image_shape, require_file
-from ._options import add_command, add_common_options, add_data_option, add_overwrite_option
-from ._output import emit_json, refuse_existing, say
+from ensemble.cli._data import load_split, model_image_shape, require_file
+from ensemble.cli._options import (
+    add_command,
+    add_common_options,
+    add_data_option,
+    add_overwrite_option,
+)
+from ensemble.cli._output import emit_json, refuse_existing, say
+from members.utils.quiet import import_keras_quietly
 
 
 def add_parser(commands):
@@ -57,8 +62,8 @@ def run(args):
     label_column = args.label_column or "label"
 
     import_keras_quietly()
-    from .. import load
-    from ..predictions import class_columns, write_probabilities, write_submission
+    from ensemble import load
+    from ensemble.prediction_files.files import class_columns, write_probabilities, write_submission
 
     model = load(args.model)
     header = [id_column] + (class_columns(model.classes_) if args.proba else [label_column])

@@ -28,9 +28,8 @@ categorical takes a list of choices (numbers, strings, booleans or null).
 import time
 from pathlib import Path
 
-from .._quiet import import_keras_quietly
-from ._data import check_image_sizes, load_data, pick_split
-from ._options import (
+from ensemble.cli._data import check_image_sizes, load_data, pick_split
+from ensemble.cli._options import (
     MEMBER_NAMES,
     CliError,
     add_command,
@@ -41,7 +40,8 @@ from ._options import (
     positive_float,
     positive_int,
 )
-from ._output import emit_json, refuse_existing, say
+from ensemble.cli._output import emit_json, refuse_existing, say
+from members.utils.quiet import import_keras_quietly
 
 #: Where the study lives when --storage is not given.
 DEFAULT_STORAGE = "tune.db"
@@ -96,8 +96,8 @@ def add_parser(commands):
 
 
 def run(args):
-    from ..tuning._study import check_distributions, check_sampler
-    from ..tuning.spaces import default_search_space, load_search_space
+    from ensemble.tuning._study import check_distributions, check_sampler
+    from ensemble.tuning.spaces import default_search_space, load_search_space
 
     url = storage_url(args.storage)
     study_name = args.study_name or args.member
@@ -125,7 +125,7 @@ def run(args):
     say(args, f"\nUnseen data: {unseen_name}. Best parameters: "
               + ", ".join(f"{name}={value!r}" for name, value in search.best_params_.items()))
     if args.output is not None:
-        from .. import save
+        from ensemble import save
 
         best = search.best_estimator_
         best.class_names_ = tuple(data.names_of(best.classes_))
@@ -221,9 +221,9 @@ def _prepare_study(url, study_name, settings, search, args):
     import optuna
     import sqlalchemy
 
-    from ..tuning import study_storage
-    from ..tuning._search import changes_since_recorded
-    from ..tuning._study import FINGERPRINT_ATTR, FINISHED, optuna_quiet
+    from ensemble.tuning import study_storage
+    from ensemble.tuning._search import changes_since_recorded
+    from ensemble.tuning._study import FINGERPRINT_ATTR, FINISHED, optuna_quiet
 
     with optuna_quiet():
         try:
@@ -256,8 +256,8 @@ def _prepare_study(url, study_name, settings, search, args):
 
 
 def _search(args, space, url, study_name):
-    from ..tuning import BayesSearchCV
-    from ._build import MEMBER_CLASSES
+    from ensemble.cli._build import MEMBER_CLASSES
+    from ensemble.tuning import BayesSearchCV
 
     params = {"random_state": args.seed}
     if args.epochs is not None:

@@ -24,6 +24,12 @@ folder, the label column of a CSV file) or are named by the file
 Importing this package does not import Keras or TensorFlow; only a download
 of the full Fashion-MNIST set does.
 
+What lives here, and what it may import
+---------------------------------------
+One private module per source (``_fashion_mnist``, ``_folder``, ``_csv``,
+``_npz``) sharing ``_dataset`` (the :class:`Dataset` and its checks). They
+import NumPy, Pillow and ``members.utils``; nothing else of the project.
+
 Examples
 --------
 >>> from ensemble.datasets import load_fashion_mnist
@@ -34,11 +40,15 @@ Examples
 
 from pathlib import Path
 
-from members._shared.paths import MissingFileError
-
-from ._csv import load_csv, save_csv
-from ._dataset import COLOR_MODES, Dataset, check_image_shape, check_image_size, format_shape
-from ._fashion_mnist import (
+from ensemble.datasets._csv import load_csv, save_csv
+from ensemble.datasets._dataset import (
+    COLOR_MODES,
+    Dataset,
+    check_image_shape,
+    check_image_size,
+    format_shape,
+)
+from ensemble.datasets._fashion_mnist import (
     CLASS_NAMES,
     SUBSETS,
     DatasetNotFoundError,
@@ -48,8 +58,9 @@ from ._fashion_mnist import (
     load_fashion_mnist,
     read_idx,
 )
-from ._folder import IMAGE_EXTENSIONS, load_image_folder
-from ._npz import load_npz, npz_splits, read_npz, split_from_arrays
+from ensemble.datasets._folder import IMAGE_EXTENSIONS, load_image_folder
+from ensemble.datasets._npz import load_npz, npz_splits, read_npz, split_from_arrays
+from members.utils.paths import MissingFileError
 
 __all__ = [
     "CLASS_NAMES",

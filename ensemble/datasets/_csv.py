@@ -25,10 +25,15 @@ import warnings
 
 import numpy as np
 
-from members._shared.files import atomic_write
-from members._shared.paths import require_file
-
-from ._dataset import as_images, as_labels, check_image_shape, labelled, shape_from_pixels
+from ensemble.datasets._dataset import (
+    as_images,
+    as_labels,
+    check_image_shape,
+    labelled,
+    shape_from_pixels,
+)
+from members.utils.files import atomic_write
+from members.utils.paths import require_file
 
 #: Label and id column names recognised without being named, compared case-insensitively.
 LABEL_COLUMNS = ("label",)

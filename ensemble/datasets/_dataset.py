@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from members._shared.checks import is_int
+from members.utils.checks import is_int
 
 #: Colour modes of :func:`~ensemble.datasets.load_image_folder`.
 COLOR_MODES = ("auto", "grayscale", "rgb")

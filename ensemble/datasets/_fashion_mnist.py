@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from members._shared.paths import MissingFileError, require_file
-
-from ._dataset import Dataset, as_images, check_integral_range
-from ._npz import read_npz, split_from_arrays
+from ensemble.datasets._dataset import Dataset, as_images, check_integral_range
+from ensemble.datasets._npz import read_npz, split_from_arrays
+from members.utils.paths import MissingFileError, require_file
 
 CLASS_NAMES = (
     "T-shirt/top",

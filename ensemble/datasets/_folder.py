@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from members._shared.checks import check_int
-from members._shared.paths import MissingFileError, NotAFileError
-
-from ._dataset import COLOR_MODES, Dataset, check_image_size, format_shape
+from ensemble.datasets._dataset import COLOR_MODES, Dataset, check_image_size, format_shape
+from members.utils.checks import check_int
+from members.utils.paths import MissingFileError, NotAFileError
 
 #: File name endings read as images (compared case-insensitively).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from members._shared.paths import require_file
-
-from ._dataset import as_class_names, as_images, as_labels, check_image_shape, labelled
+from ensemble.datasets._dataset import (
+    as_class_names,
+    as_images,
+    as_labels,
+    check_image_shape,
+    labelled,
+)
+from members.utils.paths import require_file
 
 
 def load_npz(path, split=None, *, image_shape=None):

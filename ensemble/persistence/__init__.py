@@ -67,12 +67,19 @@ well-formed archive can still hold a network that predicts garbage, or
 entries large enough to exhaust memory. Pickling or ``joblib.dump``-ing the
 estimators also works, but loading a pickle runs arbitrary code: use it only
 for files you made yourself.
+
+What lives here, and what it may import
+---------------------------------------
+``_archive`` (zip, hashes, manifest), ``_member_schema`` and
+``_ensemble_schema`` (what each estimator stores and how it is rebuilt),
+``_values`` (checked JSON values). It imports the public classes of
+``members`` and ``ensemble.combiners``, and ``members.utils``.
 """
 
 import json
 import os
 
-from ._archive import (
+from ensemble.persistence._archive import (
     FORMAT_NAME,
     FORMAT_VERSION,
     library_version,
@@ -81,19 +88,19 @@ from ._archive import (
     sha256,
     write_archive,
 )
-from ._ensemble_schema import (
+from ensemble.persistence._ensemble_schema import (
     ENSEMBLE_CLASSES,
     build_ensemble,
     check_ensemble_spec,
     describe_ensemble,
 )
-from ._member_schema import (
+from ensemble.persistence._member_schema import (
     MEMBER_CLASSES,
     build_member,
     check_member_spec,
     describe_member,
 )
-from ._values import checked_class_names, expect
+from ensemble.persistence._values import checked_class_names, expect
 
 __all__ = ["load", "save", "verify", "FORMAT_NAME", "FORMAT_VERSION"]
 

@@ -9,10 +9,9 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from members._shared.files import atomic_write
-from members._shared.paths import require_file
-
-from ._values import expect
+from ensemble.persistence._values import expect
+from members.utils.files import atomic_write
+from members.utils.paths import require_file
 
 FORMAT_NAME = "keras-ensembles"
 FORMAT_VERSION = 1

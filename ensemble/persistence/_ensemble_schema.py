@@ -10,13 +10,10 @@ from sklearn.base import clone
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from members._shared.checks import is_int, is_real
-
-from .._stacking import StackingEnsemble
-from .._weighted import WeightedAverageEnsemble
-from ._archive import BLEND_FILE, FINAL_ESTIMATOR_FILE
-from ._member_schema import build_member, check_member_spec, describe_member
-from ._values import (
+from ensemble.combiners import StackingEnsemble, WeightedAverageEnsemble
+from ensemble.persistence._archive import BLEND_FILE, FINAL_ESTIMATOR_FILE
+from ensemble.persistence._member_schema import build_member, check_member_spec, describe_member
+from ensemble.persistence._values import (
     allowed_class,
     check_feature_names,
     check_params_spec,
@@ -30,6 +27,7 @@ from ._values import (
     restored_params,
     split_params,
 )
+from members.utils.checks import is_int, is_real
 
 ENSEMBLE_CLASSES = {cls.__name__: cls for cls in (WeightedAverageEnsemble, StackingEnsemble)}
 #: Meta-learners a stacking archive may hold (the skops payload's top-level type).

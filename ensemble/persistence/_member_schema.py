@@ -8,17 +8,16 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ensemble.persistence import _values
+from ensemble.persistence._values import expect
 from members import (
     KerasMemberClassifier,
     PlainCNNClassifier,
     ResidualNetClassifier,
     SeparableCNNClassifier,
 )
-from members._shared.checks import is_int, is_real
-from members._shared.files import keras_model_to_bytes
-
-from . import _values
-from ._values import expect
+from members.utils.checks import is_int, is_real
+from members.utils.files import keras_model_to_bytes
 
 #: The only classes ``load`` will build, by the name the manifest gives.
 MEMBER_CLASSES = {

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from members._shared.checks import is_int, is_real
+from members.utils.checks import is_int, is_real
 
 _REPR_LIMIT = 2000
 

@@ -12,13 +12,22 @@ The names below are imported on first use (PEP 562), so that the command
 line reads and checks a search space without importing scikit-learn; no
 name here imports TensorFlow until a Keras member is searched (or trials
 are logged to TensorBoard).
+
+What lives here, and what it may import
+---------------------------------------
+``_search`` (``BayesSearchCV``), ``_trials`` and ``_runner`` (running
+trials, in parallel processes too), ``_pruning``, ``_study`` (storage,
+samplers, fingerprints of a resumable study), ``_results`` and
+``_search_report`` (what a search found), ``_tensorboard``, ``spaces``
+(search spaces). It imports Optuna (public API only), ``members``, ``members.utils``,
+``ensemble.combiners`` and ``ensemble.evaluation``; never the command line.
 """
 
-from members._shared.lazy import lazy_attributes
+from members.utils.lazy import lazy_attributes
 
 _LAZY = {
     "BayesSearchCV": "._search",
-    "SearchReport": "._report",
+    "SearchReport": "._search_report",
     "study_storage": "._study",
     "default_search_space": ".spaces",
     "load_search_space": ".spaces",

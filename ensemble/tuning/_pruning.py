@@ -8,8 +8,8 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from members._shared.inputs import flatten_images
-from members._shared.prediction import predict_in_batches
+from members.utils.inputs import flatten_images
+from members.utils.prediction import predict_in_batches
 
 
 class EpochScoreReporter(keras.callbacks.Callback):

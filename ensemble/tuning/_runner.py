@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from optuna.trial import TrialState
 from sklearn.exceptions import FitFailedWarning
 
-from ._study import (
+from ensemble.tuning._study import (
     SURPLUS_ATTR,
     WAIT_POLL_S,
     count_trials,

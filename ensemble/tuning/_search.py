@@ -13,14 +13,10 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from members._shared.checks import check_int, is_real
-from members._shared.seeds import seed_from
-
-from .._blending import _check_holdout
-from ._report import SearchReport
-from ._results import results_table, top_trials, trial_counts
-from ._runner import TrialRunner
-from ._study import (
+from ensemble.tuning._results import results_table, top_trials, trial_counts
+from ensemble.tuning._runner import TrialRunner
+from ensemble.tuning._search_report import SearchReport
+from ensemble.tuning._study import (
     FINISHED,
     SURPLUS_ATTR,
     SurplusTrial,
@@ -38,7 +34,10 @@ from ._study import (
     running_trials_are_live,
     search_fingerprint,
 )
-from ._trials import make_splits, run_trial, suggest
+from ensemble.tuning._trials import make_splits, run_trial, suggest
+from members.utils.checks import check_int, is_real
+from members.utils.seeds import seed_from
+from members.utils.splits import check_holdout
 
 
 class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -274,7 +273,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         objective = _Objective(self.estimator, self.param_distributions, X, y, splits, scorer,
                                study=study, n_trials=self.n_trials, live_running=live_running)
         if self.tensorboard_dir is not None:
-            from ._tensorboard import write_experiment
+            from ensemble.tuning._tensorboard import write_experiment
 
             write_experiment(self.tensorboard_dir, self.param_distributions,
                              _score_name(self.estimator, self.scoring))
@@ -286,7 +285,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _trial_end_handler(self, progress):
         def on_trial_end(trial):
             if self.tensorboard_dir is not None:
-                from ._tensorboard import write_trial
+                from ensemble.tuning._tensorboard import write_trial
 
                 write_trial(self.tensorboard_dir, trial)
             progress.update(trial)
@@ -331,7 +330,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         if self.timeout is not None and not (is_real(self.timeout) and self.timeout > 0):
             raise ValueError(f"timeout must be None or a number > 0, got {self.timeout!r}.")
         if self.cv is None:
-            _check_holdout(self.holdout)
+            check_holdout(self.holdout)
         check_sampler(self.sampler)
         make_pruner(self.pruning, self.n_trials)
         check_storage(self.storage)

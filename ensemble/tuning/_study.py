@@ -47,8 +47,8 @@ from optuna.distributions import BaseDistribution, distribution_to_json
 from optuna.storages import InMemoryStorage, RDBStorage
 from optuna.trial import TrialState
 
-from members._shared.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr, without_addresses
-from members._shared.kinds import is_keras_member
+from members.utils.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr, without_addresses
+from members.utils.kinds import is_keras_member
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -411,7 +411,7 @@ def estimator_settings(estimator, distributions):
 
     A nested estimator (a combiner's member) appears as its class name; its
     own parameters appear under their nested names. Values are described by
-    :func:`members._shared.fingerprints.stable_repr` (functions by their code) when the
+    :func:`members.utils.fingerprints.stable_repr` (functions by their code) when the
     estimator is or holds a Keras member -- its module is loaded then -- and
     by their repr without memory addresses otherwise, so that a search of a
     scikit-learn model never imports TensorFlow.

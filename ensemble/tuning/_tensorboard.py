@@ -14,7 +14,7 @@ STATES = ("COMPLETE", "PRUNED", "FAIL")
 
 
 def _summary_modules():
-    from .._quiet import import_keras_quietly
+    from members.utils.quiet import import_keras_quietly
 
     import_keras_quietly()  # TensorFlow's start-up lines stay off the terminal
     import tensorflow as tf

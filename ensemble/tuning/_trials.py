@@ -8,8 +8,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from sklearn.base import clone
 from sklearn.model_selection import check_cv, train_test_split
 
-from members._shared.inputs import flatten_images
-from members._shared.kinds import is_keras_member
+from members.utils.inputs import flatten_images
+from members.utils.kinds import is_keras_member
 
 
 @dataclass
@@ -109,7 +109,7 @@ def run_trial(estimator, trial, X, y, splits, scorer):
         model = clone(estimator)
         reporter = None
         if member and fold == 0:
-            from ._pruning import attach_reporter
+            from ensemble.tuning._pruning import attach_reporter
 
             reporter = attach_reporter(model, trial, scorer, X_valid, y_valid, np.unique(y_train))
         model.fit(X_train, y_train)

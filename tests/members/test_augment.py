@@ -1,4 +1,4 @@
-"""Training-time augmentation layers and test-time augmentation (members._augment, ._shared.tta)."""
+"""Training-time augmentation layers and test-time augmentation (members._augment, utils.tta)."""
 
 import keras
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 
 from helpers import TINY_TRAINING, build_tiny_mlp, tiny_plain
 from members import KerasMemberClassifier
-from members._shared.files import keras_model_from_bytes, keras_model_to_bytes
-from members._shared.prediction import COMPILED_PREDICT_MIN_ROWS, predict_in_batches
-from members._shared.tta import resolve_tta, transform_batch
+from members.utils.files import keras_model_from_bytes, keras_model_to_bytes
+from members.utils.prediction import COMPILED_PREDICT_MIN_ROWS, predict_in_batches
+from members.utils.tta import resolve_tta, transform_batch
 
 
 def augmented(**params):

@@ -123,7 +123,7 @@ def build_module_level_mlp(input_shape, n_classes):
 def test_a_function_builder_is_fingerprinted_without_its_address(tiny_images, tmp_path):
     """Another process has the same function at another address: it must still match."""
     from members import KerasMemberClassifier
-    from members._shared.fingerprints import stable_repr
+    from members.utils.fingerprints import stable_repr
 
     assert "0x" not in stable_repr(build_module_level_mlp)
     assert "test_checkpoints.build_module_level_mlp#" in stable_repr(build_module_level_mlp)

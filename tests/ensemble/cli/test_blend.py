@@ -14,7 +14,7 @@ import pytest
 
 from ensemble import PredictionBlender
 from ensemble.datasets import load_fashion_mnist, save_csv
-from ensemble.predictions import read_probabilities, read_submission, write_probabilities
+from ensemble.prediction_files.files import read_probabilities, read_submission, write_probabilities
 from helpers import run_cli, synthetic_predictions
 
 CLASSES = np.array(["ant", "bee", "cat", "dog"])

@@ -295,7 +295,7 @@ def test_a_study_records_custom_scorers_and_estimator_functions_without_addresse
     assert fingerprint(make_scorer(first)) == one  # a new object, the same scorer
     assert " at 0x" not in json.dumps(fingerprint(first, SlowClassifier(delay=lambda: 0)))
     # A Keras member's functions are told apart by their code
-    # (members._shared.fingerprints.stable_repr).
+    # (members.utils.fingerprints.stable_repr).
     settings = fingerprint(None, tiny_member(build_params={"units": 8}))["estimator_params"]
     assert settings["epochs"] == "4" and settings["build_params"] == "{'units': 8}"
     assert "TinyMLPBuilder" in settings["build_fn"] and "verbose" not in settings

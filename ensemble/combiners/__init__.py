@@ -1,0 +1,42 @@
+"""The combiners: Keras members trained side by side, and how their probabilities are blended.
+
+What lives here
+---------------
+``WeightedAverageEnsemble`` and ``StackingEnsemble`` (private modules
+``_weighted``, ``_stacking``, sharing ``_base``); the rows a combiner learns
+from (``_blending_rows``: a held-out split, out-of-fold predictions, explicit
+validation data or prefit members); choosing among blending rules by
+cross-fitting (``_selection``). Public modules: ``weights`` (learning blend
+weights), ``averaging`` (applying them: weighted, rank and geometric means),
+``calibration`` (temperature scaling) and ``member_list`` (checking, fitting
+and stacking a list of members).
+
+What it may import
+------------------
+``members`` (public names and ``members.utils``) and ``ensemble.evaluation``.
+Never ``ensemble.prediction_files``, ``ensemble.tuning``, ``ensemble.cli`` or
+``ensemble.persistence``: they build on this package, not the other way.
+
+The combiner classes import TensorFlow on first use (PEP 562); the
+``weights``, ``averaging`` and ``calibration`` modules never do.
+"""
+
+from members.utils.lazy import lazy_attributes
+
+_LAZY = {
+    "StackingEnsemble": "._stacking",
+    "WeightedAverageEnsemble": "._weighted",
+    "apply_temperature": ".calibration",
+    "blend": ".averaging",
+    "caruana_weights": ".weights",
+    "check_weights": ".weights",
+    "equal_weights": ".weights",
+    "fit_temperature": ".calibration",
+    "geometric_blend": ".averaging",
+    "log_loss_weights": ".weights",
+    "rank_blend": ".averaging",
+}
+
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -1,0 +1,426 @@
+"""What every combiner shares: members as parameters, the fit recipe, prediction."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils import Bunch
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ensemble.combiners import calibration
+from ensemble.combiners._blending_rows import blending_data, check_source
+from ensemble.combiners.member_list import check_members, stacked_probas
+from members.utils.inputs import flatten_images
+from members.utils.labels import label_indices
+
+CALIBRATIONS = ("temperature",)
+
+
+#: Parameter and attribute descriptions both combiners share, written once and
+#: spliced into each class's docstring by :func:`with_shared_docs`, so that each
+#: class still documents every parameter in full (numpydoc, Sphinx, ``help()``).
+SHARED_DOCS = {
+    "holdout": """\
+    holdout : float or int, default=0.1
+        Share (or count) of the training rows held out, stratified, as
+        blending data when neither ``cv`` nor ``validation_data`` is given.
+        A share is rounded up and grows to one row per class on small data
+        (when every class has two rows or more); every class is then on
+        both sides of the split.
+""",
+    "fit_settings": """\
+    n_jobs : int or None, default=None
+        Members (and folds) trained in parallel through joblib; any joblib
+        backend works, e.g. Dask. TensorFlow threads are divided between
+        the workers.
+    random_state : int, RandomState or None, default=None
+        Seeds the held-out split, and every member whose own
+        ``random_state`` is None (each gets its own seed drawn from it).
+    checkpoint_dir : str, os.PathLike or None, default=None
+        Folder in which every member that has a ``checkpoint_dir``
+        parameter (the classes in :mod:`members`) keeps its checkpoints, in
+        ``<checkpoint_dir>/<member name>/<fit>``. Re-running an interrupted
+        ``fit`` with the same folder, settings and data loads the members
+        that finished instead of retraining them, and resumes the one that
+        was interrupted after its last finished epoch. With a held-out
+        split this needs an int ``random_state``, so that the re-run holds
+        out the same rows.
+    verbose : int, default=0
+        A progress bar over member fits when > 0.
+""",
+    "fitted_members": """\
+    members_ : list of estimators
+        The fitted members, dropped ones left out.
+    named_members_ : Bunch
+        The fitted members by name.
+""",
+    "fitted_blend": """\
+    blend_targets_ : ndarray of shape (n_blend,)
+    network_fits_ : int
+        Member fits performed by ``fit``.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+""",
+}
+
+
+def with_shared_docs(cls):
+    """Replace each ``%(name)s`` line of ``cls.__doc__`` with ``SHARED_DOCS[name]``."""
+    doc = cls.__doc__
+    if doc is None:  # python -OO strips docstrings
+        return cls
+    for name, text in SHARED_DOCS.items():
+        doc = doc.replace(f"    %({name})s\n", text)
+    cls.__doc__ = doc
+    return cls
+
+
+class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Base of the combiners: fit members, keep their blending predictions, combine.
+
+    Subclasses implement ``_fit_combiner(probas, y_indices, features)``,
+    learning from member probabilities of shape (n_members, n_blend,
+    n_classes), and ``_combine(probas, features)``, returning ensemble
+    probabilities of shape (n_samples, n_classes) before calibration. They
+    may override ``_used_members()`` to skip members that do not count.
+    """
+
+    #: Whether the combiner needs the raw features of the blending rows.
+    _needs_features = False
+
+    # ------------------------------------------------------------ parameters
+    def get_params(self, deep=True):
+        """Parameters, including ``<member>`` and ``<member>__<param>`` when deep.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return each member by name, and its parameters as
+            ``<member>__<param>``.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=False)
+        if deep:
+            for name, estimator in _well_formed_members(self.members):
+                params[name] = estimator
+                if hasattr(estimator, "get_params"):
+                    for key, value in estimator.get_params(deep=True).items():
+                        params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``<member>=estimator`` (or ``'drop'``) replaces a member.
+
+        Parameters
+        ----------
+        **params
+            The combiner's parameters, ``<member>=estimator`` (or ``'drop'``),
+            and members' parameters as ``<member>__<param>``.
+
+        Returns
+        -------
+        self : object
+        """
+        names = [name for name, _ in _well_formed_members(getattr(self, "members", None))]
+        replaced = {key: params.pop(key) for key in list(params) if key in names}
+        if replaced:
+            self.members = [(name, replaced.get(name, estimator))
+                            for name, estimator in self.members]
+        return super().set_params(**params)
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X, y, validation_data=None):
+        """Fit the members and learn how to combine them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+        y : array-like of shape (n_samples,)
+        validation_data : tuple (X_val, y_val) or None, default=None
+            Blending data of your own: the members train on all of ``X`` and
+            the combiner learns on their predictions for ``X_val``. With
+            ``cv="prefit"``, the prefit members are blended on it instead
+            of ``X``.
+
+        Returns
+        -------
+        self : object
+        """
+        fitted_state = dict(self.__dict__)
+        try:
+            return self._fit(X, y, validation_data)
+        except BaseException:
+            # A failed fit leaves a previously fitted ensemble as it was.
+            self.__dict__.clear()
+            self.__dict__.update(fitted_state)
+            raise
+
+    def _fit(self, X, y, validation_data):
+        kept = check_members(self.members)
+        check_source(self.holdout, self.cv, validation_data)
+        _check_calibration(self.calibration)
+        self._check_combiner_params(len(kept))
+        X, X_rows, y = self._validate_training_data(X, y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"Classifier can't train when only one class is present: y holds {classes[0]!r}."
+            )
+        data = blending_data(
+            kept, X, X_rows, y, classes,
+            holdout=self.holdout, cv=self.cv,
+            validation_data=self._validate_validation_data(validation_data),
+            n_jobs=self.n_jobs, random_state=self.random_state,
+            checkpoint_dir=self.checkpoint_dir, verbose=self.verbose,
+        )
+        self.classes_ = classes
+        self.members_ = data.members
+        self.named_members_ = Bunch(**{name: m for (name, _), m
+                                       in zip(kept, data.members, strict=True)})
+        self.blend_predictions_ = data.probas
+        self.blend_targets_ = data.targets
+        self.network_fits_ = data.network_fits
+        self._learn(data.probas, self._class_indices(data.targets), data.features)
+        return self
+
+    def _learn(self, probas, y_indices, features):
+        """Fit the combiner, then its temperature, on the blending data."""
+        _check_calibration(self.calibration)
+        self._check_combiner_params(probas.shape[0])
+        self._fit_combiner(probas, y_indices, features)
+        self.temperature_ = 1.0
+        if self.calibration == "temperature":
+            self.temperature_ = calibration.fit_temperature(self._combine(probas, features),
+                                                            y_indices)
+
+    def _validate_training_data(self, X, y):
+        """Validate like a member: images flattened for checks, kept N-d for members."""
+        X_images, image_shape = flatten_images(X)
+        X_rows, y = validate_data(self, X_images, y, dtype="numeric")
+        check_classification_targets(y)
+        X = X_rows if image_shape is None else X_rows.reshape(len(X_rows), *image_shape)
+        return X, X_rows, y
+
+    def _validate_prediction_data(self, X):
+        X_images, image_shape = flatten_images(X)
+        X_rows = validate_data(self, X_images, dtype="numeric", reset=False)
+        X = X_rows if image_shape is None else X_rows.reshape(len(X_rows), *image_shape)
+        return X, X_rows
+
+    def _validate_validation_data(self, validation_data):
+        if validation_data is None:
+            return None
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise ValueError("validation_data must be a tuple (X_val, y_val).")
+        X_val, y_val = validation_data
+        X_val, X_val_rows = self._validate_prediction_data(X_val)
+        y_val = np.asarray(y_val)
+        if y_val.ndim != 1 or len(y_val) != len(X_val_rows):
+            raise ValueError(
+                f"validation_data has {len(X_val_rows)} samples in X_val but y_val has shape "
+                f"{y_val.shape}."
+            )
+        return X_val, X_val_rows, y_val
+
+    def _class_indices(self, targets):
+        """Positions of ``targets`` in ``classes_``; unseen labels are an error."""
+        return label_indices(targets, self.classes_, unknown_message=lambda missing: (
+            f"The blending data holds labels absent from y: {sorted(missing)}."))
+
+    # ---------------------------------------------------------------- predict
+    def transform(self, X):
+        """Member probabilities side by side.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_members * n_classes)
+            Columns ``[m * n_classes:(m + 1) * n_classes]`` are member ``m``'s.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_prediction_data(X)
+        return _side_by_side(stacked_probas(self.members_, X, self.classes_))
+
+    def predict_proba(self, X):
+        """Ensemble class probabilities.
+
+        The members' probabilities (each with its own test-time augmentation,
+        see the members' ``tta``) are combined, then scaled by
+        ``temperature_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X, X_rows = self._validate_prediction_data(X)
+        return self._calibrated(self._combine(self._member_probas(X), X_rows))
+
+    def _member_probas(self, X, members="used"):
+        """Aligned member probabilities, shape (n_members, n_samples, n_classes).
+
+        With ``members="used"`` the members that do not count (zero blend
+        weight) are not run and get zeros; ``"all"`` runs every member.
+        """
+        used = self._used_members() if members == "used" else range(len(self.members_))
+        n_samples = len(X)
+        probas = np.zeros((len(self.members_), n_samples, len(self.classes_)))
+        for index in used:
+            probas[index] = stacked_probas([self.members_[index]], X, self.classes_)[0]
+        return probas
+
+    def _used_members(self):
+        return range(len(self.members_))
+
+    def _calibrated(self, proba):
+        return calibration.apply_temperature(proba, getattr(self, "temperature_", 1.0))
+
+    def scored_probas(self, X):
+        """Members' and ensemble's probabilities from one pass of every member.
+
+        For reports that put the members beside the ensemble: each member is
+        run once, and the ensemble's probabilities are combined from those.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+
+        Returns
+        -------
+        members : ndarray of shape (n_members, n_samples, n_classes)
+        uncalibrated : ndarray of shape (n_samples, n_classes)
+            The combination before temperature scaling.
+        proba : ndarray of shape (n_samples, n_classes)
+            What :meth:`predict_proba` returns.
+        """
+        check_is_fitted(self)
+        X, X_rows = self._validate_prediction_data(X)
+        members = self._member_probas(X, members="all")
+        uncalibrated = self._combine(members, X_rows)
+        return members, uncalibrated, self._calibrated(uncalibrated)
+
+    def proba_from_member_probas(self, members, X):
+        """What :meth:`predict_proba` returns, from member probabilities already predicted.
+
+        For combiners that share their members (:meth:`from_blend`): a report
+        runs each member once and combines the same probabilities in every
+        combiner.
+
+        Parameters
+        ----------
+        members : ndarray of shape (n_members, n_samples, n_classes)
+            The ``members`` that :meth:`scored_probas` returns for ``X`` (of
+            this ensemble, or of one whose ``members_`` it shares).
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+            The same rows (a stacking combiner with ``passthrough`` reads them).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        _, X_rows = self._validate_prediction_data(X)
+        expected = (len(self.members_), len(X_rows), len(self.classes_))
+        if np.shape(members) != expected:
+            raise ValueError(f"members must have shape {expected} (members, samples, classes), "
+                             f"got {np.shape(members)}.")
+        return self._calibrated(self._combine(np.asarray(members, dtype=float), X_rows))
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # ---------------------------------------------------------- reuse a blend
+    @classmethod
+    def from_blend(cls, fitted, **params):
+        """A new combiner over the members of a fitted ensemble, training no network.
+
+        The members and their kept blending predictions are shared; only the
+        new combiner is learned. ``members`` is taken from ``fitted``.
+
+        Parameters
+        ----------
+        fitted : MemberEnsembleBase
+            A fitted WeightedAverageEnsemble or StackingEnsemble.
+        **params
+            Parameters of the new combiner (e.g. ``weighting="caruana"``).
+
+        Returns
+        -------
+        estimator : cls
+            A fitted instance of ``cls``.
+        """
+        check_is_fitted(fitted, "blend_predictions_")
+        new = cls(members=fitted.members, **params)
+        if new._needs_features:
+            raise ValueError(
+                "passthrough needs the raw features of the blending rows, which are not kept: "
+                "fit this combiner directly or with cv='prefit'."
+            )
+        for name in ("classes_", "members_", "named_members_", "blend_predictions_",
+                     "blend_targets_", "n_features_in_", "feature_names_in_"):
+            if hasattr(fitted, name):
+                setattr(new, name, getattr(fitted, name))
+        new.network_fits_ = 0
+        new._learn(new.blend_predictions_, new._class_indices(new.blend_targets_), None)
+        return new
+
+    # -------------------------------------------------------------- protocol
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "members_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def _check_combiner_params(self, n_members):
+        """Clear errors for the combiner's own settings, before any member is trained."""
+
+    def _fit_combiner(self, probas, y_indices, features):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _combine(self, probas, X_rows):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _check_calibration(value):
+    if value is not None and value not in CALIBRATIONS:
+        raise ValueError(f"calibration must be one of {CALIBRATIONS} or None, got {value!r}.")
+
+
+def _well_formed_members(members):
+    """The (name, estimator) pairs of ``members``, or none if it is malformed.
+
+    ``get_params`` and ``set_params`` must not raise on bad values (scikit-learn
+    validates in ``fit``), so they read the member list leniently.
+    """
+    if not isinstance(members, (list, tuple)):
+        return []
+    return [entry for entry in members
+            if isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)]
+
+
+def _side_by_side(probas):
+    """(n_members, n_samples, n_classes) -> (n_samples, n_members * n_classes)."""
+    n_members, n_samples, n_classes = probas.shape
+    return probas.transpose(1, 0, 2).reshape(n_samples, n_members * n_classes)

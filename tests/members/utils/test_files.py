@@ -1,0 +1,38 @@
+"""members.utils.files: atomic writes that keep permissions.
+
+On request, they never replace a file.
+"""
+
+import os
+import stat
+
+import pytest
+
+from members.utils.files import atomic_write_bytes
+
+
+def test_overwrite_false_refuses_an_existing_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_bytes(b"mine")
+    with pytest.raises(FileExistsError, match="already exists"):
+        atomic_write_bytes(path, b"new", overwrite=False)
+    assert path.read_bytes() == b"mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_overwrite_true_replaces_and_keeps_the_old_permissions(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o640)
+    atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_a_new_file_gets_the_umask_permissions_not_owner_only(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "new.csv", b"x", overwrite=False)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o644

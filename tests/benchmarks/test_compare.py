@@ -2,7 +2,7 @@
 
 benchmarks/ is not a package: pyproject.toml puts the folder on pytest's
 sys.path, so the script is imported as ``compare``, and imports its own
-helpers (``_common``) as it does when run.
+helpers (``_common`` and the ``_compare_*`` modules) as it does when run.
 """
 
 import json

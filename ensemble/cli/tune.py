@@ -35,8 +35,8 @@ from ensemble.cli._options import (
     add_command,
     add_common_options,
     add_data_option,
+    add_holdout_and_epochs,
     add_overwrite_option,
-    holdout,
     positive_float,
     positive_int,
 )
@@ -74,12 +74,8 @@ def add_parser(commands):
                             "median after an epoch are stopped)")
     group.add_argument("--scoring", choices=SCORINGS, default="accuracy",
                        help="what trials are ranked by, on the --holdout rows")
-    group.add_argument("--holdout", type=holdout, default=0.2,
-                       help="fraction (or count) of training rows held out to score trials")
-    group.add_argument("--epochs", type=positive_int, default=None,
-                       help="maximum epochs of every trial (default: the member's own)")
-    group.add_argument("--n-train", type=positive_int, default=None, metavar="N",
-                       help="use only the first N training rows (a quick run)")
+    add_holdout_and_epochs(group, holdout_default=0.2, held_out_to="score trials",
+                           epochs_help="maximum epochs of every trial (default: the member's own)")
     storage = parser.add_argument_group("study")
     storage.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL|PATH",
                          help="a SQLAlchemy URL (sqlite:///study.db, postgresql://...) or a "
@@ -96,8 +92,8 @@ def add_parser(commands):
 
 
 def run(args):
-    from ensemble.tuning._study import check_distributions, check_sampler
     from ensemble.tuning.spaces import default_search_space, load_search_space
+    from ensemble.tuning.studies import check_distributions, check_sampler
 
     url = storage_url(args.storage)
     study_name = args.study_name or args.member
@@ -222,8 +218,12 @@ def _prepare_study(url, study_name, settings, search, args):
     import sqlalchemy
 
     from ensemble.tuning import study_storage
-    from ensemble.tuning._search import changes_since_recorded
-    from ensemble.tuning._study import FINGERPRINT_ATTR, FINISHED, optuna_quiet
+    from ensemble.tuning.studies import (
+        FINGERPRINT_ATTR,
+        FINISHED,
+        changes_since_recorded,
+        optuna_quiet,
+    )
 
     with optuna_quiet():
         try:

@@ -16,11 +16,17 @@ are logged to TensorBoard).
 What lives here, and what it may import
 ---------------------------------------
 ``_search`` (``BayesSearchCV``), ``_trials`` and ``_runner`` (running
-trials, in parallel processes too), ``_pruning``, ``_study`` (storage,
-samplers, fingerprints of a resumable study), ``_results`` and
-``_search_report`` (what a search found), ``_tensorboard``, ``spaces``
-(search spaces). It imports Optuna (public API only), ``members``, ``members.utils``,
-``ensemble.combiners`` and ``ensemble.evaluation``; never the command line.
+trials, in parallel processes too), ``_slots`` (which worker runs which of
+the ``n_trials``), ``_storage`` (storages, and the heartbeats that give a
+killed worker's trials back), ``_samplers`` (samplers and pruners),
+``_pruning`` (pruning inside the epoch loop), ``_fingerprints`` (what a
+resumable study searches, checked on resume), ``_results`` and
+``_search_report`` (what a search found), ``_tensorboard``; and two public
+modules: ``spaces`` (search spaces) and ``studies`` (the checks and names a
+program needs to look at a stored study before resuming it, as the command
+line does). It imports Optuna (public API only), ``members``,
+``members.utils``, ``ensemble.combiners`` and ``ensemble.evaluation``; never
+the command line.
 """
 
 from members.utils.lazy import lazy_attributes
@@ -28,7 +34,7 @@ from members.utils.lazy import lazy_attributes
 _LAZY = {
     "BayesSearchCV": "._search",
     "SearchReport": "._search_report",
-    "study_storage": "._study",
+    "study_storage": "._storage",
     "default_search_space": ".spaces",
     "load_search_space": ".spaces",
     "parse_search_space": ".spaces",

@@ -9,7 +9,7 @@ failing region (too wide a layer for memory, a diverging learning rate)
 therefore goes on once any trial finished.
 
 A trial that another worker marked failed while it still ran (its heartbeat
-came later than the grace period allows, see :mod:`._study`) is *lost*: its
+came later than the grace period allows, see :mod:`._storage`) is *lost*: its
 result can't be recorded, so the worker warns, drops it and carries on; its
 slot is run again.
 """
@@ -22,12 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from optuna.trial import TrialState
 from sklearn.exceptions import FitFailedWarning
 
-from ensemble.tuning._study import (
-    SURPLUS_ATTR,
-    WAIT_POLL_S,
-    count_trials,
-    release_stale_trials,
-)
+from ensemble.tuning._slots import SURPLUS_ATTR, WAIT_POLL_S, count_trials
+from ensemble.tuning._storage import Heartbeats
 
 #: Failed trials in a row, in one worker, after which the search gives up while no
 #: trial of the study has finished: a search whose every trial fails is misconfigured.
@@ -52,14 +48,19 @@ class TrialRunner:
     n_jobs : int
         Worker threads.
     live_running : bool
-        Whether running trials hold a slot (see :mod:`._study`).
+        Whether running trials hold a slot (see :mod:`._slots`).
+    storage : optuna.storages.BaseStorage
+        The storage ``study`` was created with: its heartbeats tell killed
+        trials (see :mod:`._storage`).
     on_trial_end : callable
         Called with every finished or failed trial this process ran (from
         the worker's thread).
     """
 
-    def __init__(self, study, objective, n_trials, *, timeout, n_jobs, live_running, on_trial_end):
+    def __init__(self, study, objective, n_trials, *, timeout, n_jobs, live_running, storage,
+                 on_trial_end):
         self.study = study
+        self.heartbeats = Heartbeats(study, storage)
         self.objective = objective
         self.n_trials = n_trials
         self.timeout = timeout
@@ -87,7 +88,7 @@ class TrialRunner:
         failures = 0
         try:
             while not self._stop.is_set() and (deadline is None or time.monotonic() < deadline):
-                release_stale_trials(self.study)
+                self.heartbeats.release_stale()
                 finished, running = count_trials(self.study, self.live_running)
                 if finished >= self.n_trials:
                     return
@@ -126,6 +127,7 @@ class TrialRunner:
 
         def objective(trial):
             started.append(trial)
+            self.heartbeats.trial_started(trial)  # before anything else: see ._storage
             return self.objective(trial)
 
         try:
@@ -156,8 +158,9 @@ class TrialRunner:
         """The trial this worker ran, as stored, if another worker failed it; else None."""
         if not started:
             return None
-        stored = self.study._storage.get_trial(started[-1]._trial_id)
-        return stored if stored.state == TrialState.FAIL else None
+        number = started[-1].number
+        failed = self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        return next((trial for trial in failed if trial.number == number), None)
 
 
 def failure_reason(trial):

@@ -13,28 +13,15 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ensemble.tuning._fingerprints import check_distributions, open_study, search_fingerprint
 from ensemble.tuning._results import results_table, top_trials, trial_counts
 from ensemble.tuning._runner import TrialRunner
+from ensemble.tuning._samplers import check_sampler, make_pruner, make_sampler
 from ensemble.tuning._search_report import SearchReport
-from ensemble.tuning._study import (
-    FINISHED,
-    SURPLUS_ATTR,
-    SurplusTrial,
-    check_distributions,
-    check_sampler,
-    check_storage,
-    count_trials,
-    fingerprint_changes,
-    is_surplus,
-    make_pruner,
-    make_sampler,
-    open_study,
-    optuna_quiet,
-    resolve_storage,
-    running_trials_are_live,
-    search_fingerprint,
-)
+from ensemble.tuning._slots import FINISHED, SURPLUS_ATTR, SurplusTrial, count_trials, is_surplus
+from ensemble.tuning._storage import check_storage, resolve_storage, running_trials_are_live
 from ensemble.tuning._trials import make_splits, run_trial, suggest
+from ensemble.tuning.studies import optuna_quiet
 from members.utils.checks import check_int, is_real
 from members.utils.seeds import seed_from
 from members.utils.splits import check_holdout
@@ -161,7 +148,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     See Also
     --------
-    ensemble.tuning.default_search_space : Preset spaces of the built-in members.
+    ensemble.tuning.spaces.default_search_space : Preset spaces of the built-in members.
     ensemble.tuning.study_storage : A study database that several processes share.
     sklearn.model_selection.RandomizedSearchCV : scikit-learn's random search.
 
@@ -246,7 +233,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
         storage = resolve_storage(self.storage)
         with optuna_quiet():
             study = self._open_study(storage, seed, splits)
-            self._run_trials(study, running_trials_are_live(storage), X, y, splits, scorer)
+            self._run_trials(study, storage, X, y, splits, scorer)
         self._set_results(study, len(splits), scorer)
         if self.refit:
             start = time.perf_counter()
@@ -262,14 +249,15 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
                           make_pruner(self.pruning, self.n_trials), self._fingerprint(seed, splits))
 
     def _fingerprint(self, seed, splits=None):
-        """What the study must have been created with (see :func:`._study.search_fingerprint`)."""
+        """What the study must be created with: :func:`._fingerprints.search_fingerprint`."""
         return search_fingerprint(self.param_distributions, self.scoring, self.estimator,
                                   cv=self.cv, holdout=self.holdout, random_state=seed,
                                   splits=splits)
 
 
-    def _run_trials(self, study, live_running, X, y, splits, scorer):
+    def _run_trials(self, study, storage, X, y, splits, scorer):
         """The missing trials, by this process (and any other sharing the study)."""
+        live_running = running_trials_are_live(storage)
         objective = _Objective(self.estimator, self.param_distributions, X, y, splits, scorer,
                                study=study, n_trials=self.n_trials, live_running=live_running)
         if self.tensorboard_dir is not None:
@@ -279,7 +267,7 @@ class BayesSearchCV(MetaEstimatorMixin, BaseEstimator):
                              _score_name(self.estimator, self.scoring))
         with _TrialProgress(study, self.n_trials, live_running, self.verbose > 0) as progress:
             TrialRunner(study, objective, self.n_trials, timeout=self.timeout, n_jobs=self.n_jobs,
-                        live_running=live_running,
+                        live_running=live_running, storage=storage,
                         on_trial_end=self._trial_end_handler(progress)).run()
 
     def _trial_end_handler(self, progress):
@@ -460,7 +448,7 @@ class _Objective:
         self.estimator = estimator
         self.distributions = distributions
         self.X, self.y, self.splits, self.scorer = X, y, splits, scorer
-        # A trial runs only if it is among the first n_trials of the study (see ._study).
+        # A trial runs only if it is among the first n_trials of the study (see ._slots).
         self.study, self.n_trials, self.live_running = study, n_trials, live_running
 
     def __call__(self, trial):
@@ -557,23 +545,3 @@ def _check_no_checkpoint_dir(estimator):
             "checkpoint, since trials would share one folder (a pruned trial's partial fit "
             "would be taken for a finished one). Set it to None while searching."
         )
-
-
-def changes_since_recorded(search, recorded):
-    """How ``search`` differs from a study's recorded fingerprint, as sentences.
-
-    The command line asks before it runs a resumed study, to say what
-    differs in its own option names.
-
-    Parameters
-    ----------
-    search : BayesSearchCV
-    recorded : dict
-        The fingerprint a study recorded when it was created.
-
-    Returns
-    -------
-    list of str
-    """
-    search._check_params()
-    return fingerprint_changes(recorded, search._fingerprint(seed_from(search.random_state)))

@@ -1,4 +1,7 @@
-"""ensemble.tuning._study: samplers and pruners; studies shared by processes, resumed, refused."""
+"""ensemble.tuning's studies: samplers and pruners; studies shared by processes, resumed, refused.
+
+The modules under test: ``_samplers``, ``_storage`` (heartbeats), ``_slots`` and ``_fingerprints``.
+"""
 
 import importlib.util
 import json
@@ -15,6 +18,7 @@ from optuna.trial import TrialState
 from sklearn.datasets import make_classification
 
 from ensemble.tuning import BayesSearchCV, study_storage
+from ensemble.tuning._storage import HEARTBEAT_ATTR
 from helpers.tuning import C_SPACE, NoisyClassifier, SlowClassifier, tiny_member
 
 # --- samplers and pruners ---------------------------------------------------------
@@ -150,11 +154,15 @@ def test_a_killed_search_resumes_from_its_storage(tmp_path):
     while time.monotonic() < deadline:
         time.sleep(0.05)
         try:
-            states = [t.state for t in optuna.load_study(study_name="shared", storage=storage)
-                      .get_trials(deepcopy=False)]
+            trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
         except KeyError:  # the worker has not created the study yet
             continue
-        if states.count(TrialState.COMPLETE) >= 3 and TrialState.RUNNING in states:
+        states = [t.state for t in trials]
+        # Killed once its running trial sent its first heartbeat: the resumed search fails
+        # it through Optuna's public fail_stale_trials (the heartbeat stops).
+        beating = [t for t in trials if t.state == TrialState.RUNNING
+                   and t.system_attrs.get(HEARTBEAT_ATTR)]
+        if states.count(TrialState.COMPLETE) >= 3 and beating:
             worker.send_signal(signal.SIGKILL)  # in the middle of a trial
             worker.communicate()
             break
@@ -163,7 +171,7 @@ def test_a_killed_search_resumes_from_its_storage(tmp_path):
         pytest.fail("the worker never finished 3 trials")
     killed = [t for t in optuna.load_study(study_name="shared", storage=storage).trials
               if t.state == TrialState.RUNNING]
-    assert len(killed) == 1
+    assert len(killed) == 1 and killed[0].system_attrs.get(HEARTBEAT_ATTR)
 
     X, y = make_classification(300, n_features=8, n_informative=4, n_classes=3, random_state=0)
     # The worker's very settings (delay included): another one would be refused.
@@ -189,8 +197,10 @@ class StaleMarkingClassifier(SlowClassifier):
         if STALE_MARKING:
             storage = STALE_MARKING.pop()
             study = optuna.load_study(study_name="stale", storage=storage)
+            study_id = storage.get_study_id_from_name("stale")
             for trial in study.get_trials(states=(TrialState.RUNNING,)):
-                storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+                trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+                storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
         return super().fit(X, y)
 
 
@@ -212,7 +222,7 @@ def test_a_running_trial_that_never_sent_a_heartbeat_is_released_after_the_grace
         tmp_path, tabular):
     import datetime
 
-    from ensemble.tuning._study import release_stale_trials
+    from ensemble.tuning._storage import Heartbeats, release_stale_trials
 
     X, y = tabular
     storage = study_storage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_interval=1,
@@ -235,10 +245,17 @@ def test_a_running_trial_that_never_sent_a_heartbeat_is_released_after_the_grace
     assert fitted.n_trials_ == 2 and time.monotonic() - start < 20
     assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE, TrialState.FAIL,
                                                      TrialState.COMPLETE]
+    assert all(t.system_attrs.get(HEARTBEAT_ATTR) for t in study.get_trials()
+               if t.state == TrialState.COMPLETE), "every trial run records its first heartbeat"
     # One that started within the grace period may still be about to send its heartbeat.
     study.add_trial(running_trial(datetime.datetime.now()))
-    release_stale_trials(study)
+    release_stale_trials(study, storage)
     assert study.get_trials()[-1].state == TrialState.RUNNING
+    # A live one: started long ago, but its heartbeat is fresh.
+    study.add_trial(running_trial(datetime.datetime.now() - datetime.timedelta(minutes=10)))
+    Heartbeats(study, storage).trial_started(study.get_trials()[-1])
+    release_stale_trials(study, storage)
+    assert [t.state for t in study.get_trials()[-2:]] == [TrialState.RUNNING] * 2
 
 
 def test_a_stored_study_is_resumed_only_with_the_same_search(tmp_path, tabular):
@@ -276,7 +293,7 @@ def test_a_stored_study_is_resumed_only_with_the_same_search(tmp_path, tabular):
 def test_a_study_records_custom_scorers_and_estimator_functions_without_addresses():
     from sklearn.metrics import make_scorer
 
-    from ensemble.tuning._study import search_fingerprint
+    from ensemble.tuning._fingerprints import search_fingerprint
 
     def first(y_true, y_pred):
         return 0.0

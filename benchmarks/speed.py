@@ -63,8 +63,10 @@ def forward_multiply_adds(model):
     """Multiply-adds of one forward pass of one image through the convolutions and dense layers."""
     import keras
 
+    from members.utils.layers import leaf_layers
+
     total = 0
-    for layer in _leaf_layers(model):
+    for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.SeparableConv2D):
             h, w, c_out = layer.output.shape[1:]
             c_in = layer.input.shape[-1]
@@ -77,16 +79,6 @@ def forward_multiply_adds(model):
         elif isinstance(layer, keras.layers.Dense):
             total += layer.input.shape[-1] * layer.units
     return int(total)
-
-
-def _leaf_layers(model):
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
 
 
 def time_setting(name, setting, rows, epochs):

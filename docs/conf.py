@@ -1,8 +1,12 @@
 """Sphinx configuration of the API reference (``make docs``)."""
 
+import inspect
 import os
 import sys
 from pathlib import Path
+
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
 
 # autodoc imports the packages, and they import TensorFlow: keep its C++ log quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -36,6 +40,18 @@ numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks = set()
 
+# Every cross-reference must resolve (``make docs`` turns warnings into errors).
+nitpicky = True
+# ... except names of other projects: their inventories (intersphinx) would
+# need the network, which the build must not (CI and `make docs` run offline).
+# Only these packages' names are let through; any name of ours must resolve.
+nitpick_ignore_regex = [
+    (r"py:.*", r"(sklearn|matplotlib|numpy|scipy|pandas|optuna|keras|tensorflow|joblib|os)\..+"),
+]
+nitpick_ignore = [
+    ("py:func", "open"),  # the built-in
+]
+
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path = []
@@ -54,5 +70,34 @@ def _skip_scikit_learn_members(app, what, name, obj, skip, options):
         return True
     return None
 
+
+def _doc_comment_of_reexported_data(app, what, name, obj, options, lines):
+    """A constant a package re-exports keeps the ``#:`` comment of the module defining it.
+
+    ``.. autodata:: ensemble.datasets.CLASS_NAMES`` finds no comment in
+    ``ensemble/datasets/__init__.py`` (which only imports the name) and
+    would show the docstring of ``tuple`` instead: look for the comment in
+    the project's modules that hold the same object under that name.
+    """
+    if what != "data":
+        return
+    project = name.partition(".")[0]
+    attribute = name.rpartition(".")[2]
+    for module_name, module in sorted(sys.modules.items()):
+        if not module_name.startswith(project + ".") or getattr(module, attribute, None) is not obj:
+            continue
+        try:
+            comments = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+        except PycodeError:
+            continue
+        if ("", attribute) in comments:
+            lines[:] = list(comments[("", attribute)])
+            return
+    if inspect.cleandoc(type(obj).__doc__ or "") == "\n".join(lines).strip():
+        lines[:] = []
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_scikit_learn_members)
+    # Before numpydoc (priority 500) reformats the docstring.
+    app.connect("autodoc-process-docstring", _doc_comment_of_reexported_data, priority=400)

@@ -1,15 +1,17 @@
 """The member classes: a generic one for your own builder, and three architectures.
 
 Each class only names a builder and its hyper-parameters; the training
-parameters are repeated in every ``__init__`` because scikit-learn reads an
-estimator's parameters from its signature (and each architecture has its own
-tuned defaults for them).
+parameters are listed in every ``__init__`` signature because scikit-learn
+reads an estimator's parameters from it (and each architecture has its own
+tuned defaults for them). :func:`members.utils.params.set_init_params` stores
+them, and :func:`members.utils.docs.with_training_docs` documents them, once.
 """
 
 from members import builders
 from members._wrapper import MemberClassifierBase
 from members.utils.docs import with_training_docs
 from members.utils.inputs import square_image_shape
+from members.utils.params import set_init_params
 
 #: Training defaults of the three built-in architectures, chosen by the
 #: measurements in BENCHMARKS.md ("Accuracy per CPU minute"): shifts of up
@@ -77,21 +79,7 @@ class KerasMemberClassifier(MemberClassifierBase):
         checkpoint_dir=None, tensorboard_dir=None, histogram_freq=0, callbacks=None,
         class_weight=None, random_state=None, verbose=0,
     ):
-        self.build_fn = build_fn
-        self.build_params = build_params
-        super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
-            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
-            batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
-            label_smoothing=label_smoothing, precise_bn=precise_bn,
-            validation_fraction=validation_fraction,
-            early_stopping_patience=early_stopping_patience,
-            reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
-            min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
-            histogram_freq=histogram_freq, callbacks=callbacks, class_weight=class_weight,
-            random_state=random_state, verbose=verbose,
-        )
+        set_init_params(self, locals())
 
     def _builder(self):
         if not callable(self.build_fn):
@@ -166,25 +154,7 @@ class PlainCNNClassifier(_ImageMember):
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
     ):
-        self.stem_filters = stem_filters
-        self.stem_strides = stem_strides
-        self.filters = filters
-        self.convs_per_stage = convs_per_stage
-        self.dense_units = dense_units
-        self.dropout = dropout
-        super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
-            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
-            batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
-            label_smoothing=label_smoothing, precise_bn=precise_bn,
-            validation_fraction=validation_fraction,
-            early_stopping_patience=early_stopping_patience,
-            reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
-            min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
-            histogram_freq=histogram_freq, callbacks=callbacks, class_weight=class_weight,
-            random_state=random_state, verbose=verbose,
-        )
+        set_init_params(self, locals())
 
     def _builder(self):
         return builders.build_plain_cnn, {
@@ -243,24 +213,7 @@ class SeparableCNNClassifier(_ImageMember):
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
     ):
-        self.stem_filters = stem_filters
-        self.stem_strides = stem_strides
-        self.filters = filters
-        self.convs_per_stage = convs_per_stage
-        self.dropout = dropout
-        super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
-            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
-            batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
-            label_smoothing=label_smoothing, precise_bn=precise_bn,
-            validation_fraction=validation_fraction,
-            early_stopping_patience=early_stopping_patience,
-            reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
-            min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
-            histogram_freq=histogram_freq, callbacks=callbacks, class_weight=class_weight,
-            random_state=random_state, verbose=verbose,
-        )
+        set_init_params(self, locals())
 
     def _builder(self):
         return builders.build_separable_cnn, {
@@ -319,24 +272,7 @@ class ResidualNetClassifier(_ImageMember):
         tensorboard_dir=None, histogram_freq=0, callbacks=None, class_weight=None,
         random_state=None, verbose=0,
     ):
-        self.stem_filters = stem_filters
-        self.stem_strides = stem_strides
-        self.filters = filters
-        self.blocks_per_stage = blocks_per_stage
-        self.dropout = dropout
-        super().__init__(
-            input_shape=input_shape, pixel_scale=pixel_scale, random_shift=random_shift,
-            horizontal_flip=horizontal_flip, augmentation=augmentation, tta=tta, epochs=epochs,
-            batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-            lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, weight_decay=weight_decay,
-            label_smoothing=label_smoothing, precise_bn=precise_bn,
-            validation_fraction=validation_fraction,
-            early_stopping_patience=early_stopping_patience,
-            reduce_lr_patience=reduce_lr_patience, reduce_lr_factor=reduce_lr_factor,
-            min_lr=min_lr, checkpoint_dir=checkpoint_dir, tensorboard_dir=tensorboard_dir,
-            histogram_freq=histogram_freq, callbacks=callbacks, class_weight=class_weight,
-            random_state=random_state, verbose=verbose,
-        )
+        set_init_params(self, locals())
 
     def _builder(self):
         return builders.build_residual_net, {

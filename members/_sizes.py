@@ -18,6 +18,8 @@ not checked.
 Imports Keras only inside the functions.
 """
 
+from members.utils.layers import leaf_layers
+
 
 def downsampling_steps(network):
     """The layers that halve (or more) the spatial size, with the size each receives.
@@ -31,7 +33,7 @@ def downsampling_steps(network):
     list of (layer, (height, width), (row stride, column stride))
     """
     steps, seen = [], set()
-    for layer in _layers(network):
+    for layer in leaf_layers(network):
         strides = getattr(layer, "strides", None)
         if not isinstance(strides, (tuple, list)) or len(strides) != 2 or max(strides) < 2:
             continue
@@ -44,16 +46,6 @@ def downsampling_steps(network):
         seen.add(id(layer.input))
         steps.append((layer, (shape[1], shape[2]), tuple(strides)))
     return steps
-
-
-def _layers(model):
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-        else:
-            yield layer
 
 
 def check_downsampling(network, image_shape, member_name, hint):

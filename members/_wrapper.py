@@ -7,6 +7,7 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import Bunch
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -22,10 +23,12 @@ from members.utils.inputs import (
     resolve_pixel_scale,
 )
 from members.utils.kinds import KerasMember
+from members.utils.params import set_init_params
 from members.utils.prediction import predict_in_batches
 from members.utils.seeds import seed_from, seeded
 from members.utils.splits import validation_split
 from members.utils.tta import resolve_tta
+from members.utils.uncertainty import decompose_uncertainty
 
 #: Training rows the batch-norm statistics are recomputed from (``precise_bn=True``):
 #: Wu and Johnson found 10^3-10^4 samples enough for precise statistics.
@@ -96,33 +99,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         random_state=None,
         verbose=0,
     ):
-        self.input_shape = input_shape
-        self.pixel_scale = pixel_scale
-        self.random_shift = random_shift
-        self.horizontal_flip = horizontal_flip
-        self.augmentation = augmentation
-        self.tta = tta
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.warmup_epochs = warmup_epochs
-        self.weight_decay = weight_decay
-        self.label_smoothing = label_smoothing
-        self.precise_bn = precise_bn
-        self.validation_fraction = validation_fraction
-        self.early_stopping_patience = early_stopping_patience
-        self.reduce_lr_patience = reduce_lr_patience
-        self.reduce_lr_factor = reduce_lr_factor
-        self.min_lr = min_lr
-        self.checkpoint_dir = checkpoint_dir
-        self.tensorboard_dir = tensorboard_dir
-        self.histogram_freq = histogram_freq
-        self.callbacks = callbacks
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.verbose = verbose
+        set_init_params(self, locals())
 
     # ------------------------------------------------------------ what subclasses name
     def _builder(self):
@@ -352,7 +329,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             Seed of the augmentation layers.
         images : bool, default=False
             Refuse images too small for the network's downsampling
-            (see :mod:`members._sizes`).
+            (see :func:`members.check_image_size`).
 
         Returns
         -------
@@ -461,18 +438,47 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             float64, rows summing to one.
         """
+        return _exact_rows(self._predict_passes(X, average=True))
+
+    def predict_uncertainty(self, X):
+        """Per-row confidence and uncertainty, the test-time augmentation passes as an ensemble.
+
+        Each pass of test-time augmentation (``tta``: the image, its mirror,
+        one-pixel shifts) is one "member" of equal weight; their disagreement
+        is the mutual information. Without test-time augmentation (one pass)
+        the passes cannot disagree: ``mutual_information`` is 0 and
+        ``expected`` equals ``total``. An ensemble's
+        ``predict_uncertainty`` measures the disagreement of its members.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+
+        Returns
+        -------
+        sklearn.utils.Bunch
+            ``proba`` (what :meth:`predict_proba` returns), ``confidence``
+            (its row maximum), ``total`` (its entropy, in nats), ``expected``
+            (the mean entropy of the passes), ``mutual_information``
+            (``total - expected``, at least 0) and ``n_passes``; each per-row
+            array has shape (n_samples,). Formulas in
+            :func:`members.utils.uncertainty.decompose_uncertainty`.
+        """
+        passes = _exact_rows(self._predict_passes(X, average=False))
+        parts = decompose_uncertainty(passes)
+        return Bunch(proba=parts.proba, confidence=parts.confidence, total=parts.total,
+                     expected=parts.expected, mutual_information=parts.mutual_information,
+                     n_passes=len(passes))
+
+    def _predict_passes(self, X, average):
         check_is_fitted(self)
         X, image_shape = flatten_images(X)
         self._check_image_shape(image_shape)
         X = validate_data(self, X, dtype="numeric", reset=False)
         self._check_pixel_range(X)
         transforms = resolve_tta(self.tta, self.horizontal_flip, self.input_shape_)
-        proba = predict_in_batches(self.model_, X, transforms=transforms,
-                                   image_shape=self.input_shape_)
-        # float32 softmax rows can sum to 1 +- 1e-7; scikit-learn's metrics
-        # want them exact, so renormalise in float64.
-        proba = np.asarray(proba, dtype=np.float64)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return predict_in_batches(self.model_, X, transforms=transforms,
+                                  image_shape=self.input_shape_, average=average)
 
     def _check_image_shape(self, image_shape):
         """Images of another shape with as many pixels would be silently reshaped: refuse them."""
@@ -539,3 +545,9 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         if isinstance(state.get("model_"), bytes):
             state = dict(state, model_=keras_model_from_bytes(state["model_"]))
         self.__dict__.update(state)
+
+
+def _exact_rows(proba):
+    """float32 softmax rows can sum to 1 +- 1e-7; scikit-learn's metrics want them exact."""
+    proba = np.asarray(proba, dtype=np.float64)
+    return proba / proba.sum(axis=-1, keepdims=True)

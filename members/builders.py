@@ -30,22 +30,24 @@ from members.blocks import (
 )
 
 
-def _check_image_shape(input_shape, builder):
+def _input_and_stem(builder, input_shape, stem_filters, stem_strides, *, stem_optional=False):
+    """Check the arguments every builder shares; the image input and the stem's output.
+
+    The stem is one 3x3 convolution; stride 2 halves the resolution before
+    anything else runs. With ``stem_optional``, ``stem_filters=0`` means no
+    stem: the input itself.
+    """
     if len(input_shape) != 3:
         raise ValueError(
             f"{builder} needs images of shape (height, width, channels), got input_shape="
             f"{tuple(input_shape)}."
         )
-
-
-def _check_stem_strides(stem_strides, builder):
     if stem_strides not in (1, 2):
         raise ValueError(f"{builder}: stem_strides must be 1 or 2, got {stem_strides!r}.")
-
-
-def _stem(inputs, filters, strides):
-    """One 3x3 convolution; stride 2 halves the resolution before anything else runs."""
-    return conv_bn_relu(inputs, filters, strides=strides, name="stem")
+    inputs = image_input(input_shape)
+    if stem_optional and not stem_filters:
+        return inputs, inputs
+    return inputs, conv_bn_relu(inputs, stem_filters, strides=stem_strides, name="stem")
 
 
 def build_plain_cnn(input_shape, n_classes, *, stem_filters=32, stem_strides=2,
@@ -74,10 +76,8 @@ def build_plain_cnn(input_shape, n_classes, *, stem_filters=32, stem_strides=2,
     keras.Model
         Maps ``(batch, *input_shape)`` to class probabilities ``(batch, n_classes)``.
     """
-    _check_image_shape(input_shape, "build_plain_cnn")
-    _check_stem_strides(stem_strides, "build_plain_cnn")
-    inputs = image_input(input_shape)
-    x = _stem(inputs, stem_filters, stem_strides) if stem_filters else inputs
+    inputs, x = _input_and_stem("build_plain_cnn", input_shape, stem_filters, stem_strides,
+                                stem_optional=True)
     for stage, stage_filters in enumerate(filters, start=1):
         for conv in range(1, convs_per_stage + 1):
             x = conv_bn_relu(x, stage_filters, name=f"stage{stage}_{conv}")
@@ -113,10 +113,7 @@ def build_separable_cnn(input_shape, n_classes, *, stem_filters=32, stem_strides
     -------
     keras.Model
     """
-    _check_image_shape(input_shape, "build_separable_cnn")
-    _check_stem_strides(stem_strides, "build_separable_cnn")
-    inputs = image_input(input_shape)
-    x = _stem(inputs, stem_filters, stem_strides)
+    inputs, x = _input_and_stem("build_separable_cnn", input_shape, stem_filters, stem_strides)
     for stage, stage_filters in enumerate(filters, start=1):
         if stage > 1 or stem_strides == 1:
             x = downsample(x, name=f"stage{stage}")
@@ -152,10 +149,7 @@ def build_residual_net(input_shape, n_classes, *, stem_filters=32, stem_strides=
     -------
     keras.Model
     """
-    _check_image_shape(input_shape, "build_residual_net")
-    _check_stem_strides(stem_strides, "build_residual_net")
-    inputs = image_input(input_shape)
-    x = _stem(inputs, stem_filters, stem_strides)
+    inputs, x = _input_and_stem("build_residual_net", input_shape, stem_filters, stem_strides)
     if stem_strides == 1:
         x = downsample(x, name="stem")
     for stage, stage_filters in enumerate(filters, start=1):

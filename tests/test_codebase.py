@@ -32,7 +32,7 @@ UTILS_MODULES = sorted(path.stem for path in (ROOT / "members" / "utils").glob("
 ALLOWED = {
     "members.utils": set(),
     "members": {"members.utils"},
-    "ensemble.evaluation": {"members.utils"},
+    "ensemble.evaluation": {"members.utils", "ensemble.datasets"},
     "ensemble.datasets": {"members.utils"},
     "ensemble.combiners": {"members", "members.utils", "ensemble.evaluation"},
     "ensemble.prediction_files": {"members.utils", "ensemble.evaluation", "ensemble.combiners"},

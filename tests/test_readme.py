@@ -162,3 +162,71 @@ def test_the_blending_examples_run_as_written(tmp_path, monkeypatch, capsys):
     header, rows = read_csv(tmp_path / "elsewhere" / "oof_logistic.csv")
     assert header == ["id", "label", "0", "1"] and len(rows) == 40
     assert len(read_csv(tmp_path / "elsewhere" / "test_logistic.csv")[1]) == 5
+
+
+# --- the first screen, the quickstart, and every import the README shows ---------
+
+
+def opening(lines=45):
+    return "\n".join(README.read_text().splitlines()[:lines])
+
+
+def test_the_first_screen_says_what_it_is_and_shows_the_commands_and_a_quickstart():
+    first = opening()
+    assert "scikit-learn" in first and "Keras" in first and "ensemble" in first
+    shell, = code_blocks(first, "sh")
+    assert "make demo" in shell and "make test" in shell
+    quickstart, = code_blocks(first, "python")
+    assert "fit(" in quickstart and "report(" in quickstart
+    # Timings and their history live in BENCHMARKS.md, not on the first screen.
+    assert not re.search(r"\d\s*(s|seconds|min|minutes)\b", re.sub(r"```.*?```", "", first,
+                                                                   flags=re.S)), first
+
+
+def imports_in(code):
+    """The import statements of a block of Python code, each as its own source line."""
+    import ast
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(code))
+    return [ast.unparse(node) for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)]
+
+
+def test_every_project_import_the_readme_and_docs_show_works():
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    blocks = code_blocks(README.read_text(), "python")
+    for page in sorted(docs.glob("*.rst")):
+        blocks += [line.strip().removeprefix(">>> ") for line in page.read_text().splitlines()
+                   if re.match(r"\s*(>>> )?(from|import) (ensemble|members)\b", line)]
+    statements = sorted({line for block in blocks for line in imports_in(block)
+                         if re.match(r"(from|import) (ensemble|members)\b", line)})
+    assert len(statements) > 10
+    for statement in statements:
+        exec(statement, {})
+
+
+@pytest.mark.slow
+@pytest.mark.eager  # three-epoch fits of three members on 600 images
+def test_the_quickstart_and_the_uncertainty_example_run_as_written(monkeypatch, capsys):
+    import ensemble.datasets
+
+    full = ensemble.datasets.load_fashion_mnist
+
+    def smaller_sample(name, **kwargs):
+        (X_train, y_train), (X_test, y_test), names = full(name, **kwargs)
+        return (X_train[:600], y_train[:600]), (X_test[:200], y_test[:200]), names
+
+    monkeypatch.setattr(ensemble.datasets, "load_fashion_mnist", smaller_sample)
+    quickstart, = code_blocks(opening(), "python")
+    example = code_blocks(section("What only an ensemble knows: disagreement, abstention, shift"),
+                          "python")[0]
+    namespace = {}
+    exec(compile(quickstart, "README.md", "exec"), namespace)
+    exec(compile(example, "README.md", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "plain" in out and "residual" in out and "gaussian_noise" in out
+    unsure, model = namespace["unsure"], namespace["model"]
+    assert unsure.proba.shape == (200, 10) and np.all(unsure.mutual_information >= 0)
+    assert namespace["to_a_person"].dtype == bool and model.abstention_["coverage"] >= 0.85
+    assert 0 <= namespace["unfamiliar"]["mutual information"].auroc <= 1

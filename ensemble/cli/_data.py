@@ -137,16 +137,6 @@ def load_split(args, *, split, labels_required, n_rows=None, model_shape=None):
                       labels_required=labels_required, n_rows=n_rows)
 
 
-def require_file(path, what="model"):
-    """Refuse early, before TensorFlow is imported, a path that is not a file."""
-    path = Path(path)
-    if not path.exists():
-        raise CliError(f"{what} file {path} does not exist")
-    if not path.is_file():
-        raise CliError(f"{what} path {path} is not a file")
-    return path
-
-
 def model_image_shape(path):
     """``(height, width, channels)`` a saved model takes, from its manifest; None if unknown.
 

@@ -8,6 +8,8 @@ PROG = "keras-ensembles"
 MEMBER_NAMES = ("plain", "separable", "residual")
 COMBINERS = ("weighted", "stacking")
 WEIGHTINGS = ("auto", "log_loss", "caruana", "equal", "best_member")
+#: ``ensemble.combiners.ABSTENTION_SCORES``, spelled out so that ``--help`` imports no TensorFlow.
+ABSTENTION_SCORES = ("total", "mutual_information", "expected", "confidence")
 
 
 class CliError(Exception):
@@ -59,6 +61,14 @@ def positive_float(text, noun="number"):
     value = _parse(float, text, f"a {noun}")
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite positive {noun}, got {text!r}")
+    return value
+
+
+def fraction(text):
+    """A share in (0, 1]: a coverage or an accuracy."""
+    value = _parse(float, text, "a number")
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
     return value
 
 
@@ -184,6 +194,16 @@ def add_data_option(parser, help_suffix="", required=False):
                 else ""))
 
 
+def add_holdout_and_epochs(group, *, holdout_default=0.1, held_out_to="learn the blend",
+                           epochs_help="epochs of every member (default: each member's own)"):
+    """--holdout, --epochs and --n-train: the rows a command trains on, and for how long."""
+    group.add_argument("--holdout", type=holdout, default=holdout_default,
+                       help=f"fraction (or count) of training rows held out to {held_out_to}")
+    group.add_argument("--epochs", type=positive_int, default=None, help=epochs_help)
+    group.add_argument("--n-train", type=positive_int, default=None, metavar="N",
+                       help="use only the first N training rows (a quick run)")
+
+
 def add_training_options(parser):
     """What to train and how: members, combiner, epochs, parallelism."""
     add_data_option(parser, "; sample and full train on their training split")
@@ -197,20 +217,24 @@ def add_training_options(parser):
                        help="how the weighted combiner learns its weights; auto: the rule "
                             "(log-loss weights, Caruana, equal, best member alone) whose "
                             "cross-fitted log loss over the blending rows is lowest")
-    group.add_argument("--holdout", type=holdout, default=0.1,
-                       help="fraction (or count) of training rows held out to learn the blend")
-    group.add_argument("--epochs", type=positive_int, default=None,
-                       help="epochs of every member (default: each member's own)")
+    add_holdout_and_epochs(group)
     group.add_argument("--horizontal-flip", choices=("auto", "on", "off"), default="auto",
                        help="train the members on mirrored images too (and average each "
                             "prediction with its mirror image's); auto: on for Fashion-MNIST "
                             "(--data sample or full, whose clothes look the same mirrored), off "
                             "for other data, where a mirror may change the class (digits, text)")
-    group.add_argument("--n-train", type=positive_int, default=None, metavar="N",
-                       help="use only the first N training rows (a quick run)")
     group.add_argument("--n-jobs", type=jobs, default=1,
                        help="members trained in parallel processes; -1 for one per core "
                             "(per-epoch progress is shown only with 1)")
+
+
+#: What evaluate's and predict's MODEL argument names.
+MODEL_ARCHIVE = "a model archive written by fit or ensemble.save"
+
+
+def add_model_argument(parser):
+    """MODEL: the saved ensemble or member that evaluate and predict apply."""
+    parser.add_argument("model", metavar="MODEL", help=MODEL_ARCHIVE)
 
 
 def add_overwrite_option(parser):

@@ -140,10 +140,10 @@ def _label_columns(args):
 
 
 def _read_blend(path):
-    from ensemble.cli._data import require_file
     from ensemble.prediction_files import PredictionBlender
+    from members.utils.paths import require_file
 
-    require_file(path, "blend")
+    require_file(path, "a blend saved by --save-blend (JSON)")
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return PredictionBlender.from_dict(data)

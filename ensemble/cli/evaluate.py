@@ -5,6 +5,7 @@ examples:
   keras-ensembles evaluate model.zip --data test.csv --plots figures/
   keras-ensembles evaluate photos.zip --data photos/valid
   keras-ensembles evaluate model.zip --json
+  keras-ensembles evaluate model.zip --data full --shift --ood digits.npz
 
 The archive is verified (SHA-256 of every entry, allow-listed classes, Keras
 safe mode) before anything in it is used. --data sample or full scores the
@@ -16,17 +17,58 @@ class by its name (the archive's class names: folder names, Fashion-MNIST's
 clothing names, or the labels). --plots writes weights.png (weighted
 ensembles), metrics.png, confusion_matrix.png, reliability.png and
 learning_curves.png.
+
+--shift scores every member and the ensemble on corrupted copies of
+--shift-images test images (noise, blur, contrast, brightness, rotation,
+translation, pixelation, occlusion and more, severities 1-5): per corruption
+and averaged, accuracy, log loss and expected calibration error, and the
+ensemble's gain over its best member with a 95 % interval (bootstrap over
+images). --ood PATH (anything --data reads, labels not needed) measures how
+well the ensemble's max-probability, entropy and members' disagreement
+(mutual information) tell the test images from PATH's: AUROC and the
+false-positive rate at 95 % true-positive rate, beside its best member's.
 """
 
-from ensemble.cli._data import display_names, load_split, model_image_shape, require_file
+from argparse import ArgumentTypeError
+
+from ensemble.cli._data import display_names, load_split, model_image_shape
 from ensemble.cli._options import (
+    MODEL_ARCHIVE,
+    CliError,
     add_command,
     add_common_options,
     add_data_option,
+    add_model_argument,
     add_overwrite_option,
+    positive_int,
 )
 from ensemble.cli._output import emit_json, output_folder, refuse_existing, say
+from members.utils.paths import require_file
 from members.utils.quiet import import_keras_quietly
+
+#: ``ensemble.datasets.corruptions.CORRUPTIONS``, spelled out so that ``--help`` stays instant.
+CORRUPTION_NAMES = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise",
+                    "gaussian_blur", "contrast", "brightness", "pixelation", "rotation",
+                    "translation", "elastic", "occlusion")
+
+
+def corruption_names(text):
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in CORRUPTION_NAMES]
+    if unknown or not names:
+        raise ArgumentTypeError(f"unknown corruption {', '.join(unknown) or text!r}; choose "
+                                f"from {', '.join(CORRUPTION_NAMES)}")
+    return names
+
+
+def severity_list(text):
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(value not in range(1, 6) for value in values):
+        raise ArgumentTypeError(f"severities are integers from 1 to 5, got {text!r}")
+    return values
 
 PLOT_FILES = ("weights.png", "metrics.png", "confusion_matrix.png", "reliability.png",
               "learning_curves.png")
@@ -34,23 +76,38 @@ PLOT_FILES = ("weights.png", "metrics.png", "confusion_matrix.png", "reliability
 
 def add_parser(commands):
     parser = add_command(commands, "evaluate", __doc__, run)
-    parser.add_argument("model", metavar="MODEL",
-                        help="an archive written by fit (or ensemble.save)")
+    add_model_argument(parser)
     add_data_option(parser, "; sample and full are scored on their test split")
     parser.add_argument("--plots", metavar="DIR", default=None,
                         help="write the figures as PNG files into DIR (created if missing)")
+    robustness = parser.add_argument_group("shifted and unfamiliar images")
+    robustness.add_argument("--shift", action="store_true",
+                            help="score members and ensemble on corrupted test images")
+    robustness.add_argument("--shift-images", type=positive_int, default=2000, metavar="N",
+                            help="test images (drawn with --seed) corrupted for --shift; each "
+                                 "corruption and severity predicts them once (default: 2000)")
+    robustness.add_argument("--corruptions", type=corruption_names, default=None,
+                            metavar="NAME[,NAME...]",
+                            help="--shift: these corruptions only (default: all of "
+                                 "ensemble.datasets.corruptions.CORRUPTIONS)")
+    robustness.add_argument("--severities", type=severity_list, default=(1, 2, 3, 4, 5),
+                            metavar="S[,S...]", help="--shift: severities from 1 to 5")
+    robustness.add_argument("--ood", metavar="PATH", default=None,
+                            help="unfamiliar images (a folder, .csv or .npz file): how well "
+                                 "uncertainty tells the test images from them")
     add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 
 
 def run(args):
-    require_file(args.model)
+    require_file(args.model, MODEL_ARCHIVE)
     plot_paths = _plot_paths(args.plots)
     refuse_existing(plot_paths.values(), args.overwrite)
-    split, data = load_split(args, split="test", labels_required=True,
-                             model_shape=model_image_shape(args.model))
+    model_shape = model_image_shape(args.model)
+    split, data = load_split(args, split="test", labels_required=True, model_shape=model_shape)
     X, y = data
+    unfamiliar = _unfamiliar_images(args, model_shape) if args.ood else None
 
     import_keras_quietly()
     from ensemble import load
@@ -71,8 +128,64 @@ def run(args):
               "report": scores.to_dict(), "gain": scores.comparison,
               "class_names": names, "per_class": per_class,
               "plots": [str(path) for path in written]}
+    if args.shift:
+        result["shift"] = _shift(args, model, X, y)
+    if unfamiliar is not None:
+        result["ood"] = _ood(args, model, X, unfamiliar)
     emit_json(args, result)
     return result
+
+
+def _unfamiliar_images(args, model_shape):
+    """--ood's images, read as the model takes them (its size and channels)."""
+    from argparse import Namespace
+
+    reading = Namespace(**{**vars(args), "data": args.ood, "image_size": None,
+                           "color_mode": "auto", "image_shape": None, "label_column": None,
+                           "id_column": None})
+    try:
+        _, data = load_split(reading, split="test", labels_required=False,
+                             model_shape=model_shape)
+    except (ValueError, CliError) as error:
+        raise CliError(f"--ood {args.ood}: {error}") from None
+    if model_shape is not None and tuple(data.X.shape[1:]) != tuple(model_shape):
+        raise CliError(f"--ood {args.ood} holds images of shape {tuple(data.X.shape[1:])}, but "
+                       f"the model takes {tuple(model_shape)}")
+    return data.X
+
+
+def _shift(args, model, X, y):
+    import numpy as np
+
+    from ensemble.evaluation.shift import evaluate_under_shift
+
+    rows = np.random.RandomState(args.seed).permutation(len(y))[:args.shift_images]
+    say(args, f"\nUnder shift ({len(rows)} test images; severities "
+              f"{','.join(map(str, args.severities))}):")
+    report = evaluate_under_shift(model, X[np.sort(rows)], np.asarray(y)[np.sort(rows)],
+                                  corruptions=args.corruptions, severities=args.severities,
+                                  random_state=args.seed)
+    say(args, report.table())
+    if report.gains:
+        say(args, "\n".join(report.gain_lines()))
+    return report.to_dict()
+
+
+def _ood(args, model, X, unfamiliar):
+    from ensemble.evaluation.report import format_table
+    from ensemble.evaluation.shift import detect_unfamiliar
+
+    if not hasattr(model, "predict_uncertainty"):
+        raise CliError(f"{args.model} holds a model without predict_uncertainty")
+    results = detect_unfamiliar(model, X, unfamiliar)
+    say(args, f"\nTelling the {len(X)} test images from the {len(unfamiliar)} of {args.ood} "
+              "(the unfamiliar ones are the positives):")
+    say(args, format_table(["score", "AUROC", "FPR at 95 % TPR"],
+                           [[name, f"{r.auroc:.4f}", f"{r.fpr_at_95_tpr:.4f}"]
+                            for name, r in results.items()]))
+    return {name: {"auroc": r.auroc, "fpr_at_95_tpr": r.fpr_at_95_tpr,
+                   "threshold_at_95_tpr": r.threshold_at_95_tpr}
+            for name, r in results.items()}
 
 
 def _plot_paths(folder):

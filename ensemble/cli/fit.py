@@ -6,11 +6,16 @@ examples:
   keras-ensembles fit --data train.csv --weighting caruana --epochs 5 --output kaggle.zip
   keras-ensembles fit --data photos/train --image-size 64x64 --output photos.zip
   keras-ensembles fit --data signs.csv --image-shape 32x32x3 --output signs.zip
+  keras-ensembles fit --data full --abstain-coverage 0.9 --output careful.zip
 
 The archive is written by ensemble.save (safe to load, verified on load); it
 records the class names (folder names, the label column's values,
 Fashion-MNIST's clothing names). With --data sample or full the ensemble is
-also scored on the test split.
+also scored on the test split. --abstain-coverage C or --abstain-accuracy A
+saves an abstention rule with the model, chosen on the blending rows (which
+the members never trained on): the --abstain-score threshold that keeps the
+share C of rows the model is surest of, or the most rows whose accuracy
+reaches A; predict --abstain applies it.
 """
 
 import time
@@ -19,10 +24,12 @@ import numpy as np
 
 from ensemble.cli._data import check_image_sizes, load_data, pick_split
 from ensemble.cli._options import (
+    ABSTENTION_SCORES,
     add_command,
     add_common_options,
     add_overwrite_option,
     add_training_options,
+    fraction,
 )
 from ensemble.cli._output import emit_json, refuse_existing, say
 from ensemble.datasets import format_shape
@@ -34,6 +41,14 @@ def add_parser(commands):
     parser.add_argument("--output", "-o", required=True, metavar="PATH",
                         help="where to save the fitted ensemble (a zip archive)")
     add_training_options(parser)
+    abstention = parser.add_argument_group("abstention rule saved with the model")
+    target = abstention.add_mutually_exclusive_group()
+    target.add_argument("--abstain-coverage", type=fraction, default=None, metavar="C",
+                        help="keep the share C (0-1] of rows the model is surest of")
+    target.add_argument("--abstain-accuracy", type=fraction, default=None, metavar="A",
+                        help="keep the most rows whose accuracy on the blending rows reaches A")
+    abstention.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default="total",
+                            help="the uncertainty the rule thresholds")
     add_overwrite_option(parser)
     add_common_options(parser)
     return parser
@@ -63,6 +78,13 @@ def run(args):
     seconds = time.perf_counter() - start
     drop_progress_callbacks(ensemble)
     ensemble.class_names_ = tuple(data.names_of(ensemble.classes_))
+    if args.abstain_coverage is not None or args.abstain_accuracy is not None:
+        ensemble.set_abstention(score=args.abstain_score, target_coverage=args.abstain_coverage,
+                                target_accuracy=args.abstain_accuracy)
+        rule = ensemble.abstention_
+        say(args, f"Abstention rule: {rule['score']} above {rule['threshold']:.4g} goes to a "
+                  f"person (on the {rule['n_rows']} blending rows: coverage "
+                  f"{rule['coverage']:.3f}, accuracy {rule['accuracy']:.4f})")
     save(ensemble, args.output, overwrite=args.overwrite)
     say(args, f"Trained in {seconds:.1f} s; saved to {args.output}")
 
@@ -70,7 +92,8 @@ def run(args):
               "n_train": int(len(y)), "image_shape": list(data.image_shape),
               "classes": ensemble.classes_, "class_names": list(ensemble.class_names_),
               "members": list(args.members),
-              "combiner": type(ensemble).__name__, "weights": _weights(ensemble)}
+              "combiner": type(ensemble).__name__, "weights": _weights(ensemble),
+              "abstention": getattr(ensemble, "abstention_", None)}
     if test is not None:
         scores = report(ensemble, test.X, test.y, name="ensemble")
         say(args, f"\nTest split ({len(test.y)} images):\n{scores}")

@@ -6,6 +6,7 @@ examples:
       --id-start 1 --output submission.csv
   keras-ensembles predict photos.zip --data photos/test --id-column file --output submission.csv
   keras-ensembles predict model.zip --data test.csv --proba --output probabilities.csv
+  keras-ensembles predict model.zip --data test.csv --uncertainty --coverage 0.9 -o out.csv
 
 The CSV has an id column, then a label column (the predicted class) or, with
 --proba, one probability column per class, named by the class (a folder
@@ -17,25 +18,39 @@ Recognizer counts from 1), which also numbers data that has ids when given.
 label). Images are read the way the model takes them (folders resized to its
 size and converted to its channels). Labels in --data are not needed and
 not used.
+
+--uncertainty adds the columns confidence (the largest probability),
+total_uncertainty (its entropy), expected_uncertainty (the members' mean
+entropy) and mutual_information (how much the members disagree). An abstain
+column (1: send the row to a person) comes with --abstain (the rule saved
+with the model: fit --abstain-coverage/--abstain-accuracy, or
+set_abstention in Python), --abstain-above T (rows whose --abstain-score is
+above T) or --coverage C (all but the share C of the rows the model is
+surest of, in this file).
 """
 
 import numpy as np
 
-from ensemble.cli._data import load_split, model_image_shape, require_file
+from ensemble.cli._data import load_split, model_image_shape
 from ensemble.cli._options import (
+    ABSTENTION_SCORES,
+    MODEL_ARCHIVE,
+    CliError,
     add_command,
     add_common_options,
     add_data_option,
+    add_model_argument,
     add_overwrite_option,
+    fraction,
 )
-from ensemble.cli._output import emit_json, refuse_existing, say
+from ensemble.cli._output import emit_json, refuse_existing, say, write_csv
+from members.utils.paths import require_file
 from members.utils.quiet import import_keras_quietly
 
 
 def add_parser(commands):
     parser = add_command(commands, "predict", __doc__, run)
-    parser.add_argument("model", metavar="MODEL",
-                        help="an archive written by fit (or ensemble.save)")
+    add_model_argument(parser)
     add_data_option(parser, "; sample and full predict their test split", required=True)
     parser.add_argument("--output", "-o", required=True, metavar="PATH",
                         help="the CSV file to write")
@@ -43,13 +58,28 @@ def add_parser(commands):
                         help="one probability column per class instead of a label column")
     parser.add_argument("--id-start", type=int, default=None, metavar="N",
                         help="number the rows from N (default: the data's ids, else from 0)")
+    flags = parser.add_argument_group("uncertainty and abstention")
+    flags.add_argument("--uncertainty", action="store_true",
+                       help="add confidence, total_uncertainty, expected_uncertainty and "
+                            "mutual_information columns")
+    rule = flags.add_mutually_exclusive_group()
+    rule.add_argument("--abstain", action="store_true",
+                      help="add an abstain column by the rule saved with the model")
+    rule.add_argument("--abstain-above", type=float, default=None, metavar="T",
+                      help="add an abstain column: 1 where --abstain-score is above T")
+    rule.add_argument("--coverage", type=fraction, default=None, metavar="C",
+                      help="add an abstain column keeping the share C (0-1] of rows the model "
+                           "is surest of")
+    flags.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default=None,
+                       help="the uncertainty --abstain-above and --coverage rank by (default: "
+                            "the saved rule's, else total); confidence ranks by 1 - confidence")
     add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 
 
 def run(args):
-    require_file(args.model)
+    require_file(args.model, MODEL_ARCHIVE)
     refuse_existing([args.output], args.overwrite)
     split, data = load_split(args, split="test", labels_required=False,
                              model_shape=model_image_shape(args.model))
@@ -70,6 +100,9 @@ def run(args):
     if len(set(header)) != len(header):  # checked before predicting anything
         raise ValueError(f"the column {id_column!r} would appear twice in {args.output} (a class "
                          "or the label column has its name); choose another --id-column")
+    extra = _extra_columns(args, model, data.X)
+    if extra:
+        return _write_with_extra_columns(args, model, data, ids, id_source, split, header, extra)
     proba = model.predict_proba(data.X)
     if args.proba:
         write_probabilities(args.output, ids, proba, model.classes_, id_column=id_column,
@@ -84,3 +117,77 @@ def run(args):
               "n_rows": int(len(data.X)), "columns": header}
     emit_json(args, result)
     return result
+
+
+def _extra_columns(args, model, X):
+    """The uncertainty and abstention columns asked for, with ``"proba"``: name -> values."""
+    wants_rule = args.abstain or args.abstain_above is not None or args.coverage is not None
+    if not (args.uncertainty or wants_rule):
+        return {}
+    if not hasattr(model, "predict_uncertainty"):
+        raise CliError(f"{args.model} holds a model without predict_uncertainty")
+    saved = getattr(model, "abstention_", None)
+    if args.abstain and saved is None:
+        raise CliError(f"{args.model} has no saved abstention rule; fit it with "
+                       "--abstain-coverage or --abstain-accuracy, or use --abstain-above or "
+                       "--coverage")
+    kwargs = {}
+    if saved is not None and hasattr(model, "named_members_"):
+        kwargs["member_weights"] = saved["member_weights"]
+    parts = model.predict_uncertainty(X, **kwargs)
+    columns = {"proba": parts.proba}
+    if args.uncertainty:
+        columns.update(confidence=parts.confidence, total_uncertainty=parts.total,
+                       expected_uncertainty=parts.expected,
+                       mutual_information=parts.mutual_information)
+    if wants_rule:
+        columns["abstain"] = _abstain(args, parts, saved)
+    return columns
+
+
+def _abstain(args, parts, saved):
+    import numpy as np
+
+    if args.abstain:
+        score, threshold = saved["score"], saved["threshold"]
+    else:
+        score = args.abstain_score or (saved["score"] if saved else "total")
+    values = 1.0 - parts.confidence if score == "confidence" else parts[score]
+    if args.abstain_above is not None:
+        threshold = args.abstain_above
+    elif args.coverage is not None:
+        # Keep the ceil(C * n) surest rows; ties at the cut are kept together.
+        n_keep = max(1, int(np.ceil(args.coverage * len(values) - 1e-9)))
+        threshold = np.sort(values)[n_keep - 1]
+    return (values > threshold).astype(int)
+
+
+def _write_with_extra_columns(args, model, data, ids, id_source, split, header, extra):
+    proba = extra.pop("proba")
+    header = header + list(extra)
+    if len(set(header)) != len(header):
+        raise ValueError(f"a column of {args.output} would appear twice: {header}")
+    labels = model.classes_[proba.argmax(axis=1)]
+    rows = []
+    for row in range(len(ids)):
+        first = [repr(float(p)) for p in proba[row]] if args.proba else [_plain(labels[row])]
+        rest = [str(values[row]) if name == "abstain" else repr(float(values[row]))
+                for name, values in extra.items()]
+        rows.append([_plain(ids[row])] + first + rest)
+    write_csv(args.output, header, rows, overwrite=args.overwrite)
+    abstained = int(extra["abstain"].sum()) if "abstain" in extra else None
+    say(args, f"Wrote {len(ids)} rows ({split} split of {args.data}, ids {id_source}) with "
+              f"{', '.join(extra)} to {args.output}"
+              + ("" if abstained is None else
+                 f"; {abstained} of {len(ids)} rows marked to send to a person"))
+    result = {"command": "predict", "model": str(args.model), "output": str(args.output),
+              "n_rows": int(len(ids)), "columns": header}
+    if abstained is not None:
+        result["n_abstained"] = abstained
+    emit_json(args, result)
+    return result
+
+
+def _plain(value):
+    """A numpy scalar as the plain Python value a CSV cell shows."""
+    return value.item() if hasattr(value, "item") else value

@@ -24,6 +24,7 @@ The combiner classes import TensorFlow on first use (PEP 562); the
 from members.utils.lazy import lazy_attributes
 
 _LAZY = {
+    "ABSTENTION_SCORES": "._base",
     "StackingEnsemble": "._stacking",
     "WeightedAverageEnsemble": "._weighted",
     "apply_temperature": ".calibration",

@@ -9,15 +9,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ensemble.combiners import calibration
 from ensemble.combiners._blending_rows import blending_data, check_source
 from ensemble.combiners.member_list import check_members, stacked_probas
+from ensemble.evaluation.uncertainty import choose_abstention_threshold
 from members.utils.inputs import flatten_images
 from members.utils.labels import label_indices
+from members.utils.uncertainty import decompose_uncertainty, entropy
 
 CALIBRATIONS = ("temperature",)
 
 
 #: Parameter and attribute descriptions both combiners share, written once and
-#: spliced into each class's docstring by :func:`with_shared_docs`, so that each
-#: class still documents every parameter in full (numpydoc, Sphinx, ``help()``).
+#: spliced into each class's docstring where its ``%(name)s`` line stands, by
+#: :func:`members.utils.docs.with_shared_docs`, so that each class still
+#: documents every parameter in full (numpydoc, Sphinx, ``help()``).
 SHARED_DOCS = {
     "holdout": """\
     holdout : float or int, default=0.1
@@ -55,23 +58,15 @@ SHARED_DOCS = {
 """,
     "fitted_blend": """\
     blend_targets_ : ndarray of shape (n_blend,)
+    abstention_ : dict
+        Only after :meth:`set_abstention`: the uncertainty score, its
+        threshold and what it gave on the rows it was chosen on.
     network_fits_ : int
         Member fits performed by ``fit``.
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 """,
 }
-
-
-def with_shared_docs(cls):
-    """Replace each ``%(name)s`` line of ``cls.__doc__`` with ``SHARED_DOCS[name]``."""
-    doc = cls.__doc__
-    if doc is None:  # python -OO strips docstrings
-        return cls
-    for name, text in SHARED_DOCS.items():
-        doc = doc.replace(f"    %({name})s\n", text)
-    cls.__doc__ = doc
-    return cls
 
 
 class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -269,9 +264,13 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         """Aligned member probabilities, shape (n_members, n_samples, n_classes).
 
         With ``members="used"`` the members that do not count (zero blend
-        weight) are not run and get zeros; ``"all"`` runs every member.
+        weight) are not run and get zeros; ``"all"`` runs every member; a
+        list of positions runs those.
         """
-        used = self._used_members() if members == "used" else range(len(self.members_))
+        if isinstance(members, str):
+            used = self._used_members() if members == "used" else range(len(self.members_))
+        else:
+            used = members
         n_samples = len(X)
         probas = np.zeros((len(self.members_), n_samples, len(self.classes_)))
         for index in used:
@@ -349,6 +348,162 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    # ---------------------------------------------------------- uncertainty
+    def predict_uncertainty(self, X, *, member_weights="blend"):
+        """Per-row confidence, and how much of the uncertainty is the members' disagreement.
+
+        With member weights :math:`w_m` and member probabilities
+        :math:`p_m`: ``expected`` :math:`= \\sum_m w_m H(p_m)` (what the
+        members are unsure of on average: noise, ambiguous images) and
+        ``mutual_information`` :math:`= H(\\sum_m w_m p_m) - \\sum_m w_m
+        H(p_m) \\ge 0` (how much they disagree: images unlike the training
+        data). ``total`` is the entropy of :meth:`predict_proba`; it equals
+        ``expected + mutual_information`` for a weighted average without
+        temperature scaling (``temperature_ == 1``). Entropies in nats. See
+        :func:`members.utils.uncertainty.decompose_uncertainty`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+        member_weights : {"blend", "equal"} or array-like of shape (n_members,), default="blend"
+            How the members count in ``expected`` and ``mutual_information``.
+            ``"blend"``: as the combiner blends them (a weighted average's
+            ``weights_``; a stacking combiner's meta-learner has no weight
+            per member, so its members count equally, or the best member
+            alone when ``selection_ == "best_member"``). When the blend
+            keeps a single member the members cannot disagree (mutual
+            information 0): pass ``"equal"`` to measure every member's
+            disagreement anyway.
+
+        Returns
+        -------
+        sklearn.utils.Bunch
+            ``proba`` (what :meth:`predict_proba` returns), and, each of
+            shape (n_samples,), ``confidence`` (its row maximum), ``total``,
+            ``expected`` and ``mutual_information``; ``member_weights`` (the
+            weights used, summing to one).
+        """
+        check_is_fitted(self)
+        weights = self._uncertainty_weights(member_weights)
+        X, X_rows = self._validate_prediction_data(X)
+        needed = sorted(set(np.flatnonzero(weights > 0)) | set(self._used_members()))
+        return self._uncertainty(self._member_probas(X, members=needed), X_rows, weights)
+
+    def _uncertainty(self, members, X_rows, weights):
+        proba = self._calibrated(self._combine(members, X_rows))
+        parts = decompose_uncertainty(members, weights)
+        return Bunch(proba=proba, confidence=proba.max(axis=1), total=entropy(proba),
+                     expected=parts.expected, mutual_information=parts.mutual_information,
+                     member_weights=weights)
+
+    def set_abstention(self, X=None, y=None, *, score="total", target_accuracy=None,
+                       target_coverage=None, member_weights="blend"):
+        """Choose the uncertainty above which rows go to a person, for a target accuracy or share.
+
+        The threshold is chosen on held-out rows: ``X, y`` when given (rows
+        neither the members nor the combiner learned from give an honest
+        choice), otherwise the blending rows the combiner kept
+        (``blend_predictions_``: the members never trained on them, but the
+        combiner's weights or meta-learner did, so what it achieves there
+        is slightly optimistic). It is stored in ``abstention_`` (saved with
+        the model by :func:`ensemble.save`) and applied by
+        :meth:`predict_abstention`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...), default=None
+        y : array-like of shape (n_samples,), default=None
+            Held-out rows and their labels; both or neither.
+        score : {"total", "mutual_information", "expected", "confidence"}, default="total"
+            The uncertainty of :meth:`predict_uncertainty` to threshold;
+            ``"confidence"`` thresholds ``1 - confidence``.
+        target_accuracy : float, default=None
+            The accuracy the rows kept must reach (the most rows that do).
+        target_coverage : float, default=None
+            The share of rows to keep (the most certain). Give exactly one
+            target.
+        member_weights : {"blend", "equal"} or array-like, default="blend"
+            As in :meth:`predict_uncertainty`; kept for
+            :meth:`predict_abstention`.
+
+        Returns
+        -------
+        self
+            With ``abstention_``: a dict of ``score``, ``threshold``,
+            ``member_weights``, the target, and the ``coverage`` and
+            ``accuracy`` it gave on the ``n_rows`` rows it was chosen on
+            (``rows``: ``"given"`` or ``"blending"``).
+        """
+        check_is_fitted(self)
+        _check_abstention_score(score)
+        if (X is None) != (y is None):
+            raise ValueError("Pass both X and y (held-out rows and their labels), or neither "
+                             "(the blending rows).")
+        weights = self._uncertainty_weights(member_weights)
+        if X is None:
+            if getattr(self, "passthrough", False):
+                raise ValueError("A stacking combiner with passthrough=True needs the rows' "
+                                 "features: pass X and y.")
+            members = np.asarray(self.blend_predictions_, dtype=np.float64)
+            parts = self._uncertainty(members, None, weights)
+            y_indices = self._class_indices(self.blend_targets_)
+        else:
+            parts = self.predict_uncertainty(X, member_weights=weights)
+            y_indices = label_indices(y, self.classes_)
+            if len(y_indices) != len(parts.proba):
+                raise ValueError(f"X has {len(parts.proba)} rows but y has {len(y_indices)}.")
+        correct = np.argmax(parts.proba, axis=1) == y_indices
+        choice = choose_abstention_threshold(_abstention_values(parts, score), correct,
+                                             target_accuracy=target_accuracy,
+                                             target_coverage=target_coverage)
+        self.abstention_ = {
+            "score": score, "threshold": choice.threshold,
+            "member_weights": [float(w) for w in weights],
+            "target_accuracy": target_accuracy, "target_coverage": target_coverage,
+            "coverage": choice.coverage, "accuracy": choice.accuracy,
+            "n_rows": int(len(correct)), "rows": "blending" if X is None else "given"}
+        return self
+
+    def predict_abstention(self, X):
+        """Which rows to send to a person: their uncertainty is above ``abstention_``'s threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
+            True: abstain (the model is less sure than the threshold allows).
+        """
+        check_is_fitted(self, "abstention_")
+        rule = self.abstention_
+        parts = self.predict_uncertainty(X, member_weights=rule["member_weights"])
+        return _abstention_values(parts, rule["score"]) > rule["threshold"]
+
+    def _uncertainty_weights(self, member_weights):
+        n_members = len(self.members_)
+        if isinstance(member_weights, str) and member_weights == "equal":
+            return np.full(n_members, 1.0 / n_members)
+        if isinstance(member_weights, str) and member_weights == "blend":
+            return self._blend_member_weights()
+        if isinstance(member_weights, str):
+            raise ValueError(f"member_weights must be 'blend', 'equal' or one weight per member, "
+                             f"got {member_weights!r}.")
+        weights = np.asarray(member_weights, dtype=np.float64)
+        if (weights.shape != (n_members,) or not np.all(np.isfinite(weights))
+                or np.any(weights < 0) or weights.sum() <= 0):
+            raise ValueError(f"member_weights must be {n_members} finite non-negative numbers, "
+                             f"not all zero, got {np.asarray(member_weights).tolist()!r}.")
+        return weights / weights.sum()
+
+    def _blend_member_weights(self):
+        """How the blend weighs each member; equal where the combiner has no weight per member."""
+        weights = np.zeros(len(self.members_))
+        used = list(self._used_members())
+        weights[used] = 1.0 / len(used)
+        return weights
+
     # ---------------------------------------------------------- reuse a blend
     @classmethod
     def from_blend(cls, fitted, **params):
@@ -424,3 +579,17 @@ def _side_by_side(probas):
     """(n_members, n_samples, n_classes) -> (n_samples, n_members * n_classes)."""
     n_members, n_samples, n_classes = probas.shape
     return probas.transpose(1, 0, 2).reshape(n_samples, n_members * n_classes)
+
+
+#: The per-row uncertainties an abstention rule may threshold.
+ABSTENTION_SCORES = ("total", "mutual_information", "expected", "confidence")
+
+
+def _check_abstention_score(score):
+    if not isinstance(score, str) or score not in ABSTENTION_SCORES:
+        raise ValueError(f"score must be one of {list(ABSTENTION_SCORES)}, got {score!r}.")
+
+
+def _abstention_values(parts, score):
+    """The uncertainty to threshold: larger is less certain (``1 - confidence`` for confidence)."""
+    return 1.0 - parts.confidence if score == "confidence" else parts[score]

@@ -5,13 +5,15 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from ensemble.combiners import _selection
-from ensemble.combiners._base import MemberEnsembleBase, _side_by_side, with_shared_docs
+from ensemble.combiners._base import SHARED_DOCS, MemberEnsembleBase, _side_by_side
 from ensemble.combiners.member_list import aligned_proba
+from members.utils.docs import with_shared_docs
+from members.utils.params import set_init_params
 
 FALLBACKS = ("best_member", None)
 
 
-@with_shared_docs
+@with_shared_docs(SHARED_DOCS)
 class StackingEnsemble(MemberEnsembleBase):
     """A meta-learner trained on the members' probabilities for data they never saw.
 
@@ -111,19 +113,7 @@ class StackingEnsemble(MemberEnsembleBase):
                  fallback="best_member", selection_folds=5, selection_rule="one_se",
                  calibration=None, holdout=0.1, cv=None, n_jobs=None, random_state=None,
                  checkpoint_dir=None, verbose=0):
-        self.members = members
-        self.final_estimator = final_estimator
-        self.passthrough = passthrough
-        self.fallback = fallback
-        self.selection_folds = selection_folds
-        self.selection_rule = selection_rule
-        self.calibration = calibration
-        self.holdout = holdout
-        self.cv = cv
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.checkpoint_dir = checkpoint_dir
-        self.verbose = verbose
+        set_init_params(self, locals())
 
     @property
     def _needs_features(self):

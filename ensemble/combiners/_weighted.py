@@ -6,15 +6,17 @@ import numpy as np
 
 from ensemble.combiners import _selection, averaging
 from ensemble.combiners import weights as blend_weights
-from ensemble.combiners._base import MemberEnsembleBase, with_shared_docs
+from ensemble.combiners._base import SHARED_DOCS, MemberEnsembleBase
 from members.utils.checks import check_real
+from members.utils.docs import with_shared_docs
+from members.utils.params import set_init_params
 
 WEIGHTINGS = ("auto", "log_loss", "caruana", "equal", "best_member")
 #: The rules ``weighting="auto"`` chooses among, simplest first (see ``selection_rule``).
 CANDIDATES = ("best_member", "equal", "log_loss", "caruana")
 
 
-@with_shared_docs
+@with_shared_docs(SHARED_DOCS)
 class WeightedAverageEnsemble(MemberEnsembleBase):
     """Average the members' probabilities with weights learned on data they never saw.
 
@@ -100,7 +102,8 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     --------
     StackingEnsemble : A meta-learner on the members' probabilities instead.
     ensemble.PredictionBlender : The same weightings for saved predictions.
-    ensemble.combiners.log_loss_weights, ensemble.combiners.caruana_weights : The weightings.
+    ensemble.combiners.weights.log_loss_weights : The log-loss weighting.
+    ensemble.combiners.weights.caruana_weights : The Caruana weighting.
     ensemble.save, ensemble.load : Save a fitted ensemble, and load it.
 
     Examples
@@ -133,18 +136,7 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     def __init__(self, members, *, weighting="auto", shrinkage=0.0, selection_folds=5,
                  selection_rule="one_se", calibration=None, holdout=0.1, cv=None, n_jobs=None,
                  random_state=None, checkpoint_dir=None, verbose=0):
-        self.members = members
-        self.weighting = weighting
-        self.shrinkage = shrinkage
-        self.selection_folds = selection_folds
-        self.selection_rule = selection_rule
-        self.calibration = calibration
-        self.holdout = holdout
-        self.cv = cv
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.checkpoint_dir = checkpoint_dir
-        self.verbose = verbose
+        set_init_params(self, locals())
 
     def _check_combiner_params(self, n_members):
         check_real(self.shrinkage, "shrinkage", low=0.0, high=1.0)
@@ -209,6 +201,9 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
     def _used_members(self):
         # Members with zero weight (common after Caruana selection) are not run.
         return np.flatnonzero(self.weights_ > 0)
+
+    def _blend_member_weights(self):
+        return np.asarray(self.weights_, dtype=np.float64) / np.sum(self.weights_)
 
     def _combine(self, probas, X_rows):
         return self._blend(probas, self.weights_)

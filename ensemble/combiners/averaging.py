@@ -25,7 +25,7 @@ def blend(probas, weights):
         Member probabilities: shape (n_members, n_samples, n_classes), or a
         list of ``n_members`` arrays of shape (n_samples, n_classes).
     weights : array-like of shape (n_members,)
-        Validated and normalised by :func:`check_weights`.
+        Validated and normalised by :func:`~ensemble.combiners.weights.check_weights`.
 
     Returns
     -------
@@ -76,7 +76,7 @@ def rank_blend(probas, weights):
         Shape (n_members, n_samples, n_classes), or a list of ``n_members``
         arrays of shape (n_samples, n_classes).
     weights : array-like of shape (n_members,)
-        Validated and normalised by :func:`check_weights`.
+        Validated and normalised by :func:`~ensemble.combiners.weights.check_weights`.
 
     Returns
     -------
@@ -119,7 +119,7 @@ def geometric_blend(probas, weights):
         Shape (n_members, n_samples, n_classes), or a list of ``n_members``
         arrays of shape (n_samples, n_classes).
     weights : array-like of shape (n_members,)
-        Validated and normalised by :func:`check_weights`.
+        Validated and normalised by :func:`~ensemble.combiners.weights.check_weights`.
 
     Returns
     -------

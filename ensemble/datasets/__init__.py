@@ -27,8 +27,12 @@ of the full Fashion-MNIST set does.
 What lives here, and what it may import
 ---------------------------------------
 One private module per source (``_fashion_mnist``, ``_folder``, ``_csv``,
-``_npz``) sharing ``_dataset`` (the :class:`Dataset` and its checks). They
-import NumPy, Pillow and ``members.utils``; nothing else of the project.
+``_npz``) sharing ``_dataset`` (the :class:`Dataset` and its checks), and
+the public ``corruptions``
+(:func:`~ensemble.datasets.corruptions.corrupt`: noisy, blurred, shifted and
+occluded copies of images at five severities, to test how an ensemble's
+uncertainty grows; loaded on first use, as it needs SciPy). They import
+NumPy, SciPy, Pillow and ``members.utils``; nothing else of the project.
 
 Examples
 --------
@@ -60,14 +64,22 @@ from ensemble.datasets._fashion_mnist import (
 )
 from ensemble.datasets._folder import IMAGE_EXTENSIONS, load_image_folder
 from ensemble.datasets._npz import load_npz, npz_splits, read_npz, split_from_arrays
+from members.utils.lazy import lazy_attributes
 from members.utils.paths import MissingFileError
+
+#: Names loaded on first use: the corruptions need SciPy, which reading images does not.
+_LAZY = {"CORRUPTIONS": ".corruptions", "SEVERITIES": ".corruptions", "corrupt": ".corruptions"}
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "CLASS_NAMES",
     "COLOR_MODES",
+    "CORRUPTIONS",
     "IMAGE_EXTENSIONS",
+    "SEVERITIES",
     "Dataset",
     "DatasetNotFoundError",
+    "corrupt",
     "format_shape",
     "full_set_locations",
     "keras_cache_dir",

@@ -21,6 +21,7 @@ from ensemble.datasets._dataset import Dataset, as_images, check_integral_range
 from ensemble.datasets._npz import read_npz, split_from_arrays
 from members.utils.paths import MissingFileError, require_file
 
+#: Fashion-MNIST's clothing names, by label (0 to 9).
 CLASS_NAMES = (
     "T-shirt/top",
     "Trouser",

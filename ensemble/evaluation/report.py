@@ -123,7 +123,7 @@ def report(estimator, X, y, *, name=None, others=None):
         Name of the ensemble's (or member's) row; defaults to its class name.
     others : dict of str to fitted estimator, optional
         More models to score beside it, one row each (e.g. other combiners
-        of the same members, from :meth:`WeightedAverageEnsemble.from_blend`:
+        of the same members, from :meth:`~ensemble.combiners.WeightedAverageEnsemble.from_blend`:
         those combine the members' probabilities already predicted, so each
         member still runs once).
 

@@ -111,9 +111,12 @@ def save(estimator, path, *, overwrite=False):
     Parameters
     ----------
     estimator : fitted member or ensemble
-        One of the four member classes, :class:`WeightedAverageEnsemble` or
-        :class:`StackingEnsemble` (whose members are of the four member
-        classes and whose meta-learner is in :data:`FINAL_ESTIMATOR_TYPES`).
+        One of the four member classes,
+        :class:`~ensemble.combiners.WeightedAverageEnsemble` or
+        :class:`~ensemble.combiners.StackingEnsemble` (whose members are of
+        the four member classes and whose meta-learner is a scikit-learn
+        ``LogisticRegression``, ``RandomForestClassifier``,
+        ``ExtraTreesClassifier`` or ``DecisionTreeClassifier``).
         Its ``class_names_`` (one str per class), when set, are recorded.
     path : str or os.PathLike
         The archive to write (e.g. ``"ensemble.zip"``); its folder must exist.

@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from ensemble.combiners import StackingEnsemble, WeightedAverageEnsemble
+from ensemble.combiners import ABSTENTION_SCORES, StackingEnsemble, WeightedAverageEnsemble
 from ensemble.persistence._archive import BLEND_FILE, FINAL_ESTIMATOR_FILE
 from ensemble.persistence._member_schema import build_member, check_member_spec, describe_member
 from ensemble.persistence._values import (
@@ -79,6 +79,8 @@ def describe_ensemble(ensemble, files):
     }
     if hasattr(ensemble, "selection_"):
         spec["selection"] = _selection_spec(ensemble)
+    if hasattr(ensemble, "abstention_"):
+        spec["abstention"] = _abstention_spec(ensemble.abstention_, len(member_specs))
     if isinstance(ensemble, WeightedAverageEnsemble):
         weights = np.asarray(ensemble.weights_)
         if weights.dtype.kind != "f":
@@ -122,6 +124,44 @@ def _check_selection_spec(selection, names):
         isinstance(name, str) and isinstance(entry, dict)
         and all(isinstance(key, str) and is_real(value) for key, value in entry.items())
         for name, entry in scores.items()), "selection.scores must map names to scores")
+
+
+def _abstention_spec(abstention, n_members):
+    """The rule of ``set_abstention``, checked as it will be on load."""
+    spec = {key: abstention.get(key) for key in ABSTENTION_KEYS}
+    try:
+        _check_abstention_spec(spec, n_members)
+    except ValueError as error:
+        raise TypeError(f"Can't save this abstention_: {error}") from None
+    return spec
+
+
+#: What an abstention rule records (``set_abstention``).
+ABSTENTION_KEYS = ("score", "threshold", "member_weights", "target_accuracy",
+                   "target_coverage", "coverage", "accuracy", "n_rows", "rows")
+
+
+def _check_abstention_spec(abstention, n_members):
+    """Archives written before abstention rules existed have none."""
+    if abstention is None:
+        return
+    expect(isinstance(abstention, dict) and set(abstention) == set(ABSTENTION_KEYS),
+           f"abstention must hold exactly {list(ABSTENTION_KEYS)}")
+    expect(abstention["score"] in ABSTENTION_SCORES,
+           f"abstention.score must be one of {list(ABSTENTION_SCORES)}")
+    weights = abstention["member_weights"]
+    expect(isinstance(weights, list) and len(weights) == n_members
+           and all(is_real(w) and w >= 0 for w in weights) and sum(weights) > 0,
+           "abstention.member_weights must hold one non-negative number per member")
+    for key in ("threshold", "coverage", "accuracy"):
+        expect(is_real(abstention[key]), f"abstention.{key} must be a number")
+    for key in ("target_accuracy", "target_coverage"):
+        expect(abstention[key] is None or is_real(abstention[key]),
+               f"abstention.{key} must be a number or null")
+    expect(is_int(abstention["n_rows"]) and abstention["n_rows"] >= 1,
+           "abstention.n_rows must be an int >= 1")
+    expect(abstention["rows"] in ("blending", "given"),
+           "abstention.rows must be 'blending' or 'given'")
 
 
 def _members_layout(members_param, names):
@@ -203,6 +243,7 @@ def check_ensemble_spec(spec, contents):
             "members must name every member once, in order")
     _check_selection_spec(spec.get("selection"),
                           [entry["name"] for entry in layout if "index" in entry])
+    _check_abstention_spec(spec.get("abstention"), len(member_specs))
 
     expected = {f"members/{index}.keras" for index in range(len(member_specs))}
     n_classes = len(classes)
@@ -293,6 +334,8 @@ def build_ensemble(spec, contents):
         estimator.selection_folds_ = selection["folds"]
         estimator.selection_scores_ = {name: dict(entry)
                                        for name, entry in selection["scores"].items()}
+    if spec.get("abstention") is not None:
+        estimator.abstention_ = dict(spec["abstention"])
     if spec["blend"]["included"]:
         predictions, targets = _read_blend(contents[BLEND_FILE], spec["blend"]["targets"],
                                            len(members), len(estimator.classes_))

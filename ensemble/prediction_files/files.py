@@ -28,17 +28,27 @@ decimals) are kept as they are; whoever averages or scores them renormalises.
 Probabilities made elsewhere may also come as NumPy files (:func:`read_predictions`):
 ``.npy`` holds the ``(n_samples, n_classes)`` array alone; ``.npz`` holds
 ``proba`` and optionally ``ids``, ``classes`` and ``labels``.
+
+This module defines the layouts and checks them; turning a file into cells
+and arrays is the private ``_parsing`` module's job (pandas' C parser where
+a file reads cleanly, Python's ``csv`` with line numbers where it does not).
 """
 
 import csv
 import io
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ensemble.prediction_files._parsing import (
+    careful_columns,
+    fast_columns,
+    numpy_arrays,
+    read_header,
+    read_rows,
+    typed,
+)
 from members.utils.files import atomic_write_bytes
 from members.utils.paths import require_file
 
@@ -54,13 +64,8 @@ __all__ = [
     "write_submission",
 ]
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-
 #: How far a row of probabilities may sum from one (rounding in files) before it is refused.
 SUM_TOLERANCE = 0.01
-
-#: Whole numbers up to this size survive a round trip through float64 (ids written as 7.0).
-_EXACT_FLOAT_INTEGER = 2**53
 
 
 def class_columns(classes):
@@ -271,7 +276,7 @@ def read_probabilities(path, *, id_column="id", label_column="label", check=True
            [0.2, 0.8]])
     """
     path = require_file(path, "a CSV file of predictions")
-    header = _header(path)
+    header = read_header(path)
     if not header or (id_column is not None and header[0] != id_column):
         raise ValueError(f"{path}: the first column must be the id column {id_column!r}; "
                          f"found {header[:1]}")
@@ -282,13 +287,13 @@ def read_probabilities(path, *, id_column="id", label_column="label", check=True
     if len(set(header)) != len(header):
         raise ValueError(f"{path} repeats a column name: {header}")
     first = 2 if has_labels else 1
-    ids, labels, proba = _fast_columns(path, len(header), first) or _careful_columns(
+    ids, labels, proba = fast_columns(path, len(header), first) or careful_columns(
         path, header, first)
     if check:
         check_probabilities(path, proba, columns)
     if len(np.unique(ids)) != len(ids):
         raise ValueError(f"{path}: the ids in column {header[0]!r} repeat")
-    return ProbabilityFile(ids=ids, classes=_typed(columns), proba=proba, labels=labels,
+    return ProbabilityFile(ids=ids, classes=typed(columns), proba=proba, labels=labels,
                            id_column=header[0])
 
 
@@ -338,7 +343,7 @@ def read_predictions(path, *, label_column="label", check=True):
         return read_probabilities(path, id_column=None, label_column=label_column, check=check)
     if suffix not in (".npy", ".npz"):
         raise ValueError(f"{path}: expected a .csv, .npy or .npz file of predictions")
-    arrays = _numpy_arrays(path)
+    arrays = numpy_arrays(path)
     if "proba" not in arrays:
         raise ValueError(f"{path} has no 'proba' array (it has {sorted(arrays)})")
     proba = arrays["proba"]
@@ -421,11 +426,11 @@ def read_labels(path, *, label_column="label"):
     """
     path = require_file(path, "a file of labels")
     if path.suffix.lower() == ".npy":
-        labels = _numpy_arrays(path)["proba"]
+        labels = numpy_arrays(path)["proba"]
         if labels.ndim != 1:
             raise ValueError(f"{path}: labels must be a 1-D array; got shape {labels.shape}")
         return None, labels
-    header, rows = _read(path)
+    header, rows = read_rows(path)
     found = [name for name in _names(label_column) if name in header]
     if not found:
         raise ValueError(f"{path} has no label column "
@@ -433,10 +438,10 @@ def read_labels(path, *, label_column="label"):
                          f" (its columns: {', '.join(header[:5])}"
                          f"{', ...' if len(header) > 5 else ''})")
     column = header.index(found[0])
-    labels = _typed([row[column] for row in rows])
+    labels = typed([row[column] for row in rows])
     if column == 0:
         return None, labels
-    ids = _typed([row[0] for row in rows])
+    ids = typed([row[0] for row in rows])
     if len(np.unique(ids)) != len(ids):
         raise ValueError(f"{path}: the ids in column {header[0]!r} repeat")
     return ids, labels
@@ -475,11 +480,11 @@ def read_submission(path, *, id_column="id", label_column="label"):
     >>> read_submission("submission.csv")
     (array([1, 2]), array(['cat', 'dog'], dtype='<U3'))
     """
-    header, rows = _read(path)
+    header, rows = read_rows(path)
     if header != [id_column, label_column]:
         raise ValueError(f"{path}: expected the columns {[id_column, label_column]}; "
                          f"found {header}")
-    return _typed([row[0] for row in rows]), _typed([row[1] for row in rows])
+    return typed([row[0] for row in rows]), typed([row[1] for row in rows])
 
 
 # --------------------------------------------------------------------- helpers
@@ -519,119 +524,3 @@ def _write(path, header, rows, overwrite):
     writer.writerow(header)
     writer.writerows(rows)
     atomic_write_bytes(Path(path), text.getvalue().encode(), overwrite=overwrite)
-
-
-def _header(path):
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        for row in csv.reader(file):
-            if row:
-                return [cell.strip() for cell in row]
-    raise ValueError(f"{path} is empty; expected a header row")
-
-
-def _fast_columns(path, n_columns, first):
-    """``(ids, labels, proba)`` through pandas' C parser, or None to read carefully.
-
-    ``csv`` plus ``float()`` per cell reads about 1 M cells a second and
-    NumPy's ``loadtxt`` about 4 M; 20 models' OOF and test files of 100,000
-    rows and 10 classes are about 46 M cells. pandas' C parser reads them
-    about eight times faster than ``loadtxt`` (0.07 s against 0.57 s for one
-    21 MB file of 100,000 rows, ids and labels included). Anything it does
-    not read cleanly (a ragged row, a cell that is not a number, an empty
-    cell) goes to the careful reader, whose error names the line. Ids and
-    labels that are whole numbers (``7``, also ``7.0`` as some tools write
-    them) become integers; anything else stays text.
-    """
-    import pandas as pd
-
-    options = dict(header=None, skiprows=1, names=range(n_columns), encoding="utf-8-sig",
-                   na_filter=False, engine="c", low_memory=False)
-    if int(pd.__version__.split(".")[0]) < 3:
-        # pandas 3's default parser round-trips floats; before it, only this one did.
-        options["float_precision"] = "round_trip"
-    try:
-        frame = pd.read_csv(path, dtype={column: np.float64
-                                         for column in range(first, n_columns)}, **options)
-        proba = frame.iloc[:, first:].to_numpy(dtype=np.float64)
-        if len(proba) == 0 or np.isnan(proba).any():  # NaN: a short row, or the text "nan"
-            return None
-        keys = [_whole_numbers(frame[column].to_numpy()) for column in range(first)]
-        as_text = [column for column, key in enumerate(keys) if key is None]
-        if as_text:  # e.g. ids "1.5" or labels "coat": read again as the text written
-            text = pd.read_csv(path, usecols=as_text, dtype=str, **options)
-            for column in as_text:
-                keys[column] = _typed(text[column].tolist())
-    except (ValueError, pd.errors.ParserError):  # ParserError: a row with too many cells
-        return None
-    return keys[0], keys[1] if first == 2 else None, proba
-
-
-def _whole_numbers(values):
-    """int64 for integers, or floats that are all whole and exact in float64; else None."""
-    if values.dtype == np.int64:
-        return values
-    if (values.dtype == np.float64 and np.all(np.isfinite(values))
-            and np.all(np.abs(values) < _EXACT_FLOAT_INTEGER)
-            and np.all(values == np.round(values))):
-        return values.astype(np.int64)
-    return None
-
-
-def _careful_columns(path, header, first):
-    _, rows = _read(path)
-    try:
-        proba = np.array([[float(cell) for cell in row[first:]] for row in rows],
-                         dtype=np.float64)
-    except ValueError as error:
-        line = next(i for i, row in enumerate(rows, 2) if not _all_floats(row[first:]))
-        raise ValueError(f"{path}, line {line}: a probability is not a number ({error})") from None
-    proba = proba.reshape(len(rows), len(header) - first)
-    ids = _typed([row[0] for row in rows])
-    labels = _typed([row[1] for row in rows]) if first == 2 else None
-    return ids, labels, proba
-
-
-def _numpy_arrays(path):
-    """The arrays of an ``.npy`` (as ``proba``) or ``.npz`` file, never unpickling."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            return {"proba": loaded}
-        with loaded:
-            return {key: loaded[key] for key in loaded.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is not a readable NumPy file without pickled objects "
-                         f"({error})") from None
-
-
-def _read(path):
-    path = require_file(path, "a CSV file of predictions")
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        rows = [row for row in csv.reader(file) if row]
-    if not rows:
-        raise ValueError(f"{path} is empty; expected a header row")
-    header, body = [cell.strip() for cell in rows[0]], rows[1:]
-    for line, row in enumerate(body, 2):
-        if len(row) != len(header):
-            raise ValueError(f"{path}, line {line}: found {len(row)} cells; the header has "
-                             f"{len(header)} columns")
-    return header, body
-
-
-def _all_floats(cells):
-    try:
-        [float(cell) for cell in cells]
-    except ValueError:
-        return False
-    return True
-
-
-def _typed(cells):
-    """int64 when every cell is an integer, else the strings."""
-    cells = [cell.strip() for cell in cells]
-    if cells and all(_INTEGER.fullmatch(cell) for cell in cells):
-        try:
-            return np.array([int(cell) for cell in cells], dtype=np.int64)
-        except OverflowError:  # beyond int64: keep the text
-            pass
-    return np.array(cells, dtype=str)

@@ -45,12 +45,18 @@ kinds
 labels
     ``label_indices`` and ``as_classes``: labels to column positions, with
     an error that names the unknown labels.
+layers
+    ``leaf_layers``: a Keras network's layers, nested models walked.
 quiet
     ``import_keras_quietly``: Keras imported with TensorFlow's C++ start-up
     lines kept off the terminal.
 docs
-    ``with_training_docs`` and ``with_shared_docs``: parameter sections
-    written once and spliced into several classes' docstrings.
+    ``with_shared_docs``: numpydoc entries written once and spliced into
+    several docstrings (``with_training_docs``: the members' training
+    parameters).
+params
+    ``set_init_params``: an ``__init__`` stores its arguments as scikit-learn
+    expects, each parameter written once, in the signature.
 
 What it may import
 ------------------

@@ -1,9 +1,50 @@
-"""The shared training parameters, spliced into every member class's docstring."""
+r"""Numpydoc entries written once and spliced into several docstrings.
+
+:func:`with_shared_docs` is the one mechanism: the members' training
+parameters (:data:`TRAINING_DOCS`, through :func:`with_training_docs`) and
+the combiners' shared parameters (``ensemble.combiners``) both go through
+it, so that every class still documents each of its parameters in full
+(numpydoc, Sphinx, ``help()``) while the text lives in one place.
+
+Examples
+--------
+>>> from members.utils.docs import with_shared_docs
+>>> @with_shared_docs({"seed": "seed : int, default=None\n    Seeds everything.",
+...                    "Attributes": "fitted_ : bool"})
+... class Model:
+...     '''A model.
+...
+...     Parameters
+...     ----------
+...     size : int
+...     %(seed)s
+...     '''
+...     def __init__(self, size, seed=0):
+...         pass
+>>> print(Model.__doc__)
+A model.
+<BLANKLINE>
+Parameters
+----------
+size : int
+seed : int, default=0
+    Seeds everything.
+<BLANKLINE>
+Attributes
+----------
+fitted_ : bool
+<BLANKLINE>
+"""
 
 import inspect
 import re
+import textwrap
 
-TRAINING_PARAMETERS_DOC = """
+#: The members' training parameters and fitted attributes, in every member
+#: class's docstring (each ``default=`` read from that class's ``__init__``).
+TRAINING_DOCS = {}
+
+TRAINING_DOCS["Parameters"] = """
     input_shape : tuple of int or None, default=None
         Shape of one sample as the network sees it. None: the shape of the
         images passed to ``fit`` if they are N-d, else the class's guess for
@@ -110,9 +151,9 @@ TRAINING_PARAMETERS_DOC = """
         same seed gives the same predictions in a fresh process on CPU.
     verbose : int, default=0
         Keras's progress output: 0 silent, 1 progress bar, 2 a line per epoch.
+"""
 
-    Attributes
-    ----------
+TRAINING_DOCS["Attributes"] = """
     model_ : keras.Model
         The trained network; takes flat raw rows of ``n_features_in_`` values
         (its augmentation layers are active only in training).
@@ -137,11 +178,92 @@ TRAINING_PARAMETERS_DOC = """
 """
 
 
-#: numpydoc's order of sections; ``with_training_docs`` rebuilds a docstring in it.
+#: numpydoc's order of sections; ``with_shared_docs`` rebuilds a docstring in it.
 _SECTION_ORDER = ("Parameters", "Attributes", "Methods", "Returns", "Yields", "Receives",
                   "Other Parameters", "Raises", "Warns", "Warnings", "See Also", "Notes",
                   "References", "Examples")
 _PARAMETER_LINE = re.compile(r"^(?P<name>\w+) : (?P<type>.*?)(?:, default=.*)?$")
+_PLACEHOLDER = re.compile(r"%\((?P<name>\w+)\)s")
+
+
+def with_shared_docs(shared):
+    """A decorator that splices numpydoc entries written once into a docstring.
+
+    Parameters
+    ----------
+    shared : dict of str to str
+        Numpydoc entries (``name : type`` lines and their indented
+        descriptions) by key. A key that names a section (``"Parameters"``,
+        ``"Attributes"``) appends its entries to that section, which is
+        created when the docstring has none; any other key replaces the
+        docstring's ``%(key)s`` lines, where they stand.
+
+    Returns
+    -------
+    callable
+        Rewrites the ``__doc__`` of the class or function it decorates and
+        returns it. In the spliced Parameters entries, each ``default=`` is
+        read from the signature (a class's ``__init__``), so that classes
+        with their own defaults share one text. The sections are written
+        back in numpydoc's order, so that ``See Also``, ``Notes`` and
+        ``Examples`` stay after the spliced ones (as skorch does for its
+        shared docs). A docstring stripped by ``python -OO`` stays None.
+
+    See Also
+    --------
+    with_training_docs : The members' training parameters.
+    """
+    def decorate(obj):
+        if obj.__doc__ is not None:
+            obj.__doc__ = _spliced(obj.__doc__, shared, _signature_defaults(obj))
+        return obj
+
+    return decorate
+
+
+def _spliced(doc, shared, defaults):
+    preamble, sections = _doc_sections(doc)
+    for title, lines in sections.items():
+        spliced = []
+        for line in lines:
+            placeholder = _PLACEHOLDER.fullmatch(line.strip())
+            spliced += (_entries(shared[placeholder["name"]], title, defaults) if placeholder
+                        else [line])
+        sections[title] = spliced
+    for title in _SECTION_ORDER:
+        if title in shared:
+            sections[title] = (_strip_blank(sections.get(title, []))
+                               + _entries(shared[title], title, defaults))
+    parts = ["\n".join(_strip_blank(preamble))]
+    for title in _SECTION_ORDER:
+        if title in sections:
+            body = "\n".join(_strip_blank(sections[title]))
+            parts.append(f"{title}\n{'-' * len(title)}\n{body}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _entries(text, title, defaults):
+    """The lines of shared entries, with ``default=`` from the signature in Parameters."""
+    lines = _strip_blank(textwrap.dedent(text).splitlines())
+    if title != "Parameters":
+        return lines
+    entries = []
+    for line in lines:
+        match = _PARAMETER_LINE.match(line)
+        if match and match["name"] in defaults:
+            line = (f"{match['name']} : {match['type']}, "
+                    f"default={_format_default(defaults[match['name']])}")
+        entries.append(line)
+    return entries
+
+
+def _signature_defaults(obj):
+    try:
+        parameters = inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {name: parameter.default for name, parameter in parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
 
 
 def _doc_sections(doc):
@@ -173,40 +295,6 @@ def _format_default(value):
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def with_training_docs(cls):
-    """Splice the shared training parameters into a member class's docstring.
-
-    The class's own Parameters section is followed by the shared training
-    parameters (each with its ``default=`` read from the class's
-    ``__init__``, since each architecture has its own tuned defaults), and
-    the shared Attributes follow the class's own. The sections are then
-    written back in numpydoc's order, so that ``See Also``, ``Notes`` and
-    ``Examples`` stay after them (as skorch does for its shared docs).
-    """
-    if cls.__doc__ is None:  # python -OO strips docstrings
-        return cls
-    preamble, sections = _doc_sections(cls.__doc__)
-    # TRAINING_PARAMETERS_DOC: parameter entries, then an Attributes section.
-    shared_parameters, shared = _doc_sections(TRAINING_PARAMETERS_DOC)
-    defaults = {
-        name: parameter.default
-        for name, parameter in inspect.signature(cls.__init__).parameters.items()
-        if parameter.default is not inspect.Parameter.empty
-    }
-    training = []
-    for line in shared_parameters:
-        match = _PARAMETER_LINE.match(line)
-        if match and match["name"] in defaults:
-            line = (f"{match['name']} : {match['type']}, "
-                    f"default={_format_default(defaults[match['name']])}")
-        training.append(line)
-    sections["Parameters"] = _strip_blank(sections.get("Parameters", [])) + _strip_blank(training)
-    sections["Attributes"] = (_strip_blank(sections.get("Attributes", []))
-                              + _strip_blank(shared["Attributes"]))
-    parts = ["\n".join(_strip_blank(preamble))]
-    for title in _SECTION_ORDER:
-        if title in sections:
-            body = "\n".join(_strip_blank(sections[title]))
-            parts.append(f"{title}\n{'-' * len(title)}\n{body}")
-    cls.__doc__ = "\n\n".join(parts) + "\n"
-    return cls
+#: Splice the members' training parameters (:data:`TRAINING_DOCS`) into a
+#: member class's docstring: after the class's own Parameters and Attributes.
+with_training_docs = with_shared_docs(TRAINING_DOCS)

@@ -18,7 +18,7 @@ def flatten_images(X):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+    X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
 
     Returns
     -------

@@ -40,7 +40,7 @@ def require_file(path, what="file"):
     if path.is_dir():
         raise NotAFileError(f"{path} is a directory; expected {what}.")
     if not path.exists():
-        raise MissingFileError(f"No such file: {path} (expected {what}).")
+        raise MissingFileError(f"No such file: {path} (expected {what}; it does not exist).")
     if not path.is_file():
         raise NotAFileError(f"{path} is not a regular file; expected {what}.")
     return path

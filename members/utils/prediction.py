@@ -15,7 +15,7 @@ PREDICT_BATCH_SIZE = 512
 
 
 def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE, *, transforms=("identity",),
-                       image_shape=None):
+                       image_shape=None, average=True):
     """Run ``model`` on ``X`` one batch at a time, averaging over TTA transforms.
 
     Inputs of at least :data:`COMPILED_PREDICT_MIN_ROWS` rows (counting each
@@ -36,10 +36,14 @@ def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE, *, transforms=("
     image_shape : tuple of int or None
         Shape of one sample as the network sees it; needed for transforms
         other than the identity.
+    average : bool, default=True
+        Average over the transforms; ``False`` keeps each transform's
+        outputs (the passes of test-time augmentation as a small ensemble).
 
     Returns
     -------
     ndarray of shape (n_samples, n_outputs), float32
+        With ``average=False``: shape (n_transforms, n_samples, n_outputs).
     """
     compiled = len(X) * len(transforms) >= COMPILED_PREDICT_MIN_ROWS
     run = _compiled_runner(model, batch_size) if compiled else _eager_runner(model)
@@ -47,13 +51,13 @@ def predict_in_batches(model, X, batch_size=PREDICT_BATCH_SIZE, *, transforms=("
     for start in range(0, len(X), batch_size):
         rows = np.asarray(X[start:start + batch_size], dtype="float32")
         if transforms == ("identity",):
-            batches.append(run(rows))
+            batches.append(run(rows)[np.newaxis])
             continue
         images = rows.reshape(len(rows), *image_shape)
-        total = sum(run(transform_batch(images, name).reshape(len(rows), -1))
-                    for name in transforms)
-        batches.append(total / len(transforms))
-    return np.concatenate(batches, axis=0)
+        batches.append(np.stack([run(transform_batch(images, name).reshape(len(rows), -1))
+                                 for name in transforms]))
+    passes = np.concatenate(batches, axis=1)
+    return passes.mean(axis=0, dtype=np.float32) if average else passes
 
 
 

@@ -4,7 +4,7 @@ TTA runs on NumPy batches inside the prediction loop
 (:func:`members.utils.prediction.predict_in_batches`), so that every caller
 of ``predict_proba`` -- a combiner learning its weights included -- sees the
 same averaged probabilities. The training-time augmentation layers live in
-:mod:`members._augment`.
+``members._augment``.
 """
 
 import numpy as np

@@ -1,0 +1,139 @@
+"""The command line's uncertainty: fit --abstain-*, predict --uncertainty, evaluate --shift."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from ensemble.datasets import load_fashion_mnist, save_csv
+from helpers import assert_one_line_error, run_cli
+
+QUICK_TRAINING = ["--n-train", "300", "--epochs", "1", "--seed", "0"]
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+@pytest.fixture(scope="module")
+def careful(tmp_path_factory):
+    """`fit` once with an abstention rule for 80 % coverage, and 60 unlabelled test rows."""
+    folder = tmp_path_factory.mktemp("careful")
+    result = run_cli("fit", "--members", "plain,separable", "--output", "model.zip", "--json",
+                     "--abstain-coverage", "0.8", "--abstain-score", "mutual_information",
+                     *QUICK_TRAINING, cwd=folder, process=True)
+    (_, _), (X_test, y_test), _ = load_fashion_mnist("sample")
+    save_csv(folder / "test.csv", X_test[:60])
+    np.savez(folder / "unfamiliar.npz", X=(255 - X_test[:40]).astype("uint8"))
+    return folder, json.loads(result.stdout), X_test[:60]
+
+
+def test_fit_saves_the_rule_it_chose_on_the_blending_rows(careful):
+    from ensemble import load
+
+    folder, out, _ = careful
+    rule = out["abstention"]
+    assert rule["score"] == "mutual_information" and rule["rows"] == "blending"
+    assert rule["target_coverage"] == 0.8 and rule["coverage"] >= 0.8
+    assert load(folder / "model.zip").abstention_ == rule
+
+
+def test_predict_writes_uncertainty_and_the_saved_rules_abstain_column(careful):
+    from ensemble import load
+
+    folder, _, X = careful
+    run_cli("predict", "model.zip", "--data", "test.csv", "--uncertainty", "--abstain",
+            "--output", "out.csv", cwd=folder)
+    header, rows = read_csv(folder / "out.csv")
+    assert header == ["id", "label", "confidence", "total_uncertainty", "expected_uncertainty",
+                      "mutual_information", "abstain"]
+    model = load(folder / "model.zip")
+    parts = model.predict_uncertainty(X, member_weights=model.abstention_["member_weights"])
+    values = np.array([[float(v) for v in row[2:6]] for row in rows])
+    np.testing.assert_allclose(values[:, 0], parts.confidence, rtol=1e-6)
+    np.testing.assert_allclose(values[:, 3], parts.mutual_information, rtol=1e-6, atol=1e-12)
+    abstain = np.array([int(row[6]) for row in rows])
+    np.testing.assert_array_equal(abstain, model.predict_abstention(X).astype(int))
+
+
+def test_predict_coverage_keeps_that_share_of_the_surest_rows(careful):
+    folder, _, _ = careful
+    run_cli("predict", "model.zip", "--data", "test.csv", "--proba", "--coverage", "0.75",
+            "--abstain-score", "confidence", "--output", "kept.csv", cwd=folder)
+    header, rows = read_csv(folder / "kept.csv")
+    assert header[-1] == "abstain" and len(header) == 1 + 10 + 1
+    proba = np.array([[float(v) for v in row[1:11]] for row in rows])
+    abstain = np.array([int(row[-1]) for row in rows], dtype=bool)
+    assert abstain.sum() <= 15  # 60 rows, 45 kept (more abstained only on exact ties)
+    # Every abstained row is less confident than every kept one.
+    assert proba[abstain].max(axis=1).max() <= proba[~abstain].max(axis=1).min()
+
+
+def test_predict_abstain_without_a_saved_rule_is_a_one_line_error(careful, tmp_path):
+    from ensemble import load, save
+
+    folder, _, _ = careful
+    model = load(folder / "model.zip")
+    del model.abstention_
+    save(model, tmp_path / "plain.zip")
+    result = run_cli("predict", tmp_path / "plain.zip", "--data", folder / "test.csv",
+                     "--abstain", "--output", tmp_path / "o.csv", cwd=tmp_path, check=False)
+    assert_one_line_error(result, "no saved abstention rule")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--coverage", "1.5"], "expected a number in (0, 1]"),
+    (["--coverage", "0.5", "--abstain"], "not allowed with argument"),
+    (["--abstain-score", "entropy", "--abstain"], "invalid choice"),
+])
+def test_bad_abstention_options_are_usage_errors(careful, args, fragment):
+    folder, _, _ = careful
+    result = run_cli("predict", "model.zip", "--data", "test.csv", "--output", "x.csv", *args,
+                     cwd=folder, check=False)
+    assert result.returncode == 2 and fragment in result.stderr
+
+
+@pytest.mark.slow
+def test_evaluate_shift_and_unfamiliar_images(careful):
+    folder, _, _ = careful
+    result = run_cli("evaluate", "model.zip", "--shift", "--shift-images", "40", "--ood",
+                     "unfamiliar.npz", "--json", cwd=folder, process=True)
+    out = json.loads(result.stdout)
+    shift = out["shift"]
+    assert shift["n_images"] == 40 and len(shift["severities"]) == 5
+    assert {row["model"] for row in shift["rows"]} == {"plain", "separable", "ensemble"}
+    assert set(shift["gains"]) == {"accuracy", "log_loss", "ece"}
+    assert set(out["ood"]) == {"max probability", "entropy", "mutual information",
+                               "best member max probability", "best member entropy"}
+    for scores in out["ood"].values():
+        assert 0 <= scores["auroc"] <= 1 and 0 <= scores["fpr_at_95_tpr"] <= 1
+
+
+def test_the_command_lines_names_are_the_librarys():
+    from ensemble.cli._options import ABSTENTION_SCORES
+    from ensemble.cli.evaluate import CORRUPTION_NAMES
+    from ensemble.combiners import ABSTENTION_SCORES as LIBRARY_SCORES
+    from ensemble.datasets.corruptions import CORRUPTIONS
+
+    assert CORRUPTION_NAMES == CORRUPTIONS
+    assert ABSTENTION_SCORES == LIBRARY_SCORES
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--shift", "--corruptions", "fog"], "unknown corruption 'fog'"),
+    (["--shift", "--severities", "0,6"], "severities are integers from 1 to 5"),
+])
+def test_bad_shift_options_are_usage_errors(careful, args, fragment):
+    folder, _, _ = careful
+    result = run_cli("evaluate", "model.zip", *args, cwd=folder, check=False)
+    assert result.returncode == 2 and fragment in result.stderr
+
+
+def test_unfamiliar_images_of_another_size_are_a_one_line_error_naming_them(careful):
+    folder, _, _ = careful
+    np.savez(folder / "small.npz", X=np.zeros((5, 8, 8, 1), dtype="uint8"))
+    result = run_cli("evaluate", "model.zip", "--ood", "small.npz", cwd=folder, check=False)
+    assert_one_line_error(result, "--ood small.npz", "8x8x1", "28x28x1")

@@ -18,23 +18,15 @@ import sys
 from ensemble._moved import MovedModuleFinder
 from members.utils.lazy import lazy_attributes
 
-_LAZY = {
-    "BayesSearchCV": ".tuning",
-    "PredictionBlender": ".prediction_files",
-    "Report": ".evaluation",
-    "report": ".evaluation",
-    "StackingEnsemble": ".combiners",
-    "WeightedAverageEnsemble": ".combiners",
-    "load": ".persistence",
-    "save": ".persistence",
-    "verify": ".persistence",
-    "import_keras_quietly": "members.utils.quiet",
-}
-
-__all__ = sorted(_LAZY)
-
-
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_attributes(__name__, {
+    ".tuning": ("BayesSearchCV",),
+    ".prediction_files": ("PredictionBlender",),
+    # The module, not the package: ensemble.evaluation.report is also that submodule's name.
+    ".evaluation.report": ("Report", "report"),
+    ".combiners": ("StackingEnsemble", "WeightedAverageEnsemble"),
+    ".persistence": ("load", "save", "verify"),
+    "members.utils.quiet": ("import_keras_quietly",),
+})
 
 if not any(isinstance(finder, MovedModuleFinder) for finder in sys.meta_path):
     sys.meta_path.append(MovedModuleFinder())

@@ -14,17 +14,11 @@ does not import TensorFlow.
 
 from members.utils.lazy import lazy_attributes
 
-_LAZY = {
-    "KerasMemberClassifier": "._classifiers",
-    "PlainCNNClassifier": "._classifiers",
-    "ResidualNetClassifier": "._classifiers",
-    "SeparableCNNClassifier": "._classifiers",
-    "MemberClassifierBase": "._wrapper",
-    "BatchNormMismatchWarning": "._wrapper",
-    "check_image_size": "._sizes",
-}
-
-__all__ = sorted(_LAZY)
-
-
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_attributes(__name__, {
+    "._classifiers": (
+        "KerasMemberClassifier", "PlainCNNClassifier", "ResidualNetClassifier",
+        "SeparableCNNClassifier",
+    ),
+    "._wrapper": ("BatchNormMismatchWarning", "MemberClassifierBase"),
+    "._sizes": ("check_image_size",),
+})

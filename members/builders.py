@@ -139,6 +139,8 @@ def build_residual_net(input_shape, n_classes, *, stem_filters=32, stem_strides=
     n_classes : int
     stem_filters : int, default=32
     stem_strides : {1, 2}, default=2
+        2: a stride-2 stem convolution; 1: a stride-1 one followed by 2x2
+        max pooling (the stem convolution then runs at full resolution: 4x its compute).
     filters : tuple of int, default=(32, 64, 128)
         Filters of each stage. Stage 1 keeps the stem's resolution; each
         later stage starts with a stride-2 block and a projection shortcut.

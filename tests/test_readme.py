@@ -4,7 +4,6 @@ The command lines go through ``ensemble.cli.main`` in this process (the
 console script calls the same function), sparing a TensorFlow start-up each.
 """
 
-import csv
 import re
 import shlex
 from pathlib import Path
@@ -15,6 +14,7 @@ from PIL import Image
 
 from ensemble.cli import main
 from ensemble.datasets import save_csv
+from helpers import read_csv
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -62,11 +62,6 @@ def user_files(tmp_path):
     save_csv(tmp_path / "test.csv", X[:10], first_pixel=0)
     return tmp_path
 
-
-def read_csv(path):
-    with open(path, newline="") as file:
-        rows = list(csv.reader(file))
-    return rows[0], rows[1:]
 
 
 @pytest.mark.slow

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ensemble.cli._options import CliError
+from ensemble.cli._options import MODEL_ARCHIVE, CliError
 from ensemble.datasets import SUBSETS, format_shape, load_dataset
+from members.utils.paths import require_file
 from members.utils.quiet import import_keras_quietly
 
 #: The manifest is read only when it is no larger than this.
@@ -135,6 +136,22 @@ def load_split(args, *, split, labels_required, n_rows=None, model_shape=None):
     """:func:`load_data`, then :func:`pick_split`."""
     return pick_split(load_data(args, model_shape=model_shape), args, split=split,
                       labels_required=labels_required, n_rows=n_rows)
+
+
+def load_model_and_test_split(args, *, labels_required):
+    """Check ``args.model`` exists, then read the test split at the size that model takes.
+
+    Returns
+    -------
+    (str, Dataset, tuple of int or None)
+        The split's name, its images, and the model's image shape
+        (:func:`model_image_shape`).
+    """
+    require_file(args.model, MODEL_ARCHIVE)
+    model_shape = model_image_shape(args.model)
+    split, data = load_split(args, split="test", labels_required=labels_required,
+                             model_shape=model_shape)
+    return split, data, model_shape
 
 
 def model_image_shape(path):

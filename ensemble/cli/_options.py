@@ -49,42 +49,36 @@ def add_command(commands, name, module_doc, run):
 # --- value checks (argparse turns ArgumentTypeError into a usage error) ------
 
 
-def positive_int(text):
-    value = _parse(int, text, "an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _checked(kind, accepts, expected, noun=None):
+    """An argparse type: ``kind(text)`` when ``accepts`` it, else "expected <expected>".
+
+    ``noun`` is what text that is no number at all is told it should be
+    (default: "an integer" or "a number").
+    """
+    noun = noun or ("an integer" if kind is int else "a number")
+
+    def check(text):
+        value = _parse(kind, text, noun)
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return check
+
+
+positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
+#: A share in (0, 1]: a coverage or an accuracy.
+fraction = _checked(float, lambda value: math.isfinite(value) and 0 < value <= 1,
+                    "a number in (0, 1]")
+folds = _checked(int, lambda value: value >= 2, "at least 2 folds")
+jobs = _checked(int, lambda value: value >= 1 or value == -1,
+                "a positive integer or -1 (all cores)")
 
 
 def positive_float(text, noun="number"):
     """A finite number > 0 (``inf`` and ``nan`` are refused); ``noun`` names it in the error."""
-    value = _parse(float, text, f"a {noun}")
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite positive {noun}, got {text!r}")
-    return value
-
-
-def fraction(text):
-    """A share in (0, 1]: a coverage or an accuracy."""
-    value = _parse(float, text, "a number")
-    if not (math.isfinite(value) and 0 < value <= 1):
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
-    return value
-
-
-def folds(text):
-    value = _parse(int, text, "an integer")
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds, got {text!r}")
-    return value
-
-
-def jobs(text):
-    value = _parse(int, text, "an integer")
-    if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer or -1 (all cores), got {text!r}")
-    return value
+    return _checked(float, lambda value: math.isfinite(value) and value > 0,
+                    f"a finite positive {noun}", noun=f"a {noun}")(text)
 
 
 def holdout(text):
@@ -121,7 +115,9 @@ def _parse(kind, text, noun):
 
 
 def add_common_options(parser):
-    """--seed, --json, --quiet: on every subcommand."""
+    """--overwrite, --seed, --json, --quiet: on every subcommand."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace output files that already exist (refused otherwise)")
     group = parser.add_argument_group("output and reproducibility")
     group.add_argument("--seed", type=int, default=0,
                        help="random seed of splits, folds and member initialisation")
@@ -235,8 +231,3 @@ MODEL_ARCHIVE = "a model archive written by fit or ensemble.save"
 def add_model_argument(parser):
     """MODEL: the saved ensemble or member that evaluate and predict apply."""
     parser.add_argument("model", metavar="MODEL", help=MODEL_ARCHIVE)
-
-
-def add_overwrite_option(parser):
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace output files that already exist (refused otherwise)")

@@ -44,7 +44,6 @@ from ensemble.cli._options import (
     CliError,
     add_command,
     add_common_options,
-    add_overwrite_option,
     folds,
 )
 from ensemble.cli._output import emit_json, refuse_existing, say
@@ -86,7 +85,6 @@ def add_parser(commands):
                             "OOF and --labels files")
     group.add_argument("--id-start", type=int, default=None, metavar="N",
                        help="number the rows from N (default: the test files' ids, else from 0)")
-    add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 

@@ -26,7 +26,6 @@ from ensemble.cli._data import check_image_sizes, load_split
 from ensemble.cli._options import (
     add_command,
     add_common_options,
-    add_overwrite_option,
     add_training_options,
     folds,
 )
@@ -40,7 +39,6 @@ def add_parser(commands):
     parser.add_argument("--out-dir", "-o", required=True, metavar="DIR",
                         help="folder for the out-of-fold files (created if missing)")
     add_training_options(parser)
-    add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 

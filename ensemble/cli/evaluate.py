@@ -31,19 +31,16 @@ false-positive rate at 95 % true-positive rate, beside its best member's.
 
 from argparse import ArgumentTypeError
 
-from ensemble.cli._data import display_names, load_split, model_image_shape
+from ensemble.cli._data import display_names, load_model_and_test_split, load_split
 from ensemble.cli._options import (
-    MODEL_ARCHIVE,
     CliError,
     add_command,
     add_common_options,
     add_data_option,
     add_model_argument,
-    add_overwrite_option,
     positive_int,
 )
 from ensemble.cli._output import emit_json, output_folder, refuse_existing, say
-from members.utils.paths import require_file
 from members.utils.quiet import import_keras_quietly
 
 #: ``ensemble.datasets.corruptions.CORRUPTIONS``, spelled out so that ``--help`` stays instant.
@@ -95,17 +92,14 @@ def add_parser(commands):
     robustness.add_argument("--ood", metavar="PATH", default=None,
                             help="unfamiliar images (a folder, .csv or .npz file): how well "
                                  "uncertainty tells the test images from them")
-    add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 
 
 def run(args):
-    require_file(args.model, MODEL_ARCHIVE)
     plot_paths = _plot_paths(args.plots)
     refuse_existing(plot_paths.values(), args.overwrite)
-    model_shape = model_image_shape(args.model)
-    split, data = load_split(args, split="test", labels_required=True, model_shape=model_shape)
+    split, data, model_shape = load_model_and_test_split(args, labels_required=True)
     X, y = data
     unfamiliar = _unfamiliar_images(args, model_shape) if args.ood else None
 

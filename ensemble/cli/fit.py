@@ -27,7 +27,6 @@ from ensemble.cli._options import (
     ABSTENTION_SCORES,
     add_command,
     add_common_options,
-    add_overwrite_option,
     add_training_options,
     fraction,
 )
@@ -49,7 +48,6 @@ def add_parser(commands):
                         help="keep the most rows whose accuracy on the blending rows reaches A")
     abstention.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default="total",
                             help="the uncertainty the rule thresholds")
-    add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 

@@ -31,20 +31,17 @@ surest of, in this file).
 
 import numpy as np
 
-from ensemble.cli._data import load_split, model_image_shape
+from ensemble.cli._data import load_model_and_test_split
 from ensemble.cli._options import (
     ABSTENTION_SCORES,
-    MODEL_ARCHIVE,
     CliError,
     add_command,
     add_common_options,
     add_data_option,
     add_model_argument,
-    add_overwrite_option,
     fraction,
 )
 from ensemble.cli._output import emit_json, refuse_existing, say, write_csv
-from members.utils.paths import require_file
 from members.utils.quiet import import_keras_quietly
 
 
@@ -73,16 +70,13 @@ def add_parser(commands):
     flags.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default=None,
                        help="the uncertainty --abstain-above and --coverage rank by (default: "
                             "the saved rule's, else total); confidence ranks by 1 - confidence")
-    add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 
 
 def run(args):
-    require_file(args.model, MODEL_ARCHIVE)
     refuse_existing([args.output], args.overwrite)
-    split, data = load_split(args, split="test", labels_required=False,
-                             model_shape=model_image_shape(args.model))
+    split, data, _ = load_model_and_test_split(args, labels_required=False)
     if data.ids is not None and args.id_start is None:
         ids, id_source = data.ids, "from the data"
     else:

@@ -36,7 +36,6 @@ from ensemble.cli._options import (
     add_common_options,
     add_data_option,
     add_holdout_and_epochs,
-    add_overwrite_option,
     positive_float,
     positive_int,
 )
@@ -86,7 +85,6 @@ def add_parser(commands):
                          help="log every trial to TensorBoard's HParams dashboard")
     storage.add_argument("--output", "-o", default=None, metavar="PATH",
                          help="save the refitted best member as an archive (zip)")
-    add_overwrite_option(parser)
     add_common_options(parser)
     return parser
 

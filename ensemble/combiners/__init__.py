@@ -23,21 +23,11 @@ The combiner classes import TensorFlow on first use (PEP 562); the
 
 from members.utils.lazy import lazy_attributes
 
-_LAZY = {
-    "ABSTENTION_SCORES": "._base",
-    "StackingEnsemble": "._stacking",
-    "WeightedAverageEnsemble": "._weighted",
-    "apply_temperature": ".calibration",
-    "blend": ".averaging",
-    "caruana_weights": ".weights",
-    "check_weights": ".weights",
-    "equal_weights": ".weights",
-    "fit_temperature": ".calibration",
-    "geometric_blend": ".averaging",
-    "log_loss_weights": ".weights",
-    "rank_blend": ".averaging",
-}
-
-__all__ = sorted(_LAZY)
-
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_attributes(__name__, {
+    "._base": ("ABSTENTION_SCORES",),
+    "._stacking": ("StackingEnsemble",),
+    "._weighted": ("WeightedAverageEnsemble",),
+    ".calibration": ("apply_temperature", "fit_temperature"),
+    ".averaging": ("blend", "geometric_blend", "rank_blend"),
+    ".weights": ("caruana_weights", "check_weights", "equal_weights", "log_loss_weights"),
+})

@@ -12,8 +12,18 @@ This module is pure NumPy; it never imports TensorFlow.
 import numpy as np
 
 from ensemble.combiners.weights import EPS, _as_member_stack, check_weights
+from members.utils.docs import with_shared_docs
 
 __all__ = ["blend", "rank_blend", "geometric_blend"]
+
+#: The two arguments every blend takes, spliced into each docstring.
+_BLENDED = with_shared_docs({"Parameters": """
+    probas : ndarray or list of ndarray
+        Shape (n_members, n_samples, n_classes), or a list of ``n_members``
+        arrays of shape (n_samples, n_classes).
+    weights : array-like of shape (n_members,)
+        Validated and normalised by :func:`~ensemble.combiners.weights.check_weights`.
+"""})
 
 
 def blend(probas, weights):
@@ -54,6 +64,7 @@ def blend(probas, weights):
     return (w @ stack.reshape(n_members, -1)).reshape(n_samples, n_classes)
 
 
+@_BLENDED
 def rank_blend(probas, weights):
     """Weighted average of each member's per-class ranks, rows scaled to sum to one.
 
@@ -69,14 +80,6 @@ def rank_blend(probas, weights):
 
     Ranks are taken within ``probas``, so the same row can get another
     score in another set of rows.
-
-    Parameters
-    ----------
-    probas : ndarray or list of ndarray
-        Shape (n_members, n_samples, n_classes), or a list of ``n_members``
-        arrays of shape (n_samples, n_classes).
-    weights : array-like of shape (n_members,)
-        Validated and normalised by :func:`~ensemble.combiners.weights.check_weights`.
 
     Returns
     -------
@@ -103,6 +106,7 @@ def rank_blend(probas, weights):
     return averaged / averaged.sum(axis=1, keepdims=True)
 
 
+@_BLENDED
 def geometric_blend(probas, weights):
     """Weighted geometric mean of member probabilities, renormalised (logit averaging).
 
@@ -112,14 +116,6 @@ def geometric_blend(probas, weights):
     arithmetic mean would keep a share of it. Each probability is clipped
     to ``[EPS, 1]`` before the logarithm, so a member's exact 0 counts as
     about ``exp(-36)``.
-
-    Parameters
-    ----------
-    probas : ndarray or list of ndarray
-        Shape (n_members, n_samples, n_classes), or a list of ``n_members``
-        arrays of shape (n_samples, n_classes).
-    weights : array-like of shape (n_members,)
-        Validated and normalised by :func:`~ensemble.combiners.weights.check_weights`.
 
     Returns
     -------

@@ -38,6 +38,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from members.utils.checks import check_int
+from members.utils.docs import with_shared_docs
 from members.utils.labels import label_indices
 
 __all__ = [
@@ -47,6 +48,17 @@ __all__ = [
     "log_loss_weights",
     "caruana_weights",
 ]
+
+#: What every weighting learns from, spliced into each docstring.
+_LEARNED_FROM = with_shared_docs({"learned_from": """
+    probas : ndarray or list of ndarray
+        Member probabilities, typically out-of-fold predictions: shape
+        (n_members, n_samples, n_classes), or a list of ``n_members`` arrays
+        of shape (n_samples, n_classes).
+    y : array-like of shape (n_samples,)
+        Integer class indices into the last axis of ``probas`` when
+        ``classes`` is None, else labels found in ``classes``.
+"""})
 
 #: Floor applied to each member's true-class probability (float64 machine epsilon).
 EPS = float(np.finfo(np.float64).eps)
@@ -135,6 +147,7 @@ def check_weights(weights, n_members):
     return weights / total
 
 
+@_LEARNED_FROM
 def log_loss_weights(probas, y, *, classes=None):
     """Blend weights on the simplex that minimise log loss on ``(probas, y)``.
 
@@ -154,13 +167,7 @@ def log_loss_weights(probas, y, *, classes=None):
 
     Parameters
     ----------
-    probas : ndarray or list of ndarray
-        Member probabilities, typically out-of-fold predictions: shape
-        (n_members, n_samples, n_classes), or a list of ``n_members`` arrays
-        of shape (n_samples, n_classes).
-    y : array-like of shape (n_samples,)
-        Integer class indices into the last axis of ``probas`` when
-        ``classes`` is None, else labels found in ``classes``.
+    %(learned_from)s
     classes : array-like of shape (n_classes,), optional
         Label of each column of the members' probabilities.
 
@@ -201,6 +208,7 @@ def log_loss_weights(probas, y, *, classes=None):
     return candidates[int(np.argmin(losses))]
 
 
+@_LEARNED_FROM
 def caruana_weights(probas, y, *, rounds=25, classes=None):
     """Greedy forward ensemble selection with replacement (Caruana et al., 2004).
 
@@ -224,13 +232,7 @@ def caruana_weights(probas, y, *, rounds=25, classes=None):
 
     Parameters
     ----------
-    probas : ndarray or list of ndarray
-        Member probabilities, typically out-of-fold predictions: shape
-        (n_members, n_samples, n_classes), or a list of ``n_members`` arrays
-        of shape (n_samples, n_classes).
-    y : array-like of shape (n_samples,)
-        Integer class indices into the last axis of ``probas`` when
-        ``classes`` is None, else labels found in ``classes``.
+    %(learned_from)s
     rounds : int, default=25
         Number of selection rounds; a positive integer.
     classes : array-like of shape (n_classes,), optional

@@ -68,8 +68,8 @@ from members.utils.lazy import lazy_attributes
 from members.utils.paths import MissingFileError
 
 #: Names loaded on first use: the corruptions need SciPy, which reading images does not.
-_LAZY = {"CORRUPTIONS": ".corruptions", "SEVERITIES": ".corruptions", "corrupt": ".corruptions"}
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+__getattr__, __dir__, _lazy_names = lazy_attributes(
+    __name__, {".corruptions": ("CORRUPTIONS", "SEVERITIES", "corrupt")})
 
 __all__ = [
     "CLASS_NAMES",

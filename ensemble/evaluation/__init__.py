@@ -22,33 +22,22 @@ imports TensorFlow.
 
 from members.utils.lazy import lazy_attributes
 
-_LAZY = {
-    "Report": ".report",
-    "ShiftReport": ".shift",
-    "accuracy": ".metrics",
-    "accuracy_coverage_curve": ".uncertainty",
-    "aurc": ".uncertainty",
-    "brier_score": ".metrics",
-    "choose_abstention_threshold": ".uncertainty",
-    "compare_to_best_member": ".comparison",
-    "decompose_uncertainty": ".uncertainty",
-    "describe_gain": ".comparison",
-    "detect_unfamiliar": ".shift",
-    "evaluate_under_shift": ".shift",
-    "expected_calibration_error": ".metrics",
-    "log_loss": ".metrics",
-    "normalize_probabilities": ".metrics",
-    "ood_scores": ".uncertainty",
-    "per_class_scores": ".metrics",
-    "plot_confusion_matrix": ".plots",
-    "plot_learning_curves": ".plots",
-    "plot_metrics": ".plots",
-    "plot_reliability": ".plots",
-    "plot_weights": ".plots",
-    "report": ".report",
-    "score_all": ".metrics",
-}
-
-__all__ = sorted(_LAZY)
-
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_attributes(__name__, {
+    # Not the function report: once imported, the submodule of that name shadows it here
+    # (it is ensemble.report, and ensemble.evaluation.report.report).
+    ".report": ("Report",),
+    ".shift": ("ShiftReport", "detect_unfamiliar", "evaluate_under_shift"),
+    ".metrics": (
+        "accuracy", "brier_score", "expected_calibration_error", "log_loss",
+        "normalize_probabilities", "per_class_scores", "score_all",
+    ),
+    ".uncertainty": (
+        "accuracy_coverage_curve", "aurc", "choose_abstention_threshold", "decompose_uncertainty",
+        "ood_scores",
+    ),
+    ".comparison": ("compare_to_best_member", "describe_gain"),
+    ".plots": (
+        "plot_accuracy_coverage", "plot_confusion_matrix", "plot_learning_curves",
+        "plot_metrics", "plot_reliability", "plot_shift", "plot_weights",
+    ),
+})

@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.metrics import log_loss as _sklearn_log_loss
 
 from members.utils.checks import check_int
+from members.utils.docs import with_shared_docs
 from members.utils.labels import as_classes, label_indices
 
 __all__ = [
@@ -34,6 +35,17 @@ __all__ = [
     "score_all",
     "per_class_scores",
 ]
+
+#: The three arguments every score takes, spliced into each docstring.
+_SCORED_ARGUMENTS = """
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    classes : array-like of shape (n_classes,)
+        Labels of the columns of ``proba``.
+"""
+_SCORED = with_shared_docs({"Parameters": _SCORED_ARGUMENTS})
 
 
 def normalize_probabilities(proba):
@@ -87,20 +99,12 @@ def normalize_probabilities(proba):
     return proba
 
 
+@_SCORED
 def accuracy(y_true, proba, classes):
     """Fraction of samples whose most probable class is the true one.
 
     Ties go to the first column, as in ``classes[np.argmax(proba, axis=1)]``,
     which is what scikit-learn classifiers' ``predict`` does.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels.
-    proba : ndarray of shape (n_samples, n_classes)
-        Predicted probabilities, columns in the order of ``classes``.
-    classes : array-like of shape (n_classes,)
-        Labels of the columns of ``proba``.
 
     Returns
     -------
@@ -123,6 +127,7 @@ def accuracy(y_true, proba, classes):
     return _accuracy(y_idx, proba)
 
 
+@_SCORED
 def log_loss(y_true, proba, classes):
     """Mean negative log-likelihood of the true labels (natural log).
 
@@ -130,15 +135,6 @@ def log_loss(y_true, proba, classes):
     :func:`normalize_probabilities`, so probabilities are clipped to
     ``[eps, 1 - eps]`` with ``eps`` the float64 machine epsilon (about
     2.2e-16) and an exact 0 for the true class costs about 36.0, not infinity.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels.
-    proba : ndarray of shape (n_samples, n_classes)
-        Predicted probabilities, columns in the order of ``classes``.
-    classes : array-like of shape (n_classes,)
-        Labels of the columns of ``proba``.
 
     Returns
     -------
@@ -161,6 +157,7 @@ def log_loss(y_true, proba, classes):
     return _log_loss(y_idx, proba)
 
 
+@_SCORED
 def brier_score(y_true, proba, classes):
     """Multiclass Brier score (Brier, 1950).
 
@@ -173,15 +170,6 @@ def brier_score(y_true, proba, classes):
     confident wrong ones. Note this is the original multiclass definition;
     for two classes it is twice scikit-learn's ``brier_score_loss`` on the
     positive class.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels.
-    proba : ndarray of shape (n_samples, n_classes)
-        Predicted probabilities, columns in the order of ``classes``.
-    classes : array-like of shape (n_classes,)
-        Labels of the columns of ``proba``.
 
     Returns
     -------
@@ -203,6 +191,7 @@ def brier_score(y_true, proba, classes):
     return _brier(y_idx, proba)
 
 
+@with_shared_docs({"scored": _SCORED_ARGUMENTS})
 def expected_calibration_error(y_true, proba, classes, n_bins=15):
     """Top-label expected calibration error (Guo et al., 2017).
 
@@ -217,12 +206,7 @@ def expected_calibration_error(y_true, proba, classes, n_bins=15):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels.
-    proba : ndarray of shape (n_samples, n_classes)
-        Predicted probabilities, columns in the order of ``classes``.
-    classes : array-like of shape (n_classes,)
-        Labels of the columns of ``proba``.
+    %(scored)s
     n_bins : int, default=15
         Number of equal-width confidence bins; must be a positive integer.
 
@@ -251,17 +235,9 @@ def expected_calibration_error(y_true, proba, classes, n_bins=15):
     return _ece(y_idx, proba, n_bins)
 
 
+@_SCORED
 def score_all(y_true, proba, classes):
     """All four scores at once, validating and normalising the input once.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels.
-    proba : ndarray of shape (n_samples, n_classes)
-        Predicted probabilities, columns in the order of ``classes``.
-    classes : array-like of shape (n_classes,)
-        Labels of the columns of ``proba``.
 
     Returns
     -------

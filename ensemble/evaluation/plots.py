@@ -1,4 +1,4 @@
-"""Figures for members and ensembles: weights, scores, confusion, calibration, training.
+"""Figures for members and ensembles: weights, scores, confusion, calibration, training, shift.
 
 Every function returns a :class:`matplotlib.figure.Figure` and, given
 ``path``, also writes it there as a PNG. Figures are built with the
@@ -12,6 +12,7 @@ This module never imports TensorFlow.
 """
 
 import io
+from itertools import cycle
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,18 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ensemble.evaluation import metrics
+from ensemble.evaluation.shift import ENSEMBLE, ShiftReport
+from ensemble.evaluation.uncertainty import accuracy_coverage_curve, aurc
 from members.utils.files import atomic_write_bytes
 from members.utils.labels import label_indices
 
 __all__ = [
+    "plot_accuracy_coverage",
     "plot_confusion_matrix",
     "plot_learning_curves",
     "plot_metrics",
     "plot_reliability",
+    "plot_shift",
     "plot_weights",
 ]
 
@@ -210,7 +215,7 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, class_names=None, norm
 
 
 def plot_reliability(y_true, probas, classes, *, n_bins=10, path=None, overwrite=False):
-    """Reliability diagram: top-label confidence against accuracy, per model.
+    """Reliability diagram: top-label confidence against accuracy, per model, clean or shifted.
 
     Parameters
     ----------
@@ -232,6 +237,18 @@ def plot_reliability(y_true, probas, classes, *, n_bins=10, path=None, overwrite
     See Also
     --------
     ensemble.evaluation.metrics.expected_calibration_error : The score the legend shows.
+    plot_shift : Accuracy and ECE against the severity of a corruption.
+
+    Notes
+    -----
+    Any probabilities will do, including a model's on shifted images: a
+    corrupted copy of the test images (:func:`ensemble.datasets.corruptions.corrupt`)
+    shows how far each member and the ensemble drift from the diagonal when
+    the images are no longer like the training data. For example, on a
+    fitted ensemble ``model``::
+
+        shifted = corrupt(X_test, "contrast", 3, random_state=0)
+        plot_reliability(y_test, {"ensemble": model.predict_proba(shifted)}, model.classes_)
 
     Examples
     --------
@@ -274,6 +291,196 @@ def _reliability_curve(y_true, proba, classes, edges):
     mean_accuracy = np.bincount(bin_of, weights=correct, minlength=len(counts))
     filled = counts > 0
     return mean_confidence[filled] / counts[filled], mean_accuracy[filled] / counts[filled]
+
+
+#: The metrics of a :class:`~ensemble.evaluation.shift.ShiftReport` row.
+_SHIFT_METRICS = ("accuracy", "log_loss", "ece")
+
+#: Members' line colours (C0, blue, is left out; the ensemble is black).
+_MEMBER_COLORS = [f"C{i}" for i in range(1, 10)]
+
+
+def plot_shift(shift_report, *, metric_names=("accuracy", "ece"), path=None, overwrite=False):
+    """Each model's scores against the severity of the corruption, one panel per metric.
+
+    Severity 0 is the clean images; at each severity 1 to 5 a model's score
+    is averaged over every corruption the report measured. Each member gets
+    a thin line, the ensemble a bold one: how fast a line falls is how
+    fast the model degrades as the images drift from the training data.
+
+    Parameters
+    ----------
+    shift_report : :class:`~ensemble.evaluation.shift.ShiftReport`
+        From :func:`ensemble.evaluation.shift.evaluate_under_shift`.
+    metric_names : sequence of str, default=("accuracy", "ece")
+        Any of ``"accuracy"``, ``"log_loss"`` and ``"ece"``.
+    path : str or os.PathLike, default=None
+    overwrite : bool, default=False
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per metric, one line per model.
+
+    Raises
+    ------
+    TypeError
+        If ``shift_report`` is not a ShiftReport.
+    ValueError
+        If a metric name is unknown, or the report has no rows.
+
+    See Also
+    --------
+    ensemble.evaluation.shift.evaluate_under_shift : Scores the models under shift.
+    plot_reliability : Calibration on one shifted copy of the images.
+
+    Examples
+    --------
+    A report from :func:`~ensemble.evaluation.shift.evaluate_under_shift`,
+    here with its rows written out for one member and the ensemble:
+
+    >>> from ensemble.evaluation.plots import plot_shift
+    >>> from ensemble.evaluation.shift import ShiftReport
+    >>> rows = [dict(corruption=c, severity=s, model=m, accuracy=a, log_loss=0.5, ece=0.1)
+    ...         for c, s, m, a in [("clean", 0, "plain", 0.9), ("clean", 0, "ensemble", 0.92),
+    ...                            ("contrast", 3, "plain", 0.6), ("contrast", 3, "ensemble", 0.7)]]
+    >>> shift = ShiftReport(rows=rows, averages={}, clean={}, gains={}, n_images=100,
+    ...                     corruptions=("contrast",), severities=(3,), n_resamples=0,
+    ...                     confidence=0.95, models=["ensemble", "plain"])
+    >>> figure = plot_shift(shift)
+    >>> len(figure.axes), [len(ax.lines) for ax in figure.axes]
+    (2, [2, 2])
+    >>> figure.axes[0].lines[0].get_ydata().tolist()
+    [0.92, 0.7]
+    """
+    if not isinstance(shift_report, ShiftReport):
+        raise TypeError("plot_shift needs a ShiftReport (from evaluate_under_shift); "
+                        f"got {type(shift_report).__name__}.")
+    metric_names = (metric_names,) if isinstance(metric_names, str) else tuple(metric_names)
+    unknown = [name for name in metric_names if name not in _SHIFT_METRICS]
+    if unknown or not metric_names:
+        raise ValueError(f"Unknown metric(s) {unknown}; plot_shift can draw "
+                         f"{list(_SHIFT_METRICS)} (at least one).")
+    rows = list(shift_report.rows)
+    if not rows:
+        raise ValueError("plot_shift needs a ShiftReport with at least one row.")
+    models = list(shift_report.models) or list(dict.fromkeys(row["model"] for row in rows))
+    severities = sorted({int(row["severity"]) for row in rows})
+
+    figure = Figure(figsize=(4.6 * len(metric_names), 3.8), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(metric_names), squeeze=False)[0]
+    colors = cycle(_MEMBER_COLORS)
+    styles = {model: ({"color": "black", "linewidth": 2.8, "markersize": 6, "zorder": 3}
+                      if model == ENSEMBLE else
+                      {"color": next(colors), "linewidth": 1.3, "markersize": 4, "zorder": 2})
+              for model in models}
+    for ax, metric in zip(axes, metric_names, strict=True):
+        for model in models:
+            picked = [(severity, [row[metric] for row in rows
+                                  if row["model"] == model and row["severity"] == severity])
+                      for severity in severities]
+            picked = [(severity, np.mean(values)) for severity, values in picked if values]
+            x, y = zip(*picked, strict=True) if picked else ((), ())
+            ax.plot(x, y, marker="o", label=model, **styles[model])
+        ax.set_xticks(severities, ["clean" if s == 0 else str(s) for s in severities])
+        ax.set_xlabel("severity (0 = clean)")
+        ax.set_ylabel("ECE" if metric == "ece" else metric.replace("_", " "))
+        ax.set_title(_METRIC_TITLES.get(metric, metric))
+    axes[0].legend(fontsize=8)
+    n_corruptions = len(shift_report.corruptions)
+    figure.suptitle(f"Under shift: mean over {n_corruptions} corruption"
+                    f"{'s' if n_corruptions != 1 else ''}, {shift_report.n_images} images")
+    return _finish(figure, path, overwrite)
+
+
+def plot_accuracy_coverage(y_true, probas, classes, *, uncertainties=None, path=None,
+                           overwrite=False):
+    """Accuracy on the rows answered against the share answered, per model.
+
+    Rows are answered from the most certain and abstained on from the least
+    certain (:func:`~ensemble.evaluation.uncertainty.accuracy_coverage_curve`):
+    the higher a curve stays as coverage falls, the better the model knows
+    which of its answers to trust. The legend gives each curve's area under
+    the risk-coverage curve (:func:`~ensemble.evaluation.uncertainty.aurc`,
+    lower is better).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    probas : ndarray of shape (n_samples, n_classes) or dict of str to ndarray
+        One model's probabilities, or several by name (e.g. every member and
+        the ensemble), columns in the order of ``classes``. A model named
+        ``"ensemble"`` is drawn bolder.
+    classes : array-like of shape (n_classes,) or None
+        The labels of the columns; None means ``y_true`` holds column indices.
+    uncertainties : dict of str to array-like of shape (n_samples,), default=None
+        Per model (keys of ``probas``), the score to abstain by: larger
+        means less certain (e.g. the ensemble's ``mutual_information`` or
+        ``total`` from ``predict_uncertainty``). A model left out uses
+        ``1 - max probability``. With a single array for ``probas``, one
+        array of scores is accepted too.
+    path : str or os.PathLike, default=None
+    overwrite : bool, default=False
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, one line per model.
+
+    Raises
+    ------
+    TypeError
+        If ``uncertainties`` is neither None nor a dict (with several models).
+    ValueError
+        If ``probas`` is empty, ``uncertainties`` names a model ``probas``
+        does not have, or the arrays do not fit (see
+        :func:`~ensemble.evaluation.uncertainty.accuracy_coverage_curve`).
+
+    See Also
+    --------
+    ensemble.evaluation.uncertainty.accuracy_coverage_curve : The curve drawn.
+    ensemble.evaluation.uncertainty.aurc : The area the legend gives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ensemble.evaluation.plots import plot_accuracy_coverage
+    >>> proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
+    >>> figure = plot_accuracy_coverage([0, 0, 0, 1], {"model": proba}, classes=[0, 1])
+    >>> [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    ['model (AURC 0.0625)']
+    """
+    named = dict(probas) if isinstance(probas, dict) else {"model": probas}
+    if not named:
+        raise ValueError("plot_accuracy_coverage needs at least one model's probabilities.")
+    if uncertainties is None:
+        uncertainties = {}
+    elif not isinstance(uncertainties, dict):
+        if len(named) != 1:
+            raise TypeError("uncertainties must be a dict of model name to scores when probas "
+                            f"has several models; got {type(uncertainties).__name__}.")
+        uncertainties = {next(iter(named)): uncertainties}
+    unknown = sorted(str(name) for name in set(uncertainties) - set(named))
+    if unknown:
+        raise ValueError(f"uncertainties names model(s) {unknown} that probas does not have; "
+                         f"probas has {[str(name) for name in named]}.")
+
+    figure, ax = _new_figure(width=5.6, height=4.4)
+    colors = cycle(_MEMBER_COLORS)
+    for name, proba in named.items():
+        score = uncertainties.get(name)
+        curve = accuracy_coverage_curve(y_true, proba, classes, uncertainty=score)
+        area = aurc(y_true, proba, classes, uncertainty=score)
+        style = ({"color": "black", "linewidth": 2.6, "zorder": 3} if name == ENSEMBLE
+                 else {"color": next(colors), "linewidth": 1.3, "zorder": 2})
+        ax.plot(curve.coverage, curve.accuracy, label=f"{name} (AURC {area:.4f})", **style)
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("coverage (share of rows answered, most certain first)")
+    ax.set_ylabel("accuracy on the rows answered")
+    ax.set_title("Accuracy against coverage (AURC: lower is better)")
+    ax.legend(loc="lower left", fontsize=8)
+    return _finish(figure, path, overwrite)
 
 
 def plot_learning_curves(histories, *, path=None, overwrite=False):

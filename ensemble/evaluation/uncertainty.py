@@ -51,6 +51,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils import Bunch
 
 from members.utils.checks import check_real
+from members.utils.docs import with_shared_docs
 from members.utils.labels import label_indices
 from members.utils.uncertainty import decompose_uncertainty as _decompose_checked
 
@@ -70,6 +71,22 @@ PROBABILITY_TOLERANCE = 1e-3
 #: The true-positive rate of :func:`ood_scores`' false-positive rate, in percent
 #: (an integer, so that the number of unfamiliar rows it needs is exact).
 _TPR_PERCENT = 95
+
+#: The arguments of every selective-prediction score, spliced into each docstring.
+_SELECTIVE = with_shared_docs({"selective": """
+    y_true : array-like of shape (n_samples,)
+        True labels: values of ``classes``, or column indices when
+        ``classes`` is None.
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities.
+    classes : array-like of shape (n_classes,), default=None
+        The labels of the columns of ``proba``; None means ``y_true``
+        holds column indices ``0 .. n_classes - 1``.
+    uncertainty : array-like of shape (n_samples,), default=None
+        Larger means less certain: abstained on first. None uses ``1 -
+        proba.max(axis=1)`` (the maximum-probability baseline of Hendrycks
+        and Gimpel, 2017). Any score of :func:`decompose_uncertainty` fits.
+"""})
 
 
 # --- where the uncertainty comes from --------------------------------------
@@ -156,6 +173,7 @@ def decompose_uncertainty(member_probas, weights=None):
 # --- abstaining --------------------------------------------------------------
 
 
+@_SELECTIVE
 def accuracy_coverage_curve(y_true, proba, classes=None, *, uncertainty=None):
     """Accuracy on the rows kept, as rows are abstained on from the least certain.
 
@@ -168,18 +186,7 @@ def accuracy_coverage_curve(y_true, proba, classes=None, *, uncertainty=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels: values of ``classes``, or column indices when
-        ``classes`` is None.
-    proba : array-like of shape (n_samples, n_classes)
-        Predicted probabilities.
-    classes : array-like of shape (n_classes,), default=None
-        The labels of the columns of ``proba``; None means ``y_true``
-        holds column indices ``0 .. n_classes - 1``.
-    uncertainty : array-like of shape (n_samples,), default=None
-        Larger means less certain: abstained on first. None uses ``1 -
-        proba.max(axis=1)`` (the maximum-probability baseline of Hendrycks
-        and Gimpel, 2017). Any score of :func:`decompose_uncertainty` fits.
+    %(selective)s
 
     Returns
     -------
@@ -216,6 +223,7 @@ def accuracy_coverage_curve(y_true, proba, classes=None, *, uncertainty=None):
     return Bunch(thresholds=thresholds, coverage=kept / len(correct), accuracy=n_correct / kept)
 
 
+@_SELECTIVE
 def aurc(y_true, proba, classes=None, *, uncertainty=None):
     """Area under the risk-coverage curve: the mean error rate over all coverages.
 
@@ -235,16 +243,7 @@ def aurc(y_true, proba, classes=None, *, uncertainty=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True labels: values of ``classes``, or column indices when
-        ``classes`` is None.
-    proba : array-like of shape (n_samples, n_classes)
-        Predicted probabilities.
-    classes : array-like of shape (n_classes,), default=None
-        The labels of the columns of ``proba``; None means ``y_true``
-        holds column indices.
-    uncertainty : array-like of shape (n_samples,), default=None
-        Larger means less certain; None uses ``1 - proba.max(axis=1)``.
+    %(selective)s
 
     Returns
     -------

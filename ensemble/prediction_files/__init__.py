@@ -18,21 +18,11 @@ nothing here imports TensorFlow.
 
 from members.utils.lazy import lazy_attributes
 
-_LAZY = {
-    "PredictionBlender": "._blender",
-    "PredictionSets": ".sets",
-    "ProbabilityFile": ".files",
-    "class_columns": ".files",
-    "model_name": ".sets",
-    "read_labels": ".files",
-    "read_prediction_files": ".sets",
-    "read_predictions": ".files",
-    "read_probabilities": ".files",
-    "read_submission": ".files",
-    "write_probabilities": ".files",
-    "write_submission": ".files",
-}
-
-__all__ = sorted(_LAZY)
-
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_attributes(__name__, {
+    "._blender": ("PredictionBlender",),
+    ".sets": ("PredictionSets", "model_name", "read_prediction_files"),
+    ".files": (
+        "ProbabilityFile", "class_columns", "read_labels", "read_predictions",
+        "read_probabilities", "read_submission", "write_probabilities", "write_submission",
+    ),
+})

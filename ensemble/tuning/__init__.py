@@ -31,16 +31,9 @@ the command line.
 
 from members.utils.lazy import lazy_attributes
 
-_LAZY = {
-    "BayesSearchCV": "._search",
-    "SearchReport": "._search_report",
-    "study_storage": "._storage",
-    "default_search_space": ".spaces",
-    "load_search_space": ".spaces",
-    "parse_search_space": ".spaces",
-}
-
-__all__ = sorted(_LAZY)
-
-
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+__getattr__, __dir__, __all__ = lazy_attributes(__name__, {
+    "._search": ("BayesSearchCV",),
+    "._search_report": ("SearchReport",),
+    "._storage": ("study_storage",),
+    ".spaces": ("default_search_space", "load_search_space", "parse_search_space"),
+})

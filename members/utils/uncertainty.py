@@ -29,7 +29,7 @@ def entropy(proba):
     proba = np.asarray(proba, dtype=np.float64)
     # where=: log is never evaluated at 0, so no warning and no NaN from 0 * -inf.
     logs = np.log(proba, out=np.zeros_like(proba), where=proba > 0)
-    return -np.sum(proba * logs, axis=-1)
+    return 0.0 - np.sum(proba * logs, axis=-1)  # 0.0 - x, not -x: no -0.0 for a sure row
 
 
 def decompose_uncertainty(member_probas, weights=None):

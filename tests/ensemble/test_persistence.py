@@ -76,13 +76,18 @@ def saved_stacking(stacking, tmp_path_factory):
 
 
 # ------------------------------------------------------------------------- helpers
-def assert_same_member(loaded, original, X):
+def assert_same_predictions(loaded, original, X):
+    """Same class, same predictions in inference mode, same classes and input width."""
     assert type(loaded) is type(original)
     np.testing.assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), original.predict(X))
     assert loaded.classes_.dtype == original.classes_.dtype
     np.testing.assert_array_equal(loaded.classes_, original.classes_)
     assert loaded.n_features_in_ == original.n_features_in_
+
+
+def assert_same_member(loaded, original, X):
+    assert_same_predictions(loaded, original, X)
     assert loaded.input_shape_ == original.input_shape_
     assert type(loaded.input_shape_) is tuple
     assert loaded.pixel_scale_ == original.pixel_scale_
@@ -97,12 +102,7 @@ def assert_same_member(loaded, original, X):
 
 
 def assert_same_ensemble(loaded, original, X):
-    assert type(loaded) is type(original)
-    np.testing.assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
-    np.testing.assert_array_equal(loaded.predict(X), original.predict(X))
-    assert loaded.classes_.dtype == original.classes_.dtype
-    np.testing.assert_array_equal(loaded.classes_, original.classes_)
-    assert loaded.n_features_in_ == original.n_features_in_
+    assert_same_predictions(loaded, original, X)
     assert loaded.network_fits_ == original.network_fits_
     np.testing.assert_array_equal(loaded.blend_predictions_, original.blend_predictions_)
     assert loaded.blend_targets_.dtype == original.blend_targets_.dtype

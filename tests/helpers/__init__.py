@@ -126,6 +126,13 @@ def make_tiny_images():
     return X.astype("uint8"), y
 
 
+def shuffled_split(X, y, n_train, seed):
+    """``X_train, y_train, X_rest, y_rest`` of the shuffled rows (tiny images come sorted)."""
+    order = np.random.RandomState(seed).permutation(len(y))
+    X, y = X[order], y[order]
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
 def tiny_plain(**params):
     """A tiny PlainCNNClassifier, 3 epochs unless ``params`` say otherwise."""
     settings = dict(TINY_TRAINING, epochs=3, filters=(4,), dense_units=8)
@@ -206,6 +213,17 @@ def kill_when(script, ready, timeout=120):
 
 # ------------------------------------------------------------- command line
 CLI = [sys.executable, "-m", "ensemble"]
+#: ``fit`` options that train in seconds: 300 sample images, one epoch, seeded.
+QUICK_TRAINING = ["--n-train", "300", "--epochs", "1", "--seed", "0"]
+
+
+def read_csv(path):
+    """A CSV file the command line wrote: its header and its rows, as strings."""
+    import csv
+
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    return rows[0], rows[1:]
 
 
 def run_cli(*args, cwd, check=True, process=False):

@@ -5,7 +5,6 @@ them; the other commands run through ``ensemble.cli.main`` in this process
 (see ``helpers.run_cli``), to spare a TensorFlow start-up per command.
 """
 
-import csv
 import json
 import os
 import subprocess
@@ -16,15 +15,7 @@ import numpy as np
 import pytest
 
 from ensemble.datasets import load_fashion_mnist, save_csv
-from helpers import assert_one_line_error, run_cli
-
-QUICK_TRAINING = ["--n-train", "300", "--epochs", "1", "--seed", "0"]
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    return rows[0], rows[1:]
+from helpers import QUICK_TRAINING, assert_one_line_error, read_csv, run_cli
 
 
 @pytest.fixture(scope="module")

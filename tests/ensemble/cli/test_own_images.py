@@ -5,7 +5,6 @@ would (through ``ensemble.cli.main``, in this process, to spare a TensorFlow
 start-up per command; ``test_commands.py`` covers the separate process).
 """
 
-import csv
 import json
 
 import numpy as np
@@ -15,6 +14,7 @@ from PIL import Image
 from ensemble import load
 from ensemble.cli import main
 from ensemble.datasets import save_csv
+from helpers import read_csv
 
 QUICK = ["--members", "plain", "--epochs", "1", "--seed", "0"]
 
@@ -26,11 +26,6 @@ def run(capsys, *args):
     assert code == 0, captured.err
     return json.loads(captured.out)
 
-
-def read_csv(path):
-    with open(path, newline="") as file:
-        rows = list(csv.reader(file))
-    return rows[0], rows[1:]
 
 
 def shapes_image(kind, size, rng):

@@ -1,21 +1,12 @@
 """The command line's uncertainty: fit --abstain-*, predict --uncertainty, evaluate --shift."""
 
-import csv
 import json
 
 import numpy as np
 import pytest
 
 from ensemble.datasets import load_fashion_mnist, save_csv
-from helpers import assert_one_line_error, run_cli
-
-QUICK_TRAINING = ["--n-train", "300", "--epochs", "1", "--seed", "0"]
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    return rows[0], rows[1:]
+from helpers import QUICK_TRAINING, assert_one_line_error, read_csv, run_cli
 
 
 @pytest.fixture(scope="module")

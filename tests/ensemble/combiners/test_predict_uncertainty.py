@@ -5,7 +5,7 @@ import pytest
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
 from ensemble.evaluation.shift import detect_unfamiliar, evaluate_under_shift
-from helpers import TINY_TRAINING, make_tiny_images, tiny_plain
+from helpers import TINY_TRAINING, make_tiny_images, shuffled_split, tiny_plain
 from members import SeparableCNNClassifier
 
 
@@ -17,10 +17,7 @@ def two_members():
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_tiny_images()
-    order = np.random.RandomState(1).permutation(len(y))
-    X, y = X[order], y[order]
-    return X[:150], y[:150], X[150:], y[150:]
+    return shuffled_split(*make_tiny_images(), n_train=150, seed=1)
 
 
 @pytest.fixture(scope="module")

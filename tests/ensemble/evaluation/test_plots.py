@@ -130,3 +130,147 @@ def test_a_learning_rate_that_decays_to_zero_is_drawn_on_a_linear_scale(recwarn)
     assert decayed.axes[-1].get_yscale() == "linear"
     assert halved.axes[-1].get_yscale() == "log"
     assert not [w for w in recwarn if "log-scaled" in str(w.message)]
+
+
+# --- shift and abstention: no network, so that these stay fast ------------------------------
+
+
+class _QuadrantEnsemble:
+    """A NumPy stand-in for a fitted combiner: class = brightest quadrant (as tiny_images).
+
+    Its two members are softmaxes of the quadrants' mean brightness at different
+    temperatures; the ensemble averages them. Enough for evaluate_under_shift's real rows.
+    """
+
+    classes_ = np.arange(4)
+    named_members_ = {"sharp": None, "soft": None}
+
+    @staticmethod
+    def _member(images, temperature):
+        x = np.asarray(images, dtype=float)[..., 0] / 255
+        quadrants = np.stack([x[:, :4, :4].mean((1, 2)), x[:, :4, 4:].mean((1, 2)),
+                              x[:, 4:, :4].mean((1, 2)), x[:, 4:, 4:].mean((1, 2))], axis=1)
+        logits = quadrants / temperature
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def scored_probas(self, images):
+        members = [self._member(images, 0.05), self._member(images, 0.3)]
+        return members, None, (members[0] + members[1]) / 2
+
+
+@pytest.fixture(scope="module")
+def shift_report(tiny_images):
+    from ensemble.evaluation.shift import evaluate_under_shift
+
+    X, y = tiny_images
+    return evaluate_under_shift(_QuadrantEnsemble(), X[::2], y[::2],
+                                corruptions=["contrast", "gaussian_noise"], severities=(1, 3, 5),
+                                n_resamples=20)
+
+
+def test_shift_plot_has_a_panel_per_metric_and_a_line_per_model(shift_report):
+    metric_names = ("accuracy", "log_loss", "ece")
+    figure = plots.plot_shift(shift_report, metric_names=metric_names)
+    assert len(figure.axes) == 3
+    assert [ax.get_title() for ax in figure.axes] == [plots._METRIC_TITLES[m] for m in metric_names]
+    for ax, metric in zip(figure.axes, metric_names, strict=True):
+        lines = {line.get_label(): line for line in ax.lines}
+        assert len(ax.lines) == 3 and set(lines) == {"ensemble", "sharp", "soft"}
+        for model, line in lines.items():
+            assert line.get_xdata().tolist() == [0, 1, 3, 5]
+            y = line.get_ydata()
+            assert y[0] == pytest.approx(shift_report.clean[model][metric])
+            # Each severity averages both corruptions; their mean is the report's average.
+            assert np.mean(y[1:]) == pytest.approx(shift_report.averages[model][metric])
+            at_5 = [row[metric] for row in shift_report.rows
+                    if row["model"] == model and row["severity"] == 5]
+            assert len(at_5) == 2 and y[3] == pytest.approx(np.mean(at_5))
+        members_width = max(lines[name].get_linewidth() for name in ("sharp", "soft"))
+        assert lines["ensemble"].get_linewidth() > members_width
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert sorted(legend) == ["ensemble", "sharp", "soft"]
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["clean", "1", "3", "5"]
+    # The stand-in's argmax survives contrast and noise, but its log loss grows with them:
+    # the lines show the report's data, not a flat placeholder.
+    log_loss = {line.get_label(): line.get_ydata() for line in figure.axes[1].lines}
+    assert np.all(np.diff(log_loss["soft"]) > 0)
+
+
+def test_shift_plot_draws_one_metric_by_default_per_panel(shift_report):
+    figure = plots.plot_shift(shift_report)
+    assert [ax.get_ylabel() for ax in figure.axes] == ["accuracy", "ECE"]
+
+
+def test_shift_plot_rejects_unknown_metrics_and_other_objects(shift_report):
+    with pytest.raises(ValueError, match=r"Unknown metric\(s\) \['brier'\].*'log_loss'"):
+        plots.plot_shift(shift_report, metric_names=("accuracy", "brier"))
+    with pytest.raises(TypeError, match="needs a ShiftReport.*got dict"):
+        plots.plot_shift(shift_report.to_dict())
+
+
+@pytest.mark.parametrize("plot", ["shift", "accuracy_coverage"])
+def test_new_plots_write_a_png_and_replace_a_file_only_with_overwrite(shift_report, tmp_path,
+                                                                      plot):
+    y, probas = _abstention_data()
+    draw = {"shift": lambda **kw: plots.plot_shift(shift_report, **kw),
+            "accuracy_coverage": lambda **kw: plots.plot_accuracy_coverage(y, probas, [0, 1, 2],
+                                                                           **kw)}[plot]
+    path = tmp_path / "sub" / f"{plot}.png"
+    assert isinstance(draw(path=path), Figure)
+    assert path.read_bytes().startswith(PNG_SIGNATURE) and path.stat().st_size > 5_000
+    path.write_bytes(b"keep me")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        draw(path=path)
+    assert path.read_bytes() == b"keep me"
+    draw(path=path, overwrite=True)
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+def _abstention_data():
+    """Three classes, 120 rows; two members and their average, each wrong on some rows."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=120)
+    probas = {}
+    for name, noise in (("a", 1.5), ("b", 2.5)):
+        logits = np.eye(3)[y] * 2 + rng.normal(scale=noise, size=(120, 3))
+        exp = np.exp(logits)
+        probas[name] = exp / exp.sum(axis=1, keepdims=True)
+    probas["ensemble"] = (probas["a"] + probas["b"]) / 2
+    return y, probas
+
+
+def test_accuracy_coverage_legend_gives_each_models_aurc():
+    from ensemble.evaluation.uncertainty import accuracy_coverage_curve, aurc
+
+    y, probas = _abstention_data()
+    # The members' disagreement for the ensemble; the others by 1 - max probability.
+    disagreement = np.abs(probas["a"] - probas["b"]).sum(axis=1)
+    figure = plots.plot_accuracy_coverage(y, probas, [0, 1, 2],
+                                          uncertainties={"ensemble": disagreement})
+    ax = figure.axes[0]
+    assert len(figure.axes) == 1 and len(ax.lines) == 3
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    expected = {name: aurc(y, proba, [0, 1, 2]) for name, proba in probas.items()}
+    expected["ensemble"] = aurc(y, probas["ensemble"], [0, 1, 2], uncertainty=disagreement)
+    assert expected["ensemble"] != pytest.approx(aurc(y, probas["ensemble"], [0, 1, 2]))
+    assert legend == [f"{name} (AURC {value:.4f})" for name, value in expected.items()]
+    curve = accuracy_coverage_curve(y, probas["ensemble"], [0, 1, 2], uncertainty=disagreement)
+    np.testing.assert_allclose(ax.lines[2].get_xdata(), curve.coverage)
+    np.testing.assert_allclose(ax.lines[2].get_ydata(), curve.accuracy)
+    assert ax.lines[2].get_linewidth() > ax.lines[0].get_linewidth()
+
+
+def test_accuracy_coverage_takes_one_model_and_rejects_unknown_names():
+    from ensemble.evaluation.uncertainty import aurc
+
+    y, probas = _abstention_data()
+    score = -probas["a"].max(axis=1)
+    figure = plots.plot_accuracy_coverage(y, probas["a"], [0, 1, 2], uncertainties=score)
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend == [f"model (AURC {aurc(y, probas['a'], [0, 1, 2], uncertainty=score):.4f})"]
+    with pytest.raises(ValueError, match=r"\['c'\] that probas does not have"):
+        plots.plot_accuracy_coverage(y, probas, [0, 1, 2], uncertainties={"c": score})
+    with pytest.raises(TypeError, match="dict of model name to scores"):
+        plots.plot_accuracy_coverage(y, probas, [0, 1, 2], uncertainties=score)

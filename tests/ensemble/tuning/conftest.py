@@ -1,11 +1,11 @@
 """Fixtures of the ensemble.tuning tests: data, and one small search several files inspect."""
 
-import numpy as np
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.datasets import make_classification
 
 from ensemble.tuning import BayesSearchCV
+from helpers import shuffled_split
 from helpers.tuning import tiny_member
 
 
@@ -18,9 +18,7 @@ def tabular():
 def images(tiny_images):
     """The tiny images shuffled (they come sorted by class), and 40 rows the searches never see."""
     X, y = tiny_images
-    order = np.random.RandomState(0).permutation(len(y))
-    X, y = X[order], y[order]
-    return X[:160], y[:160], X[160:], y[160:]
+    return shuffled_split(X, y, n_train=160, seed=0)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,10 @@ its blending rows, and the ensemble's gain over its best member with a
 95 % paired-bootstrap interval and McNemar's test), then the ensemble per class, each
 class by its name (the archive's class names: folder names, Fashion-MNIST's
 clothing names, or the labels). --plots writes weights.png (weighted
-ensembles), metrics.png, confusion_matrix.png, reliability.png and
-learning_curves.png.
+ensembles), metrics.png, confusion_matrix.png, reliability.png,
+learning_curves.png, accuracy_coverage.png (accuracy on the rows kept as
+the least certain are set aside, every member and the ensemble) and, with
+--shift, shift.png (accuracy and calibration error against severity).
 
 --shift scores every member and the ensemble on corrupted copies of
 --shift-images test images (noise, blur, contrast, brightness, rotation,
@@ -68,7 +70,7 @@ def severity_list(text):
     return values
 
 PLOT_FILES = ("weights.png", "metrics.png", "confusion_matrix.png", "reliability.png",
-              "learning_curves.png")
+              "learning_curves.png", "accuracy_coverage.png", "shift.png")
 
 
 def add_parser(commands):
@@ -123,7 +125,11 @@ def run(args):
               "class_names": names, "per_class": per_class,
               "plots": [str(path) for path in written]}
     if args.shift:
-        result["shift"] = _shift(args, model, X, y)
+        shift = _shift(args, model, X, y)
+        result["shift"] = shift.to_dict()
+        if "shift" in plot_paths:
+            _draw_shift(shift, plot_paths["shift"], args)
+            result["plots"].append(str(plot_paths["shift"]))
     if unfamiliar is not None:
         result["ood"] = _ood(args, model, X, unfamiliar)
     emit_json(args, result)
@@ -162,7 +168,14 @@ def _shift(args, model, X, y):
     say(args, report.table())
     if report.gains:
         say(args, "\n".join(report.gain_lines()))
-    return report.to_dict()
+    return report
+
+
+def _draw_shift(report, path, args):
+    from ensemble.evaluation.plots import plot_shift
+
+    plot_shift(report, path=path, overwrite=args.overwrite)
+    say(args, f"\nPlot written: {path}")
 
 
 def _ood(args, model, X, unfamiliar):
@@ -265,6 +278,8 @@ def _draw_plots(model, probas, scores, y, names, paths, overwrite):
             class_names=names, path=path, overwrite=overwrite),
         "reliability": lambda path: plots.plot_reliability(y, probas, classes, path=path,
                                                            overwrite=overwrite),
+        "accuracy_coverage": lambda path: plots.plot_accuracy_coverage(
+            y, probas, classes, path=path, overwrite=overwrite),
     }
     if hasattr(model, "weights_"):
         figures["weights"] = lambda path: plots.plot_weights(model, path=path, overwrite=overwrite)

@@ -84,8 +84,8 @@ def test_evaluate_reports_every_member_writes_the_plots_and_agrees_with_fit(fitt
     assert [row["name"] for row in rows] == ["plain", "separable", "ensemble"]
     assert out["split"] == "test" and out["report"]["n_samples"] == 2000
     written = sorted(p.name for p in (folder / "figures").iterdir())
-    assert written == ["confusion_matrix.png", "learning_curves.png", "metrics.png",
-                       "reliability.png", "weights.png"]
+    assert written == ["accuracy_coverage.png", "confusion_matrix.png", "learning_curves.png",
+                       "metrics.png", "reliability.png", "weights.png"]
     for name in written:
         assert (folder / "figures" / name).read_bytes()[:4] == b"\x89PNG"
     # The gain over the best member, with its interval and McNemar's test.
@@ -157,7 +157,8 @@ def test_stacking_on_npz_data_with_a_holdout_count(tmp_path):
                              "--json", cwd=tmp_path).stdout)
     # No weights.png: a stacking ensemble has no blend weights to draw.
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
-        "confusion_matrix.png", "learning_curves.png", "metrics.png", "reliability.png"]
+        "accuracy_coverage.png", "confusion_matrix.png", "learning_curves.png", "metrics.png",
+        "reliability.png"]
 
 
 def test_the_console_script_is_installed(tmp_path):

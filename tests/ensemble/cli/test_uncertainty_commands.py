@@ -91,8 +91,10 @@ def test_bad_abstention_options_are_usage_errors(careful, args, fragment):
 def test_evaluate_shift_and_unfamiliar_images(careful):
     folder, _, _ = careful
     result = run_cli("evaluate", "model.zip", "--shift", "--shift-images", "40", "--ood",
-                     "unfamiliar.npz", "--json", cwd=folder, process=True)
+                     "unfamiliar.npz", "--plots", "figures", "--json", cwd=folder, process=True)
     out = json.loads(result.stdout)
+    assert any(path.endswith("shift.png") for path in out["plots"])
+    assert (folder / "figures" / "shift.png").read_bytes()[:4] == b"\x89PNG"
     shift = out["shift"]
     assert shift["n_images"] == 40 and len(shift["severities"]) == 5
     assert {row["model"] for row in shift["rows"]} == {"plain", "separable", "ensemble"}

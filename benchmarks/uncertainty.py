@@ -198,7 +198,28 @@ def abstention_rows(model, X_test, y_test, seed):
                      "coverage_chosen_half": choice.coverage,
                      "coverage_other_half": float(kept.mean()),
                      "accuracy_kept_other_half": float(correct[check][kept].mean())})
+    _add_relative_aurc(rows, rankings, y_test, classes, seed)
     return rows
+
+
+def _add_relative_aurc(rows, rankings, y_test, classes, seed):
+    """Each ranking's AURC relative to the best member's, with a paired bootstrap over rows."""
+    from ensemble.evaluation.uncertainty import aurc
+
+    baseline = "best member by max probability"
+    rng = np.random.default_rng(seed)
+    samples = [rng.integers(0, len(y_test), len(y_test)) for _ in range(BOOTSTRAP)]
+
+    def resampled(proba, uncertainty):
+        return np.array([aurc(y_test[i], proba[i], classes, uncertainty=uncertainty[i])
+                         for i in samples])
+
+    base = resampled(*rankings[baseline])
+    base_aurc = next(row["aurc"] for row in rows if row["ranking"] == baseline)
+    for row in rows:
+        ratios = resampled(*rankings[row["ranking"]]) / base - 1
+        row["aurc_relative_to_best_member"] = row["aurc"] / base_aurc - 1
+        row["aurc_relative_interval"] = np.percentile(ratios, [2.5, 97.5]).tolist()
 
 
 def main(argv=None):
@@ -309,6 +330,10 @@ def abstention_markdown(abstention):
     return ["## Abstention (threshold for 90 % coverage chosen on one half of the test "
             "set, applied to the other)", "",
             markdown_table(abstention, [("ranking", "ranking", "{}"), ("aurc", "AURC", "{:.4f}"),
+                                          ("aurc_relative_to_best_member",
+                                           "AURC vs best member", "{:+.1%}"),
+                                          ("aurc_relative_interval", "95 % interval",
+                                           "{0[0]:+.1%} to {0[1]:+.1%}"),
                                           ("accuracy_all", "accuracy, all rows", "{:.4f}"),
                                           ("coverage_other_half", "coverage", "{:.3f}"),
                                           ("accuracy_kept_other_half", "accuracy kept",

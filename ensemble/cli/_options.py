@@ -67,6 +67,7 @@ def _checked(kind, accepts, expected, noun=None):
 
 
 positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
+finite_float = _checked(float, math.isfinite, "a finite number")
 #: A share in (0, 1]: a coverage or an accuracy.
 fraction = _checked(float, lambda value: math.isfinite(value) and 0 < value <= 1,
                     "a number in (0, 1]")
@@ -226,6 +227,15 @@ def add_training_options(parser):
 
 #: What evaluate's and predict's MODEL argument names.
 MODEL_ARCHIVE = "a model archive written by fit or ensemble.save"
+
+
+def add_member_weights_option(group, default_help):
+    """--member-weights: how members count in the expected uncertainty and their disagreement."""
+    group.add_argument("--member-weights", choices=("blend", "equal"), default=None,
+                       help="how the members count in expected_uncertainty and "
+                            "mutual_information: blend (as the blend weights them; a member "
+                            "it leaves out counts 0, so a blend of one member never "
+                            "disagrees) or equal (every member); default: " + default_help)
 
 
 def add_model_argument(parser):

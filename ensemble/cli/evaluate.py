@@ -39,6 +39,7 @@ from ensemble.cli._options import (
     add_command,
     add_common_options,
     add_data_option,
+    add_member_weights_option,
     add_model_argument,
     positive_int,
 )
@@ -94,14 +95,15 @@ def add_parser(commands):
     robustness.add_argument("--ood", metavar="PATH", default=None,
                             help="unfamiliar images (a folder, .csv or .npz file): how well "
                                  "uncertainty tells the test images from them")
+    add_member_weights_option(robustness, "blend")
     add_common_options(parser)
     return parser
 
 
 def run(args):
+    split, data, model_shape = load_model_and_test_split(args, labels_required=True)
     plot_paths = _plot_paths(args.plots)
     refuse_existing(plot_paths.values(), args.overwrite)
-    split, data, model_shape = load_model_and_test_split(args, labels_required=True)
     X, y = data
     unfamiliar = _unfamiliar_images(args, model_shape) if args.ood else None
 
@@ -184,7 +186,8 @@ def _ood(args, model, X, unfamiliar):
 
     if not hasattr(model, "predict_uncertainty"):
         raise CliError(f"{args.model} holds a model without predict_uncertainty")
-    results = detect_unfamiliar(model, X, unfamiliar)
+    kwargs = {"member_weights": args.member_weights} if args.member_weights else {}
+    results = detect_unfamiliar(model, X, unfamiliar, **kwargs)
     say(args, f"\nTelling the {len(X)} test images from the {len(unfamiliar)} of {args.ood} "
               "(the unfamiliar ones are the positives):")
     say(args, format_table(["score", "AUROC", "FPR at 95 % TPR"],

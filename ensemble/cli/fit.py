@@ -25,8 +25,10 @@ import numpy as np
 from ensemble.cli._data import check_image_sizes, load_data, pick_split
 from ensemble.cli._options import (
     ABSTENTION_SCORES,
+    CliError,
     add_command,
     add_common_options,
+    add_member_weights_option,
     add_training_options,
     fraction,
 )
@@ -48,6 +50,7 @@ def add_parser(commands):
                         help="keep the most rows whose accuracy on the blending rows reaches A")
     abstention.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default="total",
                             help="the uncertainty the rule thresholds")
+    add_member_weights_option(abstention, "blend")
     add_common_options(parser)
     return parser
 
@@ -77,12 +80,7 @@ def run(args):
     drop_progress_callbacks(ensemble)
     ensemble.class_names_ = tuple(data.names_of(ensemble.classes_))
     if args.abstain_coverage is not None or args.abstain_accuracy is not None:
-        ensemble.set_abstention(score=args.abstain_score, target_coverage=args.abstain_coverage,
-                                target_accuracy=args.abstain_accuracy)
-        rule = ensemble.abstention_
-        say(args, f"Abstention rule: {rule['score']} above {rule['threshold']:.4g} goes to a "
-                  f"person (on the {rule['n_rows']} blending rows: coverage "
-                  f"{rule['coverage']:.3f}, accuracy {rule['accuracy']:.4f})")
+        _set_abstention(args, ensemble)
     save(ensemble, args.output, overwrite=args.overwrite)
     say(args, f"Trained in {seconds:.1f} s; saved to {args.output}")
 
@@ -98,6 +96,24 @@ def run(args):
         result["test_report"] = scores.to_dict()
     emit_json(args, result)
     return result
+
+
+def _set_abstention(args, ensemble):
+    """Choose the rule; if no threshold meets the target, save the training anyway, then say so."""
+    try:
+        ensemble.set_abstention(score=args.abstain_score, target_coverage=args.abstain_coverage,
+                                target_accuracy=args.abstain_accuracy,
+                                member_weights=args.member_weights or "blend")
+    except ValueError as error:
+        from ensemble import save
+
+        save(ensemble, args.output, overwrite=args.overwrite)
+        raise CliError(f"{error} The ensemble was saved to {args.output} without an "
+                       "abstention rule.") from None
+    rule = ensemble.abstention_
+    say(args, f"Abstention rule: {rule['score']} above {rule['threshold']:.4g} goes to a "
+              f"person (on the {rule['n_rows']} blending rows: coverage "
+              f"{rule['coverage']:.3f}, accuracy {rule['accuracy']:.4f})")
 
 
 def _listed(names, limit=10):

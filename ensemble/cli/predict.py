@@ -38,7 +38,9 @@ from ensemble.cli._options import (
     add_command,
     add_common_options,
     add_data_option,
+    add_member_weights_option,
     add_model_argument,
+    finite_float,
     fraction,
 )
 from ensemble.cli._output import emit_json, refuse_existing, say, write_csv
@@ -62,7 +64,7 @@ def add_parser(commands):
     rule = flags.add_mutually_exclusive_group()
     rule.add_argument("--abstain", action="store_true",
                       help="add an abstain column by the rule saved with the model")
-    rule.add_argument("--abstain-above", type=float, default=None, metavar="T",
+    rule.add_argument("--abstain-above", type=finite_float, default=None, metavar="T",
                       help="add an abstain column: 1 where --abstain-score is above T")
     rule.add_argument("--coverage", type=fraction, default=None, metavar="C",
                       help="add an abstain column keeping the share C (0-1] of rows the model "
@@ -70,6 +72,7 @@ def add_parser(commands):
     flags.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default=None,
                        help="the uncertainty --abstain-above and --coverage rank by (default: "
                             "the saved rule's, else total); confidence ranks by 1 - confidence")
+    add_member_weights_option(flags, "the saved rule's, else blend")
     add_common_options(parser)
     return parser
 
@@ -125,9 +128,13 @@ def _extra_columns(args, model, X):
         raise CliError(f"{args.model} has no saved abstention rule; fit it with "
                        "--abstain-coverage or --abstain-accuracy, or use --abstain-above or "
                        "--coverage")
+    if args.abstain and args.member_weights:
+        raise CliError("--member-weights does not go with --abstain: the saved rule applies "
+                       "the member weights it was chosen with")
     kwargs = {}
-    if saved is not None and hasattr(model, "named_members_"):
-        kwargs["member_weights"] = saved["member_weights"]
+    if hasattr(model, "named_members_"):
+        kwargs["member_weights"] = (args.member_weights
+                                    or (saved["member_weights"] if saved else "blend"))
     parts = model.predict_uncertainty(X, **kwargs)
     columns = {"proba": parts.proba}
     if args.uncertainty:

@@ -153,6 +153,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y, validation_data):
+        # A rule chosen for the previous fit's members does not carry over to new ones.
+        self.__dict__.pop("abstention_", None)
         kept = check_members(self.members)
         check_source(self.holdout, self.cv, validation_data)
         _check_calibration(self.calibration)
@@ -405,9 +407,11 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         choice), otherwise the blending rows the combiner kept
         (``blend_predictions_``: the members never trained on them, but the
         combiner's weights or meta-learner did, so what it achieves there
-        is slightly optimistic). It is stored in ``abstention_`` (saved with
-        the model by :func:`ensemble.save`) and applied by
-        :meth:`predict_abstention`.
+        is optimistic: slightly for a few blend weights, more for a
+        flexible meta-learner such as a forest; with ``cv`` the rows were
+        predicted by the fold models, not by the final members). It is
+        stored in ``abstention_`` (saved with the model by
+        :func:`ensemble.save`) and applied by :meth:`predict_abstention`.
 
         Parameters
         ----------
@@ -441,6 +445,9 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
                              "(the blending rows).")
         weights = self._uncertainty_weights(member_weights)
         if X is None:
+            if not hasattr(self, "blend_predictions_"):
+                raise ValueError("This ensemble kept no blending rows (saved by an older "
+                                 "version): pass X and y, rows it did not learn from.")
             if getattr(self, "passthrough", False):
                 raise ValueError("A stacking combiner with passthrough=True needs the rows' "
                                  "features: pass X and y.")
@@ -476,7 +483,8 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         ndarray of bool, shape (n_samples,)
             True: abstain (the model is less sure than the threshold allows).
         """
-        check_is_fitted(self, "abstention_")
+        check_is_fitted(self, "abstention_", msg=(
+            "This %(name)s has no abstention rule yet: call set_abstention first."))
         rule = self.abstention_
         parts = self.predict_uncertainty(X, member_weights=rule["member_weights"])
         return _abstention_values(parts, rule["score"]) > rule["threshold"]

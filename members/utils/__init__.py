@@ -57,6 +57,10 @@ docs
 params
     ``set_init_params``: an ``__init__`` stores its arguments as scikit-learn
     expects, each parameter written once, in the signature.
+uncertainty
+    ``entropy`` and ``decompose_uncertainty``: a weighted average's total
+    uncertainty split into the members' expected entropy and their
+    disagreement (mutual information).
 
 What it may import
 ------------------

@@ -15,7 +15,7 @@ def careful(tmp_path_factory):
     folder = tmp_path_factory.mktemp("careful")
     result = run_cli("fit", "--members", "plain,separable", "--output", "model.zip", "--json",
                      "--abstain-coverage", "0.8", "--abstain-score", "mutual_information",
-                     *QUICK_TRAINING, cwd=folder, process=True)
+                     "--member-weights", "equal", *QUICK_TRAINING, cwd=folder, process=True)
     (_, _), (X_test, y_test), _ = load_fashion_mnist("sample")
     save_csv(folder / "test.csv", X_test[:60])
     np.savez(folder / "unfamiliar.npz", X=(255 - X_test[:40]).astype("uint8"))
@@ -29,6 +29,9 @@ def test_fit_saves_the_rule_it_chose_on_the_blending_rows(careful):
     rule = out["abstention"]
     assert rule["score"] == "mutual_information" and rule["rows"] == "blending"
     assert rule["target_coverage"] == 0.8 and rule["coverage"] >= 0.8
+    # Every member counts, so the rule really sends rows away (a blend of one member,
+    # which "auto" may choose, never disagrees and would keep every row).
+    assert rule["member_weights"] == [0.5, 0.5] and rule["coverage"] < 1
     assert load(folder / "model.zip").abstention_ == rule
 
 
@@ -75,10 +78,48 @@ def test_predict_abstain_without_a_saved_rule_is_a_one_line_error(careful, tmp_p
     assert_one_line_error(result, "no saved abstention rule")
 
 
+def test_member_weights_equal_count_every_member_and_do_not_go_with_the_saved_rule(careful,
+                                                                                   tmp_path):
+    folder, _, _ = careful
+    run_cli("predict", "model.zip", "--data", "test.csv", "--output", tmp_path / "equal.csv",
+            "--uncertainty", "--member-weights", "equal", cwd=folder)
+    header, rows = read_csv(tmp_path / "equal.csv")
+    disagreement = np.array([float(row[header.index("mutual_information")]) for row in rows])
+    assert np.all(disagreement >= 0) and disagreement.max() > 0  # two members that differ
+    result = run_cli("predict", "model.zip", "--data", "test.csv", "--output", tmp_path / "x.csv",
+                     "--abstain", "--member-weights", "equal", cwd=folder, check=False)
+    assert_one_line_error(result, "--member-weights does not go with --abstain")
+
+
+def test_an_unreachable_abstention_target_still_saves_the_trained_ensemble(careful, tmp_path,
+                                                                          monkeypatch):
+    from argparse import Namespace
+
+    from ensemble import load
+    from ensemble.cli import fit
+    from ensemble.cli._options import CliError
+
+    folder, _, _ = careful
+    model = load(folder / "model.zip")
+    del model.abstention_
+
+    def unreachable(**kwargs):
+        raise ValueError("No threshold reaches target_accuracy=0.999 on these rows.")
+
+    monkeypatch.setattr(model, "set_abstention", unreachable)
+    args = Namespace(abstain_score="total", abstain_coverage=None, abstain_accuracy=0.999,
+                     member_weights=None, output=tmp_path / "kept.zip", overwrite=False)
+    with pytest.raises(CliError, match="saved to .*kept.zip without an abstention rule"):
+        fit._set_abstention(args, model)
+    assert not hasattr(load(tmp_path / "kept.zip"), "abstention_")
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--coverage", "1.5"], "expected a number in (0, 1]"),
     (["--coverage", "0.5", "--abstain"], "not allowed with argument"),
     (["--abstain-score", "entropy", "--abstain"], "invalid choice"),
+    (["--abstain-above", "nan"], "expected a finite number"),
+    (["--member-weights", "most"], "invalid choice"),
 ])
 def test_bad_abstention_options_are_usage_errors(careful, args, fragment):
     folder, _, _ = careful
@@ -103,6 +144,15 @@ def test_evaluate_shift_and_unfamiliar_images(careful):
                                "best member max probability", "best member entropy"}
     for scores in out["ood"].values():
         assert 0 <= scores["auroc"] <= 1 and 0 <= scores["fpr_at_95_tpr"] <= 1
+    # What the command printed is the saved model's own per-row entropy, ranked.
+    from ensemble import load
+    from ensemble.evaluation.uncertainty import ood_scores
+
+    model = load(folder / "model.zip")
+    (_, _), (X_test, _), _ = load_fashion_mnist("sample")
+    inside, outside = (model.predict_uncertainty(X).total
+                       for X in (X_test, np.load(folder / "unfamiliar.npz")["X"]))
+    assert out["ood"]["entropy"]["auroc"] == pytest.approx(ood_scores(inside, outside).auroc)
 
 
 def test_the_command_lines_names_are_the_librarys():

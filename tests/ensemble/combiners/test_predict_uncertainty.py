@@ -133,6 +133,20 @@ def test_bad_abstention_settings(weighted, kwargs, message):
         weighted.set_abstention(**kwargs)
 
 
+def test_a_refit_drops_the_previous_rule_and_asking_before_a_rule_says_what_to_do(data):
+    X, y, X_test, y_test = data
+    model = WeightedAverageEnsemble(two_members(), weighting="equal", holdout=0.3,
+                                    random_state=0).fit(X[:90], y[:90])
+    model.set_abstention(X_test, y_test, target_coverage=0.5)
+    model.fit(X[:90], y[:90])
+    assert not hasattr(model, "abstention_")
+    with pytest.raises(Exception, match="call set_abstention first"):
+        model.predict_abstention(X_test)
+    del model.blend_predictions_  # as an archive from before the blending rows were kept
+    with pytest.raises(ValueError, match="pass X and y"):
+        model.set_abstention(target_coverage=0.5)
+
+
 def test_the_abstention_rule_survives_save_and_load(weighted, data, tmp_path):
     X_test, y_test = data[2], data[3]
     weighted.set_abstention(X_test, y_test, score="mutual_information", target_coverage=0.7,
@@ -175,6 +189,8 @@ def test_unfamiliar_images_score_higher_than_familiar_ones(weighted, data):
                             "best member max probability", "best member entropy"}
     for result in results.values():
         assert 0 <= result.auroc <= 1 and 0 <= result.fpr_at_95_tpr <= 1
+    # Noise looks nothing like the four bright squares: the blend is far less sure of it.
+    assert results["max probability"].auroc > 0.8 and results["entropy"].auroc > 0.8
     # Identical images are indistinguishable: chance.
     same = detect_unfamiliar(weighted, X_test, X_test)
     assert same["entropy"].auroc == pytest.approx(0.5)

@@ -238,6 +238,7 @@ def add_member_weights_option(group, default_help):
                             "disagrees) or equal (every member); default: " + default_help)
 
 
-def add_model_argument(parser):
-    """MODEL: the saved ensemble or member that evaluate and predict apply."""
+def add_model_and_data(parser, data_help_suffix, required=False):
+    """MODEL (the saved ensemble or member evaluate and predict apply) and its --data."""
     parser.add_argument("model", metavar="MODEL", help=MODEL_ARCHIVE)
+    add_data_option(parser, data_help_suffix, required=required)

@@ -38,9 +38,8 @@ from ensemble.cli._options import (
     CliError,
     add_command,
     add_common_options,
-    add_data_option,
     add_member_weights_option,
-    add_model_argument,
+    add_model_and_data,
     positive_int,
 )
 from ensemble.cli._output import emit_json, output_folder, refuse_existing, say
@@ -76,8 +75,7 @@ PLOT_FILES = ("weights.png", "metrics.png", "confusion_matrix.png", "reliability
 
 def add_parser(commands):
     parser = add_command(commands, "evaluate", __doc__, run)
-    add_model_argument(parser)
-    add_data_option(parser, "; sample and full are scored on their test split")
+    add_model_and_data(parser, "; sample and full are scored on their test split")
     parser.add_argument("--plots", metavar="DIR", default=None,
                         help="write the figures as PNG files into DIR (created if missing)")
     robustness = parser.add_argument_group("shifted and unfamiliar images")

@@ -37,9 +37,8 @@ from ensemble.cli._options import (
     CliError,
     add_command,
     add_common_options,
-    add_data_option,
     add_member_weights_option,
-    add_model_argument,
+    add_model_and_data,
     finite_float,
     fraction,
 )
@@ -49,8 +48,7 @@ from members.utils.quiet import import_keras_quietly
 
 def add_parser(commands):
     parser = add_command(commands, "predict", __doc__, run)
-    add_model_argument(parser)
-    add_data_option(parser, "; sample and full predict their test split", required=True)
+    add_model_and_data(parser, "; sample and full predict their test split", required=True)
     parser.add_argument("--output", "-o", required=True, metavar="PATH",
                         help="the CSV file to write")
     parser.add_argument("--proba", action="store_true",

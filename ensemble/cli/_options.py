@@ -238,6 +238,23 @@ def add_member_weights_option(group, default_help):
                             "disagrees) or equal (every member); default: " + default_help)
 
 
+def refuse_without(args, given, partners):
+    """A :class:`CliError` when an option of ``given`` is set but none of ``partners`` is.
+
+    ``given`` and ``partners`` are option names (``"--abstain-score"``); an
+    option counts as set when its value is not None or False. Options that
+    refine another are refused rather than silently ignored.
+    """
+    def is_set(option):
+        return getattr(args, option.lstrip("-").replace("-", "_")) not in (None, False)
+
+    if any(is_set(option) for option in partners):
+        return
+    for option in given:
+        if is_set(option):
+            raise CliError(f"{option} needs {' or '.join(partners)}")
+
+
 def add_model_and_data(parser, data_help_suffix, required=False):
     """MODEL (the saved ensemble or member evaluate and predict apply) and its --data."""
     parser.add_argument("model", metavar="MODEL", help=MODEL_ARCHIVE)

@@ -41,6 +41,7 @@ from ensemble.cli._options import (
     add_member_weights_option,
     add_model_and_data,
     positive_int,
+    refuse_without,
 )
 from ensemble.cli._output import emit_json, output_folder, refuse_existing, say
 from members.utils.quiet import import_keras_quietly
@@ -81,14 +82,14 @@ def add_parser(commands):
     robustness = parser.add_argument_group("shifted and unfamiliar images")
     robustness.add_argument("--shift", action="store_true",
                             help="score members and ensemble on corrupted test images")
-    robustness.add_argument("--shift-images", type=positive_int, default=2000, metavar="N",
+    robustness.add_argument("--shift-images", type=positive_int, default=None, metavar="N",
                             help="test images (drawn with --seed) corrupted for --shift; each "
                                  "corruption and severity predicts them once (default: 2000)")
     robustness.add_argument("--corruptions", type=corruption_names, default=None,
                             metavar="NAME[,NAME...]",
                             help="--shift: these corruptions only (default: all of "
                                  "ensemble.datasets.corruptions.CORRUPTIONS)")
-    robustness.add_argument("--severities", type=severity_list, default=(1, 2, 3, 4, 5),
+    robustness.add_argument("--severities", type=severity_list, default=None,
                             metavar="S[,S...]", help="--shift: severities from 1 to 5")
     robustness.add_argument("--ood", metavar="PATH", default=None,
                             help="unfamiliar images (a folder, .csv or .npz file): how well "
@@ -99,6 +100,8 @@ def add_parser(commands):
 
 
 def run(args):
+    refuse_without(args, ["--shift-images", "--corruptions", "--severities"], ["--shift"])
+    refuse_without(args, ["--member-weights"], ["--ood"])
     split, data, model_shape = load_model_and_test_split(args, labels_required=True)
     plot_paths = _plot_paths(args.plots)
     refuse_existing(plot_paths.values(), args.overwrite)
@@ -159,11 +162,12 @@ def _shift(args, model, X, y):
 
     from ensemble.evaluation.shift import evaluate_under_shift
 
-    rows = np.random.RandomState(args.seed).permutation(len(y))[:args.shift_images]
+    severities = args.severities or (1, 2, 3, 4, 5)
+    rows = np.random.RandomState(args.seed).permutation(len(y))[:args.shift_images or 2000]
     say(args, f"\nUnder shift ({len(rows)} test images; severities "
-              f"{','.join(map(str, args.severities))}):")
+              f"{','.join(map(str, severities))}):")
     report = evaluate_under_shift(model, X[np.sort(rows)], np.asarray(y)[np.sort(rows)],
-                                  corruptions=args.corruptions, severities=args.severities,
+                                  corruptions=args.corruptions, severities=severities,
                                   random_state=args.seed)
     say(args, report.table())
     if report.gains:

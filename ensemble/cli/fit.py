@@ -31,6 +31,7 @@ from ensemble.cli._options import (
     add_member_weights_option,
     add_training_options,
     fraction,
+    refuse_without,
 )
 from ensemble.cli._output import emit_json, refuse_existing, say
 from ensemble.datasets import format_shape
@@ -48,14 +49,16 @@ def add_parser(commands):
                         help="keep the share C (0-1] of rows the model is surest of")
     target.add_argument("--abstain-accuracy", type=fraction, default=None, metavar="A",
                         help="keep the most rows whose accuracy on the blending rows reaches A")
-    abstention.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default="total",
-                            help="the uncertainty the rule thresholds")
+    abstention.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default=None,
+                            help="the uncertainty the rule thresholds (default: total)")
     add_member_weights_option(abstention, "blend")
     add_common_options(parser)
     return parser
 
 
 def run(args):
+    refuse_without(args, ["--abstain-score", "--member-weights"],
+                   ["--abstain-coverage", "--abstain-accuracy"])
     refuse_existing([args.output], args.overwrite)
     splits = load_data(args)
     _, data = pick_split(splits, args, split="train", labels_required=True,
@@ -101,7 +104,8 @@ def run(args):
 def _set_abstention(args, ensemble):
     """Choose the rule; if no threshold meets the target, save the training anyway, then say so."""
     try:
-        ensemble.set_abstention(score=args.abstain_score, target_coverage=args.abstain_coverage,
+        ensemble.set_abstention(score=args.abstain_score or "total",
+                                target_coverage=args.abstain_coverage,
                                 target_accuracy=args.abstain_accuracy,
                                 member_weights=args.member_weights or "blend")
     except ValueError as error:

@@ -41,6 +41,7 @@ from ensemble.cli._options import (
     add_model_and_data,
     finite_float,
     fraction,
+    refuse_without,
 )
 from ensemble.cli._output import emit_json, refuse_existing, say, write_csv
 from members.utils.quiet import import_keras_quietly
@@ -76,6 +77,9 @@ def add_parser(commands):
 
 
 def run(args):
+    _refuse_with_the_saved_rule(args)
+    refuse_without(args, ["--abstain-score"], ["--abstain-above", "--coverage"])
+    refuse_without(args, ["--member-weights"], ["--uncertainty", "--abstain-above", "--coverage"])
     refuse_existing([args.output], args.overwrite)
     split, data, _ = load_model_and_test_split(args, labels_required=False)
     if data.ids is not None and args.id_start is None:
@@ -126,9 +130,6 @@ def _extra_columns(args, model, X):
         raise CliError(f"{args.model} has no saved abstention rule; fit it with "
                        "--abstain-coverage or --abstain-accuracy, or use --abstain-above or "
                        "--coverage")
-    if args.abstain and args.member_weights:
-        raise CliError("--member-weights does not go with --abstain: the saved rule applies "
-                       "the member weights it was chosen with")
     kwargs = {}
     if hasattr(model, "named_members_"):
         kwargs["member_weights"] = (args.member_weights
@@ -144,6 +145,15 @@ def _extra_columns(args, model, X):
     return columns
 
 
+def _refuse_with_the_saved_rule(args):
+    """--abstain applies the saved rule whole: its score and member weights too."""
+    for option in ("member_weights", "abstain_score"):
+        if args.abstain and getattr(args, option):
+            flag = "--" + option.replace("_", "-")
+            raise CliError(f"{flag} does not go with --abstain: the saved rule applies the "
+                           f"{option.replace('_', ' ')} it was chosen with")
+
+
 def _abstain(args, parts, saved):
     import numpy as np
 
@@ -156,7 +166,9 @@ def _abstain(args, parts, saved):
         threshold = args.abstain_above
     elif args.coverage is not None:
         # Keep the ceil(C * n) surest rows; ties at the cut are kept together.
-        n_keep = max(1, int(np.ceil(args.coverage * len(values) - 1e-9)))
+        from ensemble.evaluation.uncertainty import COVERAGE_TOLERANCE
+
+        n_keep = max(1, int(np.ceil((args.coverage - COVERAGE_TOLERANCE) * len(values))))
         threshold = np.sort(values)[n_keep - 1]
     return (values > threshold).astype(int)
 

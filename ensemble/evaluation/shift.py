@@ -47,9 +47,9 @@ class ShiftReport:
     ----------
     rows : list of dict
         One per (corruption, severity, model): ``corruption``, ``severity``,
-        ``model`` (a member's name or ``"ensemble"``), ``accuracy``,
-        ``log_loss``, ``ece``. The clean images are ``corruption="clean"``,
-        ``severity=0``.
+        ``model`` (a member's name, ``"ensemble"``, or a lone member's
+        class name), ``accuracy``, ``log_loss``, ``ece``. The clean images
+        are ``corruption="clean"``, ``severity=0``.
     averages : dict of str to dict
         Per model, each metric averaged over every corruption and severity
         (the clean images not included).
@@ -199,7 +199,7 @@ def evaluate_under_shift(model, X, y, *, corruptions=None, severities=SEVERITIES
     return ShiftReport(rows=rows, averages=averages, clean=clean, gains=gains,
                        n_images=len(X), corruptions=corruptions, severities=severities,
                        n_resamples=n_resamples, confidence=confidence,
-                       models=[ENSEMBLE] + list(others) + names[:n_members],
+                       models=[names[-1]] + list(others) + names[:n_members],
                        other_gains=other_gains)
 
 
@@ -276,7 +276,9 @@ def _scores_per_condition(model, others, X, y_idx, conditions, random_state):
 
     Returns arrays of shape (n_models, n_conditions, n_images).
     """
-    names = list(getattr(model, "named_members_", {})) + list(others) + [ENSEMBLE]
+    # A lone member is scored under its class name: there is no ensemble to speak of.
+    own = ENSEMBLE if hasattr(model, "named_members_") else type(model).__name__
+    names = list(getattr(model, "named_members_", {})) + list(others) + [own]
     shape = (len(names), len(conditions), len(X))
     scores = {"true_p": np.empty(shape), "correct": np.empty(shape, dtype=bool),
               "confidence": np.empty(shape)}

@@ -67,6 +67,9 @@ __all__ = [
 #: How far a probability may stray outside [0, 1], and a row's sum from one,
 #: before the input is refused as not being probabilities.
 PROBABILITY_TOLERANCE = 1e-3
+#: How far below a coverage target the share of rows kept may be and still meet it:
+#: float rounding of the target, never a whole row.
+COVERAGE_TOLERANCE = 1e-9
 
 #: The true-positive rate of :func:`ood_scores`' false-positive rate, in percent
 #: (an integer, so that the number of unfamiliar rows it needs is exact).
@@ -358,8 +361,10 @@ def choose_abstention_threshold(uncertainty, correct, *, target_accuracy=None,
     thresholds, kept, n_correct = _cumulative_by_threshold(uncertainty, correct)
     coverage, accuracy = kept / len(correct), n_correct / kept
     if target_coverage is not None:
-        chosen = min(int(np.searchsorted(coverage, target_coverage, side="left")),
-                     len(coverage) - 1)  # 1.0 may round just above the last coverage
+        # The first coverage reaching the target, a target that rounding put a hair
+        # above a share of rows (1 - 0.7 is 0.30000000000000004) counting as that share.
+        chosen = min(int(np.searchsorted(coverage, target_coverage - COVERAGE_TOLERANCE,
+                                         side="left")), len(coverage) - 1)
     else:
         reaching = np.flatnonzero(accuracy >= target_accuracy)
         if reaching.size == 0:

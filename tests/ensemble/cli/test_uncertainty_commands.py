@@ -114,6 +114,25 @@ def test_an_unreachable_abstention_target_still_saves_the_trained_ensemble(caref
     assert not hasattr(load(tmp_path / "kept.zip"), "abstention_")
 
 
+@pytest.mark.parametrize("command, fragment", [
+    (["predict", "model.zip", "--data", "test.csv", "-o", "x.csv", "--abstain-score", "total"],
+     "--abstain-score needs --abstain-above or --coverage"),
+    (["predict", "model.zip", "--data", "test.csv", "-o", "x.csv", "--abstain",
+      "--abstain-score", "total"], "--abstain-score does not go with --abstain"),
+    (["predict", "model.zip", "--data", "test.csv", "-o", "x.csv", "--member-weights", "equal"],
+     "--member-weights needs --uncertainty or --abstain-above or --coverage"),
+    (["evaluate", "model.zip", "--severities", "1,2"], "--severities needs --shift"),
+    (["evaluate", "model.zip", "--member-weights", "equal"], "--member-weights needs --ood"),
+    (["fit", "--output", "never.zip", "--abstain-score", "expected"],
+     "--abstain-score needs --abstain-coverage or --abstain-accuracy"),
+])
+def test_options_that_refine_another_are_refused_without_it(careful, command, fragment):
+    folder, _, _ = careful
+    result = run_cli(*command, cwd=folder, check=False)
+    assert_one_line_error(result, fragment)
+    assert not (folder / "never.zip").exists() and not (folder / "x.csv").exists()
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--coverage", "1.5"], "expected a number in (0, 1]"),
     (["--coverage", "0.5", "--abstain"], "not allowed with argument"),

@@ -181,6 +181,14 @@ def test_shift_report_scores_members_and_ensemble(weighted, data):
     assert accuracy("gaussian_noise", 5) <= accuracy("gaussian_noise", 1)
 
 
+def test_a_lone_member_is_scored_under_its_own_name(weighted, data):
+    member = weighted.named_members_["plain"]
+    report = evaluate_under_shift(member, data[2][:20], data[3][:20],
+                                  corruptions=["contrast"], severities=(5,), n_resamples=10)
+    assert report.models == ["PlainCNNClassifier"] and report.gains == {}
+    assert {row["model"] for row in report.rows} == {"PlainCNNClassifier"}
+
+
 def test_unfamiliar_images_score_higher_than_familiar_ones(weighted, data):
     X_test = data[2]
     noise = np.random.RandomState(0).randint(0, 256, size=X_test.shape).astype("uint8")

@@ -221,6 +221,12 @@ def test_a_coverage_target_is_met_on_the_held_out_rows_and_carries_over():
     assert np.mean(new_uncertainty <= choice.threshold) == pytest.approx(0.8, abs=0.03)
 
 
+def test_a_coverage_target_rounded_above_a_share_of_rows_counts_as_that_share():
+    uncertainty = np.arange(10) / 10
+    choice = choose_abstention_threshold(uncertainty, np.ones(10, bool), target_coverage=1 - 0.7)
+    assert choice.coverage == 0.3 and choice.threshold == 0.2  # 3 rows, not 4
+
+
 def test_an_accuracy_target_keeps_the_largest_coverage_that_reaches_it():
     uncertainty, correct = rows_with_errors_where_uncertain(0, 5000)
     choice = choose_abstention_threshold(uncertainty, correct, target_accuracy=0.85)

@@ -38,9 +38,10 @@ ALLOWED = {
     "ensemble.prediction_files": {"members.utils", "ensemble.evaluation", "ensemble.combiners"},
     "ensemble.persistence": {"members", "members.utils", "ensemble.combiners"},
     "ensemble.tuning": {"members", "members.utils", "ensemble.combiners", "ensemble.evaluation"},
+    "ensemble.export": {"members", "members.utils", "ensemble.combiners"},
     "ensemble.cli": {"members", "members.utils", "ensemble", "ensemble.combiners",
                      "ensemble.datasets", "ensemble.evaluation", "ensemble.prediction_files",
-                     "ensemble.persistence", "ensemble.tuning"},
+                     "ensemble.persistence", "ensemble.tuning", "ensemble.export"},
     "ensemble": {"members", "members.utils", "ensemble.cli", "ensemble.datasets"},
 }
 

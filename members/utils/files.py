@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -138,6 +139,46 @@ def fsync_folder(folder):
         pass
     finally:
         os.close(descriptor)
+
+
+def atomic_write_folder(path, write, *, overwrite=False):
+    """Build a folder under a temporary name beside ``path``, then rename it to ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder to create; its parent must exist.
+    write : callable
+        ``write(folder)`` creates ``folder`` (a path that does not exist yet)
+        and fills it. If it raises, nothing is left behind and whatever was
+        at ``path`` is untouched.
+    overwrite : bool, default=False
+        Replace an existing ``path``: it is moved aside first and put back
+        if the rename fails, so it is never lost half-way.
+
+    Raises
+    ------
+    FileExistsError
+        ``overwrite=False`` and ``path`` exists.
+    """
+    path = Path(path)
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it.")
+    temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        write(temp / "new")
+        if os.path.lexists(path):
+            os.replace(path, temp / "old")
+            try:
+                os.replace(temp / "new", path)
+            except OSError:
+                os.replace(temp / "old", path)
+                raise
+        else:
+            os.replace(temp / "new", path)
+        fsync_folder(path.parent)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def atomic_write_json(path, obj):

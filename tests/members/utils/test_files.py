@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from members.utils.files import atomic_write_bytes
+from members.utils.files import atomic_write_bytes, atomic_write_folder
 
 
 def test_overwrite_false_refuses_an_existing_file_and_leaves_no_temporary(tmp_path):
@@ -36,3 +36,35 @@ def test_a_new_file_gets_the_umask_permissions_not_owner_only(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o644
+
+
+def fill(text):
+    def write(folder):
+        folder.mkdir()
+        (folder / "content.txt").write_text(text)
+    return write
+
+
+def test_a_folder_appears_whole_and_an_existing_one_is_kept_unless_replaced(tmp_path):
+    target = tmp_path / "export"
+    atomic_write_folder(target, fill("first"))
+    assert (target / "content.txt").read_text() == "first"
+    with pytest.raises(FileExistsError, match="already exists"):
+        atomic_write_folder(target, fill("second"))
+    atomic_write_folder(target, fill("third"), overwrite=True)
+    assert (target / "content.txt").read_text() == "third"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_a_failing_writer_leaves_the_old_folder_and_no_temporary_one(tmp_path):
+    target = tmp_path / "export"
+    atomic_write_folder(target, fill("kept"))
+
+    def broken(folder):
+        folder.mkdir()
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write_folder(target, broken, overwrite=True)
+    assert (target / "content.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]

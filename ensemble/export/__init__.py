@@ -1,0 +1,30 @@
+"""Export: a fitted weighted ensemble, or one member, as one Keras model for serving.
+
+An ensemble predicts with every member and every test-time transform;
+serving it that way needs this package, scikit-learn and each member
+rebuilt from the archive. :func:`~ensemble.export.graph.to_keras` builds one functional
+``keras.Model`` instead: the image goes in, every transform of every member
+that counts, the blend weights and the temperature are layers, and the
+blended probabilities come out, equal to ``predict_proba`` up to float32
+rounding. :func:`~ensemble.export.formats.export` writes it as a ``.keras`` file, a TensorFlow
+SavedModel (for TF Serving, loadable with TensorFlow alone) or a TFLite
+file.
+
+What lives here
+---------------
+``layers`` (the registered Keras layers the exported graph uses: fixed
+image transforms, a weighted sum, temperature scaling), ``graph``
+(:func:`~ensemble.export.graph.to_keras`) and ``formats`` (:func:`~ensemble.export.formats.export`).
+
+What it may import
+------------------
+Keras and TensorFlow, NumPy, scikit-learn, ``members``, ``members.utils``
+and ``ensemble.combiners`` (the ensemble classes it exports).
+"""
+
+from members.utils.lazy import lazy_attributes
+
+__getattr__, __dir__, __all__ = lazy_attributes(__name__, {
+    ".graph": ("to_keras",),
+    ".formats": ("FORMATS", "export"),
+})

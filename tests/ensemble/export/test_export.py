@@ -1,0 +1,151 @@
+"""One Keras model per ensemble: parity with predict_proba, the three formats, bad input."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from ensemble import StackingEnsemble, WeightedAverageEnsemble
+from ensemble.export import FORMATS, export, to_keras
+from helpers import TINY_TRAINING, build_tiny_mlp, make_tiny_images, shuffled_split, tiny_plain
+from members import KerasMemberClassifier, SeparableCNNClassifier
+
+#: float32 network outputs against predict_proba's float64 renormalised rows.
+ATOL = 1e-5
+
+
+def two_members():
+    return [("plain", tiny_plain(tta="flip+shift")),
+            ("separable", SeparableCNNClassifier(stem_filters=4, filters=(8,), convs_per_stage=1,
+                                                 tta="flip", **dict(TINY_TRAINING, epochs=3)))]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return shuffled_split(*make_tiny_images(), n_train=150, seed=2)
+
+
+@pytest.fixture(scope="module")
+def weighted(data):
+    """Equal weights and a temperature: every layer the export has is used."""
+    X, y, _, _ = data
+    return WeightedAverageEnsemble(two_members(), weighting="equal", calibration="temperature",
+                                   holdout=0.3, random_state=0).fit(X, y)
+
+
+def test_the_exported_ensemble_predicts_what_predict_proba_does(weighted, data):
+    X_test = data[2]
+    assert weighted.temperature_ != 1.0 and len(weighted.members_) == 2
+    model = to_keras(weighted)
+    expected = weighted.predict_proba(X_test)
+    np.testing.assert_allclose(model.predict(X_test.astype("float32"), verbose=0), expected,
+                               atol=ATOL)
+    np.testing.assert_allclose(model.predict(X_test, verbose=0), expected, atol=ATOL)  # uint8
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert {"ImageTransform", "WeightedSum", "TemperatureScaling"} <= kinds
+    assert "Lambda" not in kinds
+
+
+def test_members_of_zero_weight_are_left_out(weighted, data):
+    one = WeightedAverageEnsemble.from_blend(weighted, weighting=[1.0, 0.0])
+    model = to_keras(one)
+    assert not any(layer.name.startswith("separable") for layer in model.layers)
+    np.testing.assert_allclose(model.predict(data[2], verbose=0), one.predict_proba(data[2]),
+                               atol=ATOL)
+
+
+def test_a_keras_file_loads_in_safe_mode_and_predicts_the_same(weighted, data, tmp_path):
+    path = export(weighted, tmp_path / "ensemble.keras")
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(data[2], verbose=0),
+                               weighted.predict_proba(data[2]), atol=ATOL)
+
+
+SERVE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+served = tf.saved_model.load(sys.argv[1])
+images = np.load(sys.argv[2]).astype("float32")
+print(json.dumps({"proba": served.serve(images).numpy().tolist(),
+                  "project": sorted(m for m in sys.modules if m.split(".")[0]
+                                    in ("ensemble", "members"))}))
+"""
+
+
+@pytest.mark.slow
+def test_a_saved_model_serves_in_a_process_with_tensorflow_alone(weighted, data, tmp_path):
+    path = export(weighted, tmp_path / "served", format="savedmodel")
+    np.save(tmp_path / "images.npy", data[2])
+    result = subprocess.run([sys.executable, "-c", SERVE, str(path), str(tmp_path / "images.npy")],
+                            capture_output=True, text=True, timeout=300, check=True,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["project"] == [], "TensorFlow alone: nothing of this package was imported"
+    np.testing.assert_allclose(out["proba"], weighted.predict_proba(data[2]), atol=ATOL)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+def test_tflite_predicts_the_same_or_says_why_not(weighted, data, tmp_path):
+    import tensorflow as tf
+
+    try:
+        path = export(weighted, tmp_path / "ensemble.tflite", format="tflite")
+    except ValueError as error:
+        assert str(error).startswith("The TFLite converter cannot convert this model")
+        return
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner()
+    (name,) = runner.get_input_details()
+    outputs = runner(**{name: data[2].astype("float32")})
+    (proba,) = outputs.values()
+    np.testing.assert_allclose(proba, weighted.predict_proba(data[2]), atol=1e-4)
+
+
+@pytest.mark.parametrize("channels", [1, 3], ids=["grey", "colour"])
+def test_one_member_exports_alone(channels):
+    X, y = make_tiny_images()
+    X = np.repeat(X, channels, axis=-1)
+    member = tiny_plain(tta="flip", epochs=1).fit(X, y)
+    np.testing.assert_allclose(to_keras(member).predict(X[:20], verbose=0),
+                               member.predict_proba(X[:20]), atol=ATOL)
+
+
+def test_a_user_network_on_flat_features_exports():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 5)), np.arange(60) % 3
+    member = KerasMemberClassifier(build_tiny_mlp, **dict(TINY_TRAINING, epochs=2)).fit(X, y)
+    model = to_keras(member)
+    assert model.input_shape == (None, 5)
+    np.testing.assert_allclose(model.predict(X, verbose=0), member.predict_proba(X), atol=ATOL)
+
+
+def test_what_cannot_be_exported_says_so(weighted, data, tmp_path):
+    with pytest.raises(NotFittedError):
+        to_keras(WeightedAverageEnsemble(two_members()))
+    with pytest.raises(TypeError, match="StackingEnsemble cannot be exported yet"):
+        to_keras(StackingEnsemble(two_members()))
+    with pytest.raises(TypeError, match="got LogisticRegression"):
+        from sklearn.linear_model import LogisticRegression
+
+        to_keras(LogisticRegression())
+
+
+def test_bad_paths_and_formats_write_nothing(weighted, tmp_path):
+    assert FORMATS == ("keras", "savedmodel", "tflite")
+    with pytest.raises(ValueError, match="format must be one of"):
+        export(weighted, tmp_path / "m.onnx", format="onnx")
+    with pytest.raises(ValueError, match="is a .keras file"):
+        export(weighted, tmp_path / "m.h5")
+    (tmp_path / "kept.keras").write_bytes(b"the user's")
+    with pytest.raises(FileExistsError, match="already exists"):
+        export(weighted, tmp_path / "kept.keras")
+    assert (tmp_path / "kept.keras").read_bytes() == b"the user's"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        export(weighted, tmp_path / "missing" / "m.keras")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.keras"]

@@ -203,7 +203,8 @@ def test_every_project_import_the_readme_and_docs_show_works():
 
 @pytest.mark.slow
 @pytest.mark.eager  # three-epoch fits of three members on 600 images
-def test_the_quickstart_and_the_uncertainty_example_run_as_written(monkeypatch, capsys):
+def test_the_quickstart_and_the_uncertainty_and_export_examples_run_as_written(
+        monkeypatch, capsys, tmp_path):
     import ensemble.datasets
 
     full = ensemble.datasets.load_fashion_mnist
@@ -232,3 +233,10 @@ def test_the_quickstart_and_the_uncertainty_example_run_as_written(monkeypatch, 
                        for X in (X_test, 255 - X_test))
     assert namespace["unfamiliar"]["mutual information"].auroc == pytest.approx(
         ood_scores(inside, outside).auroc)
+
+    monkeypatch.chdir(tmp_path)
+    exporting = code_blocks(section("One model for serving: `ensemble.export`"), "python")[0]
+    exec(compile(exporting, "README.md", "exec"), namespace)
+    np.testing.assert_allclose(namespace["served"].predict(X_test[:50], verbose=0),
+                               model.predict_proba(X_test[:50]), atol=1e-5)
+    assert {p.name for p in tmp_path.iterdir()} >= {"model.keras", "served", "model.tflite"}

@@ -31,10 +31,10 @@ FORMATS = ("keras", "savedmodel", "tflite")
 def add_parser(commands):
     parser = add_command(commands, "export", __doc__, run)
     parser.add_argument("model", metavar="MODEL", help=MODEL_ARCHIVE)
-    parser.add_argument("--format", choices=FORMATS, default="keras",
-                        help="keras (a .keras file), savedmodel (a folder) or tflite (a file)")
     parser.add_argument("--output", "-o", required=True, metavar="PATH",
                         help="the file or folder to write")
+    parser.add_argument("--format", choices=FORMATS, default="keras",
+                        help="keras (a .keras file), savedmodel (a folder) or tflite (a file)")
     add_common_options(parser)
     return parser
 

@@ -133,6 +133,14 @@ def shuffled_split(X, y, n_train, seed):
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
+def tiny_plain_and_separable(plain_tta="flip", separable_tta="auto"):
+    """``[(name, member)]``: a tiny plain and a tiny separable CNN, for combiner tests."""
+    return [("plain", tiny_plain(tta=plain_tta)),
+            ("separable", SeparableCNNClassifier(stem_filters=4, filters=(8,), convs_per_stage=1,
+                                                 tta=separable_tta,
+                                                 **dict(TINY_TRAINING, epochs=3)))]
+
+
 def tiny_plain(**params):
     """A tiny PlainCNNClassifier, 3 epochs unless ``params`` say otherwise."""
     settings = dict(TINY_TRAINING, epochs=3, filters=(4,), dense_units=8)

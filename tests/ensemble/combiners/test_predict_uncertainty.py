@@ -5,36 +5,30 @@ import pytest
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
 from ensemble.evaluation.shift import detect_unfamiliar, evaluate_under_shift
-from helpers import TINY_TRAINING, make_tiny_images, shuffled_split, tiny_plain
-from members import SeparableCNNClassifier
+from helpers import (
+    tiny_plain_and_separable,
+)
 
 
 def two_members():
-    return [("plain", tiny_plain(tta="flip")),
-            ("separable", SeparableCNNClassifier(stem_filters=4, filters=(8,), convs_per_stage=1,
-                                                 **dict(TINY_TRAINING, epochs=3)))]
+    return tiny_plain_and_separable()
 
 
 @pytest.fixture(scope="module")
-def data():
-    return shuffled_split(*make_tiny_images(), n_train=150, seed=1)
-
-
-@pytest.fixture(scope="module")
-def weighted(data):
-    X, y, _, _ = data
+def weighted(tiny_split):
+    X, y, _, _ = tiny_split
     return WeightedAverageEnsemble(two_members(), weighting="equal", holdout=0.3,
                                    random_state=0).fit(X, y)
 
 
 @pytest.fixture(scope="module")
-def stacking(data):
-    X, y, _, _ = data
+def stacking(tiny_split):
+    X, y, _, _ = tiny_split
     return StackingEnsemble(two_members(), fallback=None, holdout=0.3, random_state=0).fit(X, y)
 
 
-def test_the_parts_add_up_and_match_predict_proba(weighted, data):
-    X_test = data[2]
+def test_the_parts_add_up_and_match_predict_proba(weighted, tiny_split):
+    X_test = tiny_split[2]
     parts = weighted.predict_uncertainty(X_test)
     np.testing.assert_allclose(parts.proba, weighted.predict_proba(X_test))
     np.testing.assert_allclose(parts.confidence, parts.proba.max(axis=1))
@@ -47,8 +41,8 @@ def test_the_parts_add_up_and_match_predict_proba(weighted, data):
     assert parts.mutual_information.max() > 0  # two different networks disagree somewhere
 
 
-def test_disagreement_is_the_members_entropies_recomputed_by_hand(weighted, data):
-    X_test = data[2]
+def test_disagreement_is_the_members_entropies_recomputed_by_hand(weighted, tiny_split):
+    X_test = tiny_split[2]
     parts = weighted.predict_uncertainty(X_test)
     p = np.stack([member.predict_proba(X_test) for member in weighted.members_])
 
@@ -61,25 +55,25 @@ def test_disagreement_is_the_members_entropies_recomputed_by_hand(weighted, data
                                atol=1e-10)
 
 
-def test_a_member_that_counts_alone_cannot_disagree(weighted, data):
-    parts = weighted.predict_uncertainty(data[2], member_weights=[0, 1])
+def test_a_member_that_counts_alone_cannot_disagree(weighted, tiny_split):
+    parts = weighted.predict_uncertainty(tiny_split[2], member_weights=[0, 1])
     np.testing.assert_array_equal(parts.mutual_information, 0.0)
     np.testing.assert_array_equal(parts.member_weights, [0.0, 1.0])
 
 
-def test_stacking_counts_its_members_equally(stacking, data):
-    parts = stacking.predict_uncertainty(data[2])
+def test_stacking_counts_its_members_equally(stacking, tiny_split):
+    parts = stacking.predict_uncertainty(tiny_split[2])
     np.testing.assert_allclose(parts.member_weights, [0.5, 0.5])
-    np.testing.assert_allclose(parts.proba, stacking.predict_proba(data[2]))
+    np.testing.assert_allclose(parts.proba, stacking.predict_proba(tiny_split[2]))
 
 
-def test_a_members_tta_passes_are_its_small_ensemble(weighted, data):
+def test_a_members_tta_passes_are_its_small_ensemble(weighted, tiny_split):
     member = weighted.named_members_["plain"]
-    parts = member.predict_uncertainty(data[2])
+    parts = member.predict_uncertainty(tiny_split[2])
     assert parts.n_passes == 2  # the image and its mirror
-    np.testing.assert_allclose(parts.proba, member.predict_proba(data[2]), atol=1e-7)
+    np.testing.assert_allclose(parts.proba, member.predict_proba(tiny_split[2]), atol=1e-7)
     assert parts.mutual_information.max() > 0
-    single = weighted.named_members_["separable"].predict_uncertainty(data[2])
+    single = weighted.named_members_["separable"].predict_uncertainty(tiny_split[2])
     assert single.n_passes == 1
     np.testing.assert_array_equal(single.mutual_information, 0.0)
 
@@ -90,13 +84,13 @@ def test_a_members_tta_passes_are_its_small_ensemble(weighted, data):
     ([0.0, 0.0], "not all zero"),
     ([1.0, np.nan], "finite"),
 ])
-def test_bad_member_weights(weighted, data, member_weights, message):
+def test_bad_member_weights(weighted, tiny_split, member_weights, message):
     with pytest.raises(ValueError, match=message):
-        weighted.predict_uncertainty(data[2], member_weights=member_weights)
+        weighted.predict_uncertainty(tiny_split[2], member_weights=member_weights)
 
 
-def test_abstention_for_a_target_coverage_keeps_that_share(weighted, data):
-    X_test, y_test = data[2], data[3]
+def test_abstention_for_a_target_coverage_keeps_that_share(weighted, tiny_split):
+    X_test, y_test = tiny_split[2], tiny_split[3]
     weighted.set_abstention(X_test, y_test, score="total", target_coverage=0.8)
     rule = weighted.abstention_
     assert rule["rows"] == "given" and rule["n_rows"] == len(y_test)
@@ -109,7 +103,7 @@ def test_abstention_for_a_target_coverage_keeps_that_share(weighted, data):
     assert accuracy_kept == pytest.approx(rule["accuracy"])
 
 
-def test_abstention_on_the_blending_rows_and_a_target_accuracy(stacking, data):
+def test_abstention_on_the_blending_rows_and_a_target_accuracy(stacking, tiny_split):
     stacking.set_abstention(score="confidence", target_accuracy=0.9)
     rule = stacking.abstention_
     assert rule["rows"] == "blending" and rule["n_rows"] == len(stacking.blend_targets_)
@@ -117,10 +111,10 @@ def test_abstention_on_the_blending_rows_and_a_target_accuracy(stacking, data):
     assert 0 < rule["coverage"] <= 1
 
 
-def test_an_unreachable_target_accuracy_says_so(weighted, data):
-    always_wrong = (weighted.predict(data[2]) + 1) % 4
+def test_an_unreachable_target_accuracy_says_so(weighted, tiny_split):
+    always_wrong = (weighted.predict(tiny_split[2]) + 1) % 4
     with pytest.raises(ValueError, match="No threshold reaches target_accuracy"):
-        weighted.set_abstention(data[2], always_wrong, target_accuracy=0.5)
+        weighted.set_abstention(tiny_split[2], always_wrong, target_accuracy=0.5)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -133,8 +127,8 @@ def test_bad_abstention_settings(weighted, kwargs, message):
         weighted.set_abstention(**kwargs)
 
 
-def test_a_refit_drops_the_previous_rule_and_asking_before_a_rule_says_what_to_do(data):
-    X, y, X_test, y_test = data
+def test_a_refit_drops_the_previous_rule_and_asking_before_a_rule_says_what_to_do(tiny_split):
+    X, y, X_test, y_test = tiny_split
     model = WeightedAverageEnsemble(two_members(), weighting="equal", holdout=0.3,
                                     random_state=0).fit(X[:90], y[:90])
     model.set_abstention(X_test, y_test, target_coverage=0.5)
@@ -147,8 +141,8 @@ def test_a_refit_drops_the_previous_rule_and_asking_before_a_rule_says_what_to_d
         model.set_abstention(target_coverage=0.5)
 
 
-def test_the_abstention_rule_survives_save_and_load(weighted, data, tmp_path):
-    X_test, y_test = data[2], data[3]
+def test_the_abstention_rule_survives_save_and_load(weighted, tiny_split, tmp_path):
+    X_test, y_test = tiny_split[2], tiny_split[3]
     weighted.set_abstention(X_test, y_test, score="mutual_information", target_coverage=0.7,
                             member_weights="equal")
     save(weighted, tmp_path / "m.zip")
@@ -160,8 +154,8 @@ def test_the_abstention_rule_survives_save_and_load(weighted, data, tmp_path):
                                weighted.predict_uncertainty(X_test).mutual_information)
 
 
-def test_shift_report_scores_members_and_ensemble(weighted, data):
-    X_test, y_test = data[2], data[3]
+def test_shift_report_scores_members_and_ensemble(weighted, tiny_split):
+    X_test, y_test = tiny_split[2], tiny_split[3]
     report = evaluate_under_shift(weighted, X_test, y_test, corruptions=["gaussian_noise",
                                                                          "rotation"],
                                   severities=(1, 5), n_resamples=50)
@@ -181,16 +175,16 @@ def test_shift_report_scores_members_and_ensemble(weighted, data):
     assert accuracy("gaussian_noise", 5) <= accuracy("gaussian_noise", 1)
 
 
-def test_a_lone_member_is_scored_under_its_own_name(weighted, data):
+def test_a_lone_member_is_scored_under_its_own_name(weighted, tiny_split):
     member = weighted.named_members_["plain"]
-    report = evaluate_under_shift(member, data[2][:20], data[3][:20],
+    report = evaluate_under_shift(member, tiny_split[2][:20], tiny_split[3][:20],
                                   corruptions=["contrast"], severities=(5,), n_resamples=10)
     assert report.models == ["PlainCNNClassifier"] and report.gains == {}
     assert {row["model"] for row in report.rows} == {"PlainCNNClassifier"}
 
 
-def test_unfamiliar_images_score_higher_than_familiar_ones(weighted, data):
-    X_test = data[2]
+def test_unfamiliar_images_score_higher_than_familiar_ones(weighted, tiny_split):
+    X_test = tiny_split[2]
     noise = np.random.RandomState(0).randint(0, 256, size=X_test.shape).astype("uint8")
     results = detect_unfamiliar(weighted, X_test, noise)
     assert set(results) == {"max probability", "entropy", "mutual information",

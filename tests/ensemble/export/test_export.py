@@ -11,34 +11,33 @@ from sklearn.exceptions import NotFittedError
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble
 from ensemble.export import FORMATS, export, to_keras
-from helpers import TINY_TRAINING, build_tiny_mlp, make_tiny_images, shuffled_split, tiny_plain
-from members import KerasMemberClassifier, SeparableCNNClassifier
+from helpers import (
+    TINY_TRAINING,
+    build_tiny_mlp,
+    make_tiny_images,
+    tiny_plain,
+    tiny_plain_and_separable,
+)
+from members import KerasMemberClassifier
 
 #: float32 network outputs against predict_proba's float64 renormalised rows.
 ATOL = 1e-5
 
 
 def two_members():
-    return [("plain", tiny_plain(tta="flip+shift")),
-            ("separable", SeparableCNNClassifier(stem_filters=4, filters=(8,), convs_per_stage=1,
-                                                 tta="flip", **dict(TINY_TRAINING, epochs=3)))]
+    return tiny_plain_and_separable(plain_tta="flip+shift", separable_tta="flip")
 
 
 @pytest.fixture(scope="module")
-def data():
-    return shuffled_split(*make_tiny_images(), n_train=150, seed=2)
-
-
-@pytest.fixture(scope="module")
-def weighted(data):
+def weighted(tiny_split):
     """Equal weights and a temperature: every layer the export has is used."""
-    X, y, _, _ = data
+    X, y, _, _ = tiny_split
     return WeightedAverageEnsemble(two_members(), weighting="equal", calibration="temperature",
                                    holdout=0.3, random_state=0).fit(X, y)
 
 
-def test_the_exported_ensemble_predicts_what_predict_proba_does(weighted, data):
-    X_test = data[2]
+def test_the_exported_ensemble_predicts_what_predict_proba_does(weighted, tiny_split):
+    X_test = tiny_split[2]
     assert weighted.temperature_ != 1.0 and len(weighted.members_) == 2
     model = to_keras(weighted)
     expected = weighted.predict_proba(X_test)
@@ -50,19 +49,20 @@ def test_the_exported_ensemble_predicts_what_predict_proba_does(weighted, data):
     assert "Lambda" not in kinds
 
 
-def test_members_of_zero_weight_are_left_out(weighted, data):
+def test_members_of_zero_weight_are_left_out(weighted, tiny_split):
     one = WeightedAverageEnsemble.from_blend(weighted, weighting=[1.0, 0.0])
     model = to_keras(one)
     assert not any(layer.name.startswith("separable") for layer in model.layers)
-    np.testing.assert_allclose(model.predict(data[2], verbose=0), one.predict_proba(data[2]),
+    X_test = tiny_split[2]
+    np.testing.assert_allclose(model.predict(X_test, verbose=0), one.predict_proba(X_test),
                                atol=ATOL)
 
 
-def test_a_keras_file_loads_in_safe_mode_and_predicts_the_same(weighted, data, tmp_path):
+def test_a_keras_file_loads_in_safe_mode_and_predicts_the_same(weighted, tiny_split, tmp_path):
     path = export(weighted, tmp_path / "ensemble.keras")
     loaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(loaded.predict(data[2], verbose=0),
-                               weighted.predict_proba(data[2]), atol=ATOL)
+    np.testing.assert_allclose(loaded.predict(tiny_split[2], verbose=0),
+                               weighted.predict_proba(tiny_split[2]), atol=ATOL)
 
 
 SERVE = """
@@ -78,20 +78,20 @@ print(json.dumps({"proba": served.serve(images).numpy().tolist(),
 
 
 @pytest.mark.slow
-def test_a_saved_model_serves_in_a_process_with_tensorflow_alone(weighted, data, tmp_path):
+def test_a_saved_model_serves_in_a_process_with_tensorflow_alone(weighted, tiny_split, tmp_path):
     path = export(weighted, tmp_path / "served", format="savedmodel")
-    np.save(tmp_path / "images.npy", data[2])
+    np.save(tmp_path / "images.npy", tiny_split[2])
     result = subprocess.run([sys.executable, "-c", SERVE, str(path), str(tmp_path / "images.npy")],
                             capture_output=True, text=True, timeout=300, check=True,
                             env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["project"] == [], "TensorFlow alone: nothing of this package was imported"
-    np.testing.assert_allclose(out["proba"], weighted.predict_proba(data[2]), atol=ATOL)
+    np.testing.assert_allclose(out["proba"], weighted.predict_proba(tiny_split[2]), atol=ATOL)
 
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
-def test_tflite_predicts_the_same_or_says_why_not(weighted, data, tmp_path):
+def test_tflite_predicts_the_same_or_says_why_not(weighted, tiny_split, tmp_path):
     import tensorflow as tf
 
     try:
@@ -102,9 +102,9 @@ def test_tflite_predicts_the_same_or_says_why_not(weighted, data, tmp_path):
     interpreter = tf.lite.Interpreter(model_path=str(path))
     runner = interpreter.get_signature_runner()
     (name,) = runner.get_input_details()
-    outputs = runner(**{name: data[2].astype("float32")})
+    outputs = runner(**{name: tiny_split[2].astype("float32")})
     (proba,) = outputs.values()
-    np.testing.assert_allclose(proba, weighted.predict_proba(data[2]), atol=1e-4)
+    np.testing.assert_allclose(proba, weighted.predict_proba(tiny_split[2]), atol=1e-4)
 
 
 @pytest.mark.parametrize("channels", [1, 3], ids=["grey", "colour"])
@@ -125,7 +125,7 @@ def test_a_user_network_on_flat_features_exports():
     np.testing.assert_allclose(model.predict(X, verbose=0), member.predict_proba(X), atol=ATOL)
 
 
-def test_what_cannot_be_exported_says_so(weighted, data, tmp_path):
+def test_what_cannot_be_exported_says_so(weighted, tiny_split, tmp_path):
     with pytest.raises(NotFittedError):
         to_keras(WeightedAverageEnsemble(two_members()))
     with pytest.raises(TypeError, match="StackingEnsemble cannot be exported yet"):

@@ -1,4 +1,4 @@
-"""Write a saved weighted ensemble (or member) as one model for serving, without this package.
+"""Write a saved ensemble (or member) as one model for serving, without this package.
 
 examples:
   keras-ensembles export m.zip --output m.keras
@@ -13,8 +13,8 @@ temperature are inside, and it predicts what predict --proba writes (within
 float32 rounding). keras: one .keras file (keras.saving.load_model after
 import ensemble.export.layers); savedmodel: a folder that TensorFlow alone
 loads and serves (tf.saved_model.load(PATH).serve(images)), for TF Serving;
-tflite: one file for TensorFlow Lite. Stacking ensembles cannot be exported
-yet.
+tflite: one file for TensorFlow Lite. A stacking ensemble exports when its
+meta-learner is a logistic regression (or it predicts with its best member).
 """
 
 from pathlib import Path

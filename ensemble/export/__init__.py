@@ -1,14 +1,15 @@
-"""Export: a fitted weighted ensemble, or one member, as one Keras model for serving.
+"""Export: a fitted ensemble, or one member, as one Keras model for serving.
 
 An ensemble predicts with every member and every test-time transform;
 serving it that way needs this package, scikit-learn and each member
-rebuilt from the archive. :func:`~ensemble.export.graph.to_keras` builds one functional
-``keras.Model`` instead: the image goes in, every transform of every member
-that counts, the blend weights and the temperature are layers, and the
-blended probabilities come out, equal to ``predict_proba`` up to float32
-rounding. :func:`~ensemble.export.formats.export` writes it as a ``.keras`` file, a TensorFlow
-SavedModel (for TF Serving, loadable with TensorFlow alone) or a TFLite
-file.
+rebuilt from the archive. :func:`~ensemble.export.graph.to_keras` builds
+one functional ``keras.Model`` instead: the image goes in, every transform
+of every member that counts, the blend weights (or a stacking ensemble's
+logistic regression) and the temperature are layers, and the probabilities
+come out, equal to ``predict_proba`` up to float32 rounding.
+:func:`~ensemble.export.formats.export` writes it as a ``.keras`` file, a
+TensorFlow SavedModel (for TF Serving, loadable with TensorFlow alone) or a
+TFLite file.
 
 What lives here
 ---------------

@@ -18,7 +18,7 @@ def export(estimator, path, *, format="keras", overwrite=False):
 
     Parameters
     ----------
-    estimator : fitted WeightedAverageEnsemble or member
+    estimator : fitted ensemble or member
         What :func:`~ensemble.export.graph.to_keras` takes.
     path : str or os.PathLike
         A file for ``"keras"`` (ending in ``.keras``) and ``"tflite"``, a

@@ -1,4 +1,4 @@
-"""One Keras model that predicts what a fitted weighted ensemble (or member) predicts."""
+"""One Keras model that predicts what a fitted ensemble (or member) predicts."""
 
 import keras
 import numpy as np
@@ -21,9 +21,11 @@ def to_keras(estimator):
 
     Parameters
     ----------
-    estimator : fitted WeightedAverageEnsemble or member
-        A :class:`~ensemble.combiners.WeightedAverageEnsemble` whose members
-        are the package's Keras members, or one such member.
+    estimator : fitted ensemble or member
+        A :class:`~ensemble.combiners.WeightedAverageEnsemble`, a
+        :class:`~ensemble.combiners.StackingEnsemble` whose meta-learner is
+        a ``LogisticRegression`` (or that predicts with its best member),
+        or one of the package's members.
 
     Returns
     -------
@@ -41,7 +43,9 @@ def to_keras(estimator):
     sklearn.exceptions.NotFittedError
         If ``estimator`` is not fitted.
     TypeError
-        If it is a stacking ensemble or not one of the package's estimators.
+        If it is not one of the package's estimators, or a stacking
+        ensemble whose meta-learner is not a (multinomial) logistic
+        regression.
     ValueError
         If the members' input shapes or classes differ from each other.
 
@@ -59,25 +63,48 @@ def to_keras(estimator):
     >>> bool(np.allclose(proba, clf.predict_proba(X[:5]), atol=1e-5))
     True
     """
-    if isinstance(estimator, StackingEnsemble):
-        raise TypeError("A StackingEnsemble cannot be exported yet: only WeightedAverageEnsemble "
-                        "and single members are.")
-    if isinstance(estimator, WeightedAverageEnsemble):
+    if isinstance(estimator, (WeightedAverageEnsemble, StackingEnsemble)):
         return _ensemble_model(estimator)
     if is_keras_member(estimator):
         check_is_fitted(estimator)
         inputs = keras.Input(shape=tuple(estimator.input_shape_), name="images")
         return keras.Model(inputs, _member_output(estimator, inputs, "member"),
                            name=f"{type(estimator).__name__}_export")
-    raise TypeError(f"to_keras exports a WeightedAverageEnsemble or one of the package's "
-                    f"members, got {type(estimator).__name__}.")
+    raise TypeError(f"to_keras exports the package's ensembles and members, got "
+                    f"{type(estimator).__name__}.")
 
 
 def _ensemble_model(ensemble):
     check_is_fitted(ensemble)
-    used = [int(i) for i in np.flatnonzero(np.asarray(ensemble.weights_) > 0)]
     names = list(ensemble.named_members_)
+    used = _members_that_count(ensemble, names)
     members = [ensemble.members_[i] for i in used]
+    inputs = keras.Input(shape=_common_input_shape(ensemble, members), name="images")
+    outputs = [_member_output(member, inputs, names[i])
+               for i, member in zip(used, members, strict=True)]
+    if isinstance(ensemble, WeightedAverageEnsemble):
+        proba = WeightedSum([float(ensemble.weights_[i]) for i in used], name="blend")(outputs)
+    elif ensemble.selection_ == "best_member":
+        (proba,) = outputs
+    else:
+        proba = _meta_learner_output(ensemble, outputs, inputs)
+    temperature = float(getattr(ensemble, "temperature_", 1.0))
+    if temperature != 1.0:
+        proba = TemperatureScaling(temperature, name="temperature")(proba)
+    return keras.Model(inputs, proba, name="ensemble_export")
+
+
+def _members_that_count(ensemble, names):
+    """Positions of the members the prediction uses: non-zero weight, or stacking's choice."""
+    if isinstance(ensemble, WeightedAverageEnsemble):
+        return [int(i) for i in np.flatnonzero(np.asarray(ensemble.weights_) > 0)]
+    if ensemble.selection_ == "best_member":
+        return [names.index(ensemble.best_member_)]
+    return list(range(len(names)))
+
+
+def _common_input_shape(ensemble, members):
+    """The one input shape of the members, whose classes are the ensemble's."""
     shapes = {tuple(member.input_shape_) for member in members}
     if len(shapes) != 1:
         raise ValueError(f"The members take inputs of different shapes {sorted(shapes)}; one "
@@ -86,14 +113,53 @@ def _ensemble_model(ensemble):
         if not np.array_equal(member.classes_, ensemble.classes_):
             raise ValueError(f"A member's classes {member.classes_.tolist()} differ from the "
                              f"ensemble's {ensemble.classes_.tolist()}.")
-    inputs = keras.Input(shape=shapes.pop(), name="images")
-    outputs = [_member_output(member, inputs, names[i]) for i, member in zip(used, members,
-                                                                             strict=True)]
-    proba = WeightedSum([float(ensemble.weights_[i]) for i in used], name="blend")(outputs)
-    temperature = float(getattr(ensemble, "temperature_", 1.0))
-    if temperature != 1.0:
-        proba = TemperatureScaling(temperature, name="temperature")(proba)
-    return keras.Model(inputs, proba, name="ensemble_export")
+    return shapes.pop()
+
+
+def _meta_learner_output(ensemble, outputs, inputs):
+    """A stacking ensemble's logistic regression as one dense softmax layer.
+
+    Its features are the members' probabilities side by side (and the input
+    rows with ``passthrough``), as ``StackingEnsemble`` builds them.
+    """
+    features = keras.layers.Concatenate(name="meta_features")(outputs)
+    if ensemble.passthrough:
+        rows = keras.layers.Reshape((int(np.prod(inputs.shape[1:])),), name="rows")(inputs)
+        features = keras.layers.Concatenate(name="meta_features_and_rows")([features, rows])
+    kernel, bias = _softmax_weights(ensemble.final_estimator_, len(ensemble.classes_),
+                                    int(features.shape[-1]))
+    dense = keras.layers.Dense(len(ensemble.classes_), activation="softmax", name="meta_learner")
+    proba = dense(features)
+    dense.set_weights([kernel, bias])
+    return proba
+
+
+def _softmax_weights(estimator, n_classes, n_features):
+    """``(kernel, bias)`` of the softmax layer that predicts what ``estimator`` does.
+
+    Only a logistic regression over every class is linear with a softmax (two
+    classes: a sigmoid, which is the softmax of ``[0, z]``); the check on
+    random features also refuses one-versus-rest fits.
+    """
+    name = type(estimator).__name__
+    if not hasattr(estimator, "coef_") or name != "LogisticRegression":
+        raise TypeError(f"A StackingEnsemble whose meta-learner is a {name} cannot be exported "
+                        "as layers: only a LogisticRegression meta-learner can.")
+    if not np.array_equal(estimator.classes_, np.arange(n_classes)):
+        raise TypeError("The meta-learner saw only some classes; it cannot be exported as one "
+                        "softmax layer.")
+    coef = np.asarray(estimator.coef_, dtype=np.float64)
+    intercept = np.asarray(estimator.intercept_, dtype=np.float64)
+    if n_classes == 2:
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.r_[0.0, intercept]
+    probe = np.random.default_rng(0).random((8, n_features))
+    logits = probe @ coef.T + intercept
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    if not np.allclose(softmax, estimator.predict_proba(probe), atol=1e-6):
+        raise TypeError("The LogisticRegression meta-learner is not a multinomial softmax (a "
+                        "one-versus-rest fit?); it cannot be exported as one layer.")
+    return coef.T.astype("float32"), intercept.astype("float32")
 
 
 def _member_output(member, inputs, name):

@@ -125,11 +125,46 @@ def test_a_user_network_on_flat_features_exports():
     np.testing.assert_allclose(model.predict(X, verbose=0), member.predict_proba(X), atol=ATOL)
 
 
+@pytest.mark.parametrize("passthrough", [False, True], ids=["probabilities", "passthrough"])
+def test_a_stacking_ensemble_exports_its_logistic_regression_as_a_dense_layer(tiny_split,
+                                                                               passthrough):
+    X, y, X_test, _ = tiny_split
+    stacking = StackingEnsemble(two_members(), fallback=None, passthrough=passthrough,
+                                holdout=0.3, random_state=0).fit(X, y)
+    assert stacking.selection_ == "meta_learner"
+    model = to_keras(stacking)
+    assert model.get_layer("meta_learner").units == 4
+    np.testing.assert_allclose(model.predict(X_test, verbose=0), stacking.predict_proba(X_test),
+                               atol=ATOL)
+
+
+def test_stacking_on_two_classes_and_its_best_member_alone_export_too(tiny_split):
+    X, y, X_test, _ = tiny_split
+    binary = StackingEnsemble(two_members(), fallback=None, holdout=0.3,
+                              random_state=0).fit(X, y % 2)
+    np.testing.assert_allclose(to_keras(binary).predict(X_test, verbose=0),
+                               binary.predict_proba(X_test), atol=ATOL)
+    alone = StackingEnsemble.from_blend(binary, fallback="best_member", selection_rule="min")
+    alone.selection_ = "best_member"  # as the cross-fitting chooses on small blending sets
+    model = to_keras(alone)
+    assert not any(layer.name == "meta_learner" for layer in model.layers)
+    np.testing.assert_allclose(model.predict(X_test, verbose=0), alone.predict_proba(X_test),
+                               atol=ATOL)
+
+
+def test_a_stacking_ensemble_with_a_forest_says_it_cannot_be_layers(tiny_split):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y, _, _ = tiny_split
+    forest = StackingEnsemble(two_members(), final_estimator=RandomForestClassifier(
+        n_estimators=5, random_state=0), fallback=None, holdout=0.3, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match="RandomForestClassifier cannot be exported as layers"):
+        to_keras(forest)
+
+
 def test_what_cannot_be_exported_says_so(weighted, tiny_split, tmp_path):
     with pytest.raises(NotFittedError):
         to_keras(WeightedAverageEnsemble(two_members()))
-    with pytest.raises(TypeError, match="StackingEnsemble cannot be exported yet"):
-        to_keras(StackingEnsemble(two_members()))
     with pytest.raises(TypeError, match="got LogisticRegression"):
         from sklearn.linear_model import LogisticRegression
 

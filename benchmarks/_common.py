@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -25,6 +26,20 @@ def machine():
         "scikit-learn": sklearn.__version__,
         "platform": platform.platform(),
     }
+
+
+def median_seconds(run, repeats):
+    """Median wall time of ``run()`` over ``repeats`` calls, after one warm-up call.
+
+    The warm-up keeps tracing and first-call costs out of a prediction time.
+    """
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(statistics.median(times))
 
 
 class Timer:

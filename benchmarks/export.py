@@ -16,13 +16,12 @@ SavedModel (batches of 512, as predict_proba), each after one warm-up call.
 import argparse
 import os
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, median_seconds, write_results  # noqa: E402
 
 #: The batch size predict_proba uses (members.utils.prediction.PREDICT_BATCH_SIZE).
 BATCH = 512
@@ -35,16 +34,6 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--name", default="export")
     return parser.parse_args(argv)
-
-
-def median_seconds(run, repeats):
-    run()  # warm-up: tracing and first-call costs are not prediction time
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def in_batches(serve, X):

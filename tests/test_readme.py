@@ -240,3 +240,10 @@ def test_the_quickstart_and_the_uncertainty_and_export_examples_run_as_written(
     np.testing.assert_allclose(namespace["served"].predict(X_test[:50], verbose=0),
                                model.predict_proba(X_test[:50]), atol=1e-5)
     assert {p.name for p in tmp_path.iterdir()} >= {"model.keras", "served", "model.tflite"}
+
+    cascading = code_blocks(section("One model for serving: `ensemble.export`"), "python")[1]
+    namespace.update(X_val=X_test[:100], y_val=namespace["y_test"][:100])
+    exec(compile(cascading, "README.md", "exec"), namespace)
+    cascade, stages = namespace["cascade"], namespace["stages"]
+    assert cascade.fit_scores_["accuracy"] >= cascade.fit_scores_["ensemble_accuracy"] - 0.001
+    assert stages.shape == (200,) and set(stages.tolist()) <= {0, 1}

@@ -8,8 +8,9 @@ from (``_blending_rows``: a held-out split, out-of-fold predictions, explicit
 validation data or prefit members); choosing among blending rules by
 cross-fitting (``_selection``). Public modules: ``weights`` (learning blend
 weights), ``averaging`` (applying them: weighted, rank and geometric means),
-``calibration`` (temperature scaling) and ``member_list`` (checking, fitting
-and stacking a list of members).
+``calibration`` (temperature scaling), ``member_list`` (checking, fitting
+and stacking a list of members) and ``cascade`` (``CascadeEnsemble``: one
+pass of one member answers the rows it is sure of, the ensemble the rest).
 
 What it may import
 ------------------
@@ -27,6 +28,7 @@ __getattr__, __dir__, __all__ = lazy_attributes(__name__, {
     "._base": ("ABSTENTION_SCORES",),
     "._stacking": ("StackingEnsemble",),
     "._weighted": ("WeightedAverageEnsemble",),
+    ".cascade": ("CascadeEnsemble",),
     ".calibration": ("apply_temperature", "fit_temperature"),
     ".averaging": ("blend", "geometric_blend", "rank_blend"),
     ".weights": ("caruana_weights", "check_weights", "equal_weights", "log_loss_weights"),

@@ -1,0 +1,72 @@
+"""CascadeEnsemble: the threshold keeps the accuracy, and each row is answered by its stage."""
+
+import copy
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from ensemble import WeightedAverageEnsemble
+from ensemble.combiners.cascade import CascadeEnsemble, _lowest_threshold
+from helpers import tiny_plain_and_separable
+
+
+@pytest.fixture(scope="module")
+def ensemble(tiny_split):
+    X, y, _, _ = tiny_split
+    return WeightedAverageEnsemble(tiny_plain_and_separable(plain_tta="flip+shift"),
+                                   weighting="equal", holdout=0.3, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.05])
+def test_the_chosen_threshold_keeps_the_accuracy_on_the_rows_it_was_chosen_on(
+        ensemble, tiny_split, tolerance):
+    _, _, X_test, y_test = tiny_split
+    cascade = CascadeEnsemble(ensemble, tolerance=tolerance).fit(X_test, y_test)
+    scores = cascade.fit_scores_
+    assert scores["accuracy"] >= scores["ensemble_accuracy"] - tolerance
+    assert scores["accuracy"] == pytest.approx(np.mean(cascade.predict(X_test) == y_test))
+    _, stages = cascade.predict_stages(X_test)
+    assert scores["first_stage_share"] == pytest.approx(np.mean(stages == 0))
+
+
+def test_each_row_is_answered_by_its_stage_and_the_ensemble_keeps_its_tta(ensemble, tiny_split):
+    _, _, X_test, y_test = tiny_split
+    cascade = CascadeEnsemble(ensemble, first_member="plain", tolerance=0.05).fit(X_test, y_test)
+    proba, stages = cascade.predict_stages(X_test)
+    plain = ensemble.named_members_["plain"]
+    assert plain.tta == "flip+shift", "the first stage is a copy: the member keeps its TTA"
+    single = copy.copy(plain)
+    single.tta = "none"  # one pass of the same fitted network
+    early, later = stages == 0, stages == 1
+    np.testing.assert_allclose(proba[early], single.predict_proba(X_test[early]))
+    assert np.all(proba[early].max(axis=1) >= cascade.threshold_)
+    if later.any():
+        np.testing.assert_allclose(proba[later], ensemble.predict_proba(X_test[later]))
+
+
+def test_the_threshold_is_the_lowest_that_keeps_the_accuracy_and_never_splits_ties():
+    right = np.array([True, True, True, True])
+    confidence = np.array([0.9, 0.8, 0.7, 0.6])
+    first = np.array([True, True, False, True])
+    assert _lowest_threshold(confidence, first, right, 0.0) == 0.8
+    assert _lowest_threshold(confidence, first, right, 0.25) == 0.6
+    tied = _lowest_threshold(np.array([0.9, 0.9, 0.5]), np.array([True, False, True]),
+                             np.array([True, True, True]), 0.0)
+    assert tied == float("inf")  # answering the 0.9 rows loses one: nothing is answered early
+
+
+def test_parameters_and_bad_input(ensemble, tiny_split):
+    _, _, X_test, y_test = tiny_split
+    cascade = CascadeEnsemble(ensemble, tolerance=0.01)
+    assert clone(cascade).get_params()["tolerance"] == 0.01
+    assert CascadeEnsemble(ensemble).fit(X_test, y_test).first_member_ == "plain"  # equal: first
+    with pytest.raises(ValueError, match="first_member must be one of"):
+        CascadeEnsemble(ensemble, first_member="vgg").fit(X_test, y_test)
+    with pytest.raises(ValueError, match="tolerance"):
+        CascadeEnsemble(ensemble, tolerance=2).fit(X_test, y_test)
+    with pytest.raises(NotFittedError):
+        CascadeEnsemble(WeightedAverageEnsemble(tiny_plain_and_separable())).fit(X_test, y_test)
+    with pytest.raises(NotFittedError):
+        CascadeEnsemble(ensemble).predict(X_test)

@@ -41,6 +41,8 @@ def add_parser(commands):
 
 def run(args):
     require_file(args.model, MODEL_ARCHIVE)
+    if args.format == "keras" and Path(args.output).suffix != ".keras":
+        raise CliError(f"a Keras export is a .keras file, got {args.output}")
     if args.format == "savedmodel":
         _refuse_existing_folder(args.output, args.overwrite)
     else:

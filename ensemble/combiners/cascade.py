@@ -10,17 +10,16 @@ cascade accuracy stays within ``tolerance`` of the full ensemble's on those
 rows (Wang et al. 2022, *Wisdom of Committees*).
 """
 
-import copy
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ensemble.combiners.member_list import aligned_proba
 from members.utils.checks import check_real
 from members.utils.labels import label_indices
 from members.utils.params import set_init_params
 
-__all__ = ["CascadeEnsemble"]
+__all__ = ["CascadeEnsemble", "single_pass"]
 
 
 class CascadeEnsemble(ClassifierMixin, BaseEstimator):
@@ -37,6 +36,11 @@ class CascadeEnsemble(ClassifierMixin, BaseEstimator):
     tolerance : float, default=0.001
         How much accuracy the cascade may give up against the full ensemble
         on the rows :meth:`fit` is given.
+
+    Notes
+    -----
+    ``clone`` keeps the same fitted ``ensemble`` (it is never refitted here),
+    so that ``GridSearchCV`` or ``cross_val_score`` can tune ``tolerance``.
 
     Attributes
     ----------
@@ -92,13 +96,13 @@ class CascadeEnsemble(ClassifierMixin, BaseEstimator):
         """
         check_real(self.tolerance, "tolerance", low=0.0, high=1.0)
         check_is_fitted(self.ensemble)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
         self.classes_ = self.ensemble.classes_
         self.first_member_ = self._first_member_name()
         y_idx = label_indices(y, self.classes_)
-        first = self._first_stage().predict_proba(X)
+        first = self._first_stage_proba(X)
         full = self.ensemble.predict_proba(X)
-        if len(first) != len(y_idx):
-            raise ValueError(f"X has {len(first)} rows but y has {len(y_idx)}.")
         first_right = np.argmax(first, axis=1) == y_idx
         full_right = np.argmax(full, axis=1) == y_idx
         self.threshold_ = _lowest_threshold(first.max(axis=1), first_right, full_right,
@@ -127,7 +131,7 @@ class CascadeEnsemble(ClassifierMixin, BaseEstimator):
             share of each is what the cascade saves.
         """
         check_is_fitted(self, "threshold_")
-        proba = self._first_stage().predict_proba(X)
+        proba = self._first_stage_proba(X)
         later = proba.max(axis=1) < self.threshold_
         if later.any():
             proba[later] = self.ensemble.predict_proba(np.asarray(X)[later])
@@ -156,11 +160,28 @@ class CascadeEnsemble(ClassifierMixin, BaseEstimator):
             return names[int(np.argmax(self.ensemble.weights_))]
         return self.ensemble.best_member_
 
-    def _first_stage(self):
-        """The first member with a single pass: a shallow copy, so the ensemble keeps its TTA."""
-        member = copy.copy(self.ensemble.named_members_[self.first_member_])
-        member.tta = "none"
-        return member
+    def _first_stage_proba(self, X):
+        """One pass of the first member, columns in the order of ``classes_``."""
+        return aligned_proba(single_pass(self.ensemble.named_members_[self.first_member_]), X,
+                             self.classes_)
+
+    def __sklearn_clone__(self):
+        # The ensemble is fitted and stays so: a clone (GridSearchCV over tolerance,
+        # cross_val_score) shares it, as scikit-learn's FrozenEstimator does.
+        return type(self)(**self.get_params(deep=False))
+
+
+def single_pass(member):
+    """A view of a fitted member that predicts without test-time augmentation.
+
+    A new object over the same attributes (and so the same network): not
+    ``copy.copy``, which goes through the member's pickling and would reload
+    its network on every call. The member itself keeps its ``tta``.
+    """
+    view = object.__new__(type(member))
+    view.__dict__.update(member.__dict__)
+    view.tta = "none"
+    return view
 
 
 def _lowest_threshold(confidence, first_right, full_right, tolerance):

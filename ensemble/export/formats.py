@@ -14,7 +14,7 @@ FORMATS = ("keras", "savedmodel", "tflite")
 
 
 def export(estimator, path, *, format="keras", overwrite=False):
-    """Write a fitted weighted ensemble or member as one model that needs no scikit-learn.
+    """Write a fitted ensemble or member as one model that needs no scikit-learn.
 
     Parameters
     ----------

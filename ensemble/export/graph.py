@@ -1,5 +1,7 @@
 """One Keras model that predicts what a fitted ensemble (or member) predicts."""
 
+import re
+
 import keras
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -79,9 +81,14 @@ def _ensemble_model(ensemble):
     names = list(ensemble.named_members_)
     used = _members_that_count(ensemble, names)
     members = [ensemble.members_[i] for i in used]
+    for i, member in zip(used, members, strict=True):
+        if not is_keras_member(member):
+            raise TypeError(f"Member {names[i]!r} is a {type(member).__name__}, not a Keras "
+                            "member of this package: it has no network to export.")
     inputs = keras.Input(shape=_common_input_shape(ensemble, members), name="images")
-    outputs = [_member_output(member, inputs, names[i])
-               for i, member in zip(used, members, strict=True)]
+    layer_names = _layer_names([names[i] for i in used])
+    outputs = [_member_output(member, inputs, layer_name)
+               for member, layer_name in zip(members, layer_names, strict=True)]
     if isinstance(ensemble, WeightedAverageEnsemble):
         proba = WeightedSum([float(ensemble.weights_[i]) for i in used], name="blend")(outputs)
     elif ensemble.selection_ == "best_member":
@@ -175,15 +182,37 @@ def _inference_network(member, name):
     """The member's pixel scaling and network, without its training-time augmentation.
 
     The fitted model is ``flat rows -> reshape -> pixel scale -> augmentation
-    -> network``; augmentation layers do nothing at inference, but their
-    random ops stay in an exported graph (TFLite cannot convert them). The
-    result has a name of its own, so that two members of one class do not
-    bring two layers of one name into the exported graph.
+    -> network``; the augmentation layers (Keras's ``Random*`` layers) do
+    nothing at inference, but their random ops stay in an exported graph
+    (TFLite cannot convert them). Any other layer there might act at
+    inference, so it is refused rather than left out. The result has a name
+    of its own, so that two members of one class do not bring two layers of
+    one name into the exported graph.
     """
+    network = member.model_.layers[-1]
+    for layer in member.model_.layers[1:-1]:
+        if not isinstance(layer, (keras.layers.Reshape, keras.layers.Rescaling)) \
+                and not type(layer).__name__.startswith("Random"):
+            raise TypeError(f"The {type(layer).__name__} layer {layer.name!r} of "
+                            f"{type(member).__name__}'s augmentation may act at prediction "
+                            "time; only Keras's Random* augmentation layers can be left out "
+                            "of an export.")
     inputs = keras.Input(shape=tuple(member.input_shape_), name=f"{name}_input")
     x = inputs
-    layer_names = {layer.name for layer in member.model_.layers}
-    if "pixel_scale" in layer_names:
-        x = member.model_.get_layer("pixel_scale")(x)
-    network = member.model_.layers[-1]
+    if member.pixel_scale_ != 1.0:
+        x = keras.layers.Rescaling(member.pixel_scale_, name=f"{name}_pixel_scale")(x)
     return keras.Model(inputs, network(x), name=f"{name}_network")
+
+
+def _layer_names(member_names):
+    """Member names as unique Keras layer names (letters, digits, ``_``, ``.`` and ``-``)."""
+    cleaned, seen = [], set()
+    for name in member_names:
+        base = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "member"
+        candidate, k = base, 1
+        while candidate in seen:
+            k += 1
+            candidate = f"{base}_{k}"
+        seen.add(candidate)
+        cleaned.append(candidate)
+    return cleaned

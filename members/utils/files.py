@@ -154,7 +154,9 @@ def atomic_write_folder(path, write, *, overwrite=False):
         at ``path`` is untouched.
     overwrite : bool, default=False
         Replace an existing ``path``: it is moved aside first and put back
-        if the rename fails, so it is never lost half-way.
+        if anything stops the rename, so it is never lost half-way (between
+        the two renames ``path`` is briefly absent). The files ``write``
+        makes are not fsynced one by one; the folder's rename is.
 
     Raises
     ------
@@ -162,23 +164,27 @@ def atomic_write_folder(path, write, *, overwrite=False):
         ``overwrite=False`` and ``path`` exists.
     """
     path = Path(path)
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it.")
+    _refuse_existing(path, overwrite)
     temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    old = temp / "old"
     try:
         write(temp / "new")
+        _refuse_existing(path, overwrite)  # something may have appeared while writing
         if os.path.lexists(path):
-            os.replace(path, temp / "old")
-            try:
-                os.replace(temp / "new", path)
-            except OSError:
-                os.replace(temp / "old", path)
-                raise
-        else:
-            os.replace(temp / "new", path)
+            os.replace(path, old)
+        os.replace(temp / "new", path)
         fsync_folder(path.parent)
     finally:
+        # Whatever stopped us (an error, Ctrl-C), the old folder goes back if nothing
+        # took its place: it is never lost with the temporary one.
+        if os.path.lexists(old) and not os.path.lexists(path):
+            os.replace(old, path)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _refuse_existing(path, overwrite):
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it.")
 
 
 def atomic_write_json(path, obj):

@@ -43,7 +43,7 @@ def test_a_saved_model_folder_is_kept_unless_overwrite(saved):
 
 @pytest.mark.parametrize("args, fragments", [
     (["missing.zip", "--output", "m.keras"], ["missing.zip"]),
-    (["model.zip", "--output", "m.h5"], ["is a .keras file"]),
+    (["model.zip", "--output", "m.h5"], ["is a .keras file", "m.h5"]),
     (["model.zip", "--output", "nowhere/m.keras"], ["nowhere", "does not exist"]),
 ])
 def test_bad_exports_are_one_line_errors_and_write_nothing(saved, args, fragments):

@@ -68,3 +68,16 @@ def test_a_failing_writer_leaves_the_old_folder_and_no_temporary_one(tmp_path):
         atomic_write_folder(target, broken, overwrite=True)
     assert (target / "content.txt").read_text() == "kept"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_a_folder_that_appears_while_writing_is_never_replaced_without_overwrite(tmp_path):
+    target = tmp_path / "export"
+
+    def racing(folder):
+        fill("someone else's")(target)  # another process got there first
+        fill("ours")(folder)
+
+    with pytest.raises(FileExistsError, match="already exists"):
+        atomic_write_folder(target, racing)
+    assert (target / "content.txt").read_text() == "someone else's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]

@@ -37,7 +37,7 @@ This module is pure NumPy/SciPy; it never imports TensorFlow.
 import numpy as np
 from scipy.optimize import minimize
 
-from members.utils.checks import check_int
+from members.utils.checks import check_int, check_member_shapes
 from members.utils.docs import with_shared_docs
 from members.utils.labels import label_indices
 
@@ -350,13 +350,7 @@ def _as_member_stack(probas):
         if len(probas) == 0:
             raise ValueError("probas is empty; at least one member is needed")
         members = [np.asarray(p) for p in probas]
-        for m, member in enumerate(members):
-            if member.ndim != 2 or member.shape != members[0].shape:
-                raise ValueError(
-                    "each member's probabilities must be 2-D of one shape "
-                    f"(n_samples, n_classes); member 0 has shape {members[0].shape}, "
-                    f"member {m} has shape {member.shape}"
-                )
+        check_member_shapes([member.shape for member in members])
         stack = np.stack(members).astype(np.float64, copy=False)
     else:
         stack = np.asarray(probas, dtype=np.float64)

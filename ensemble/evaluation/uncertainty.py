@@ -50,7 +50,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import Bunch
 
-from members.utils.checks import check_real
+from members.utils.checks import check_member_shapes, check_real
 from members.utils.docs import with_shared_docs
 from members.utils.labels import label_indices
 from members.utils.uncertainty import decompose_uncertainty as _decompose_checked
@@ -479,13 +479,7 @@ def _member_stack(member_probas):
     if isinstance(member_probas, (list, tuple)):
         if len(member_probas) == 0:
             raise ValueError("member_probas holds no member; at least one is needed")
-        shapes = [np.shape(member) for member in member_probas]
-        for position, shape in enumerate(shapes):
-            if len(shape) != 2 or shape != shapes[0]:
-                raise ValueError(
-                    "each member's probabilities must be 2-D of one shape (n_samples, "
-                    f"n_classes); member 0 has shape {shapes[0]}, member {position} has "
-                    f"shape {shape}")
+        check_member_shapes([np.shape(member) for member in member_probas])
     return _probabilities(member_probas, "member_probas", ndim=3)
 
 

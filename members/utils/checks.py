@@ -70,3 +70,23 @@ def check_real(value, name, *, low=None, high=None, low_open=False, high_open=Fa
         left, right = "(" if low_open else "[", ")" if high_open else "]"
         interval = f"{left}{low}, {'inf' if high is None else high}{right}"
         raise ValueError(f"{name} must be a number in {interval}, got {value!r}.")
+
+
+def check_member_shapes(shapes):
+    """Refuse a list of member probabilities that are not all 2-D of one shape.
+
+    Parameters
+    ----------
+    shapes : list of tuple of int
+        ``np.shape`` of each member's probabilities.
+
+    Raises
+    ------
+    ValueError
+        Naming the first member whose shape differs from member 0's.
+    """
+    for position, shape in enumerate(shapes):
+        if len(shape) != 2 or shape != shapes[0]:
+            raise ValueError(
+                "each member's probabilities must be 2-D of one shape (n_samples, n_classes); "
+                f"member 0 has shape {shapes[0]}, member {position} has shape {shape}")

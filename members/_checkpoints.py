@@ -39,7 +39,7 @@ LOCK_FILE = ".lock"
 PARAMS_FREE_TO_CHANGE_ON_RESUME = OUTPUT_ONLY_PARAMS | {"epochs", "tta", "precise_bn"}
 
 
-def checkpoint_for(estimator, X, y, validation, input_shape, pixel_scale):
+def checkpoint_for(estimator, X, y, validation, input_shape, pixel_scale, teacher=None):
     """The checkpoint folder and the fingerprints of one fit, or None without a folder.
 
     ``run`` identifies the fit an interrupted run may resume (the epoch
@@ -58,6 +58,9 @@ def checkpoint_for(estimator, X, y, validation, input_shape, pixel_scale):
         ``(X_val, y_val)`` of the validation split.
     input_shape : tuple of int
     pixel_scale : float
+    teacher : dict or None, default=None
+        With a teacher (``fit(..., teacher_proba=...)``), its settings and a
+        digest of its targets: they change what is trained.
 
     Returns
     -------
@@ -92,6 +95,8 @@ def checkpoint_for(estimator, X, y, validation, input_shape, pixel_scale):
         "n_features": int(estimator.n_features_in_),
         "data_sha256": data_digest(X, y, X_val, y_val),
     }
+    if teacher is not None:
+        run["teacher"] = dict(teacher)
     return Bunch(folder=CheckpointFolder(estimator.checkpoint_dir), run=run,
                  final=dict(run, epochs=int(estimator.epochs),
                             precise_bn=stable_repr(estimator.precise_bn)))

@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from members import _augment, _batchnorm, _checkpoints, _sizes, _training
+from members import _augment, _batchnorm, _checkpoints, _distillation, _sizes, _training
 from members.utils.checks import check_int, check_real, is_int
 from members.utils.docs import with_training_docs
 from members.utils.files import keras_model_from_bytes, keras_model_to_bytes
@@ -36,6 +36,12 @@ PRECISE_BN_ROWS = 10_000
 #: A member whose inference accuracy on its training rows trails its accuracy with
 #: batch statistics by more than this warns (BatchNormMismatchWarning).
 BATCHNORM_WARNING_GAP = 0.05
+#: ``fit(..., teacher_proba=...)``'s defaults: Hinton et al. (2015) soften with T in 2-20;
+#: a teacher that is an ensemble of networks like the student is already soft, and
+#: its probabilities on the rows its members trained on are mostly right, so they
+#: carry most of the loss (levers measured in BENCHMARKS.md, "A distilled student").
+DISTILLATION_TEMPERATURE = 2.0
+DISTILLATION_TEACHER_WEIGHT = 0.9
 
 
 class BatchNormMismatchWarning(UserWarning):
@@ -111,8 +117,9 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         return (n_features,)
 
     # ------------------------------------------------------------------------- fit
-    def fit(self, X, y):
-        """Train the network on ``X``, ``y``.
+    def fit(self, X, y, *, teacher_proba=None, temperature=DISTILLATION_TEMPERATURE,
+            teacher_weight=DISTILLATION_TEACHER_WEIGHT, classes=None):
+        """Train the network on ``X``, ``y``, optionally taught by a teacher's probabilities.
 
         Parameters
         ----------
@@ -120,6 +127,29 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             Raw pixels (uint8 or float) or any numeric features.
         y : array-like of shape (n_samples,)
             Class labels of any type scikit-learn accepts.
+        teacher_proba : array-like of shape (n_samples, n_classes), default=None
+            Knowledge distillation: another model's probabilities for ``X``
+            (one column per class of ``y``, in sorted order, as a fitted
+            classifier's ``predict_proba`` returns them). The member then
+            learns from them as well as from ``y`` (Hinton et al. 2015):
+            ``teacher_weight * T**2 * KL(teacher_T || member_T) + (1 -
+            teacher_weight) * cross-entropy(y, member)``, both softened by
+            the ``temperature`` T. Augmentation, validation split, early
+            stopping and checkpoints work as without a teacher, on this
+            loss; the fitted member is an ordinary one. None: train on
+            ``y`` alone. :func:`ensemble.export.distill` makes the
+            teacher's probabilities from a fitted ensemble.
+        temperature : float, default=2.0
+            Softens both distributions in the teacher's term (> 0).
+            Used only with ``teacher_proba``.
+        teacher_weight : float, default=0.9
+            Share of the teacher's term in the loss, in [0, 1]. Used only
+            with ``teacher_proba``.
+        classes : array-like of shape (n_classes,), default=None
+            The classes of ``teacher_proba``'s columns, when ``y`` may lack
+            some (unlabelled rows labelled by the teacher's predictions,
+            which may never name a class it still gives probability to).
+            None: the classes in ``y``. Used only with ``teacher_proba``.
 
         Returns
         -------
@@ -128,25 +158,39 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         """
         fitted_state = dict(self.__dict__)
         try:
-            return self._fit(X, y)
+            teacher = None
+            if teacher_proba is not None:
+                check_real(temperature, "temperature", low=0.0, low_open=True)
+                check_real(teacher_weight, "teacher_weight", low=0.0, high=1.0)
+                teacher = Bunch(proba=teacher_proba, temperature=float(temperature),
+                                weight=float(teacher_weight), classes=classes)
+            return self._fit(X, y, teacher)
         except BaseException:
             # A failed fit leaves a previously fitted estimator as it was.
             self.__dict__.clear()
             self.__dict__.update(fitted_state)
             raise
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, teacher=None):
         self._check_training_params()
+        if teacher is not None and self.class_weight is not None:
+            raise ValueError(
+                "class_weight cannot be combined with teacher_proba: the teacher's "
+                "probabilities already say how much each class counts. Fit with "
+                "class_weight=None."
+            )
         X, image_shape = flatten_images(X)
         X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=1)
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        encoder = LabelEncoder().fit(y if teacher is None or teacher.classes is None
+                                     else _teacher_classes(teacher.classes, y))
         if len(encoder.classes_) < 2:
             raise ValueError(
                 "Classifier can't train when only one class is present: y holds the single "
                 f"class {encoder.classes_[0]!r}."
             )
         y_encoded = encoder.transform(y)
+        targets = self._targets(y_encoded, len(encoder.classes_), teacher)
         input_shape = resolve_input_shape(
             self.input_shape, image_shape, self.n_features_in_, self._guess_input_shape
         )
@@ -155,29 +199,41 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         seed = seed_from(self.random_state)
 
         with _training.keras_session(), seeded(seed):
-            X_train, y_train, validation = validation_split(
-                X, y_encoded, self.validation_fraction, seed
+            # Split row numbers, so that the targets (which may be 2-d) follow their rows.
+            train_rows, _, validation_rows = validation_split(
+                np.arange(len(y_encoded)), y_encoded, self.validation_fraction, seed
             )
-            checkpoint = _checkpoints.checkpoint_for(self, X_train, y_train, validation,
-                                                     input_shape, pixel_scale)
+            X_train, y_train = X[train_rows], targets[train_rows]
+            validation = (None if validation_rows is None
+                          else (X[validation_rows[0]], targets[validation_rows[0]]))
+            checkpoint = _checkpoints.checkpoint_for(
+                self, X_train, y_encoded[train_rows],
+                None if validation is None else (validation[0], y_encoded[validation_rows[0]]),
+                input_shape, pixel_scale, teacher=self._teacher_fingerprint(teacher, targets))
             finished = None if checkpoint is None else checkpoint.folder.finished(checkpoint.final)
             steps_per_epoch = -(-len(y_train) // self.batch_size)
             if finished is not None:
                 # This very fit already ran to the end: load it, train nothing.
                 model, epoch_logs = finished
-                self._compile(model, steps_per_epoch)
             else:
                 # Images are checked for size; flat rows, whose shape is only guessed, are not.
                 images = image_shape is not None or self.input_shape is not None
                 model = self.compiled_model(input_shape, len(encoder.classes_), pixel_scale,
                                              steps_per_epoch, seed, images=images)
+                if teacher is not None:
+                    self._compile(model, steps_per_epoch, teacher)
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
                                          checkpoint)
+            if finished is not None or teacher is not None:
+                # The ordinary loss (a taught member is an ordinary member; a model
+                # loaded from a checkpoint has none).
+                self._compile(model, steps_per_epoch)
             if finished is not None or not self._recomputes_batchnorm():
                 # Nothing to recompute (a finished fit was saved with its statistics
                 # recomputed, or precise_bn=False): only measure, and warn on a mismatch.
-                self.batchnorm_check_ = self._match_batchnorm(model, X_train, y_train,
-                                                              update=False)
+                self.batchnorm_check_ = self._match_batchnorm(
+                    model, X_train, _distillation.labels_of(y_train, len(encoder.classes_)),
+                    update=False)
 
         self.classes_ = encoder.classes_
         self._fit_image_shape = image_shape
@@ -187,18 +243,25 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         self.history_ = _training.history_as_lists(epoch_logs)
         return self
 
+    @staticmethod
+    def _teacher_fingerprint(teacher, targets):
+        """What a checkpoint must match besides the data: the teacher's targets and settings."""
+        if teacher is None:
+            return None
+        return {"temperature": teacher.temperature, "teacher_weight": teacher.weight,
+                "targets_sha256": _checkpoints.data_digest(targets)}
+
     def _train(self, model, X, y, validation, class_weight, checkpoint):
-        """Run ``model.fit`` with the configured callbacks; return per-epoch logs."""
+        """Run ``model.fit`` with the configured callbacks; return per-epoch logs.
+
+        ``y`` and the validation targets are what :meth:`_targets` made.
+        """
         monitor = "val_loss" if validation is not None else "loss"
-        n_classes = model.output_shape[-1]
-        if validation is not None:
-            X_val, y_val = validation
-            validation = (X_val, self._targets(y_val, n_classes))
-            if class_weight is not None:
-                # Weigh the validation loss like the training loss, so that early
-                # stopping and the best checkpoint watch the objective being trained.
-                validation += (np.array([class_weight[label] for label in y_val]),)
-        y = self._targets(y, n_classes)
+        if validation is not None and class_weight is not None:
+            # Weigh the validation loss like the training loss, so that early
+            # stopping and the best checkpoint watch the objective being trained.
+            y_val = _distillation.labels_of(validation[1], model.output_shape[-1])
+            validation += (np.array([class_weight[label] for label in y_val]),)
         if checkpoint is None:
             return self._run_fit(model, X, y, validation, class_weight, None, monitor)
         with checkpoint.folder.locked():
@@ -241,7 +304,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
     def _recompute_batchnorm(self, model, X, y):
         """Precise batch-norm statistics for the weights ``fit`` ends with (best epoch included)."""
         if self._recomputes_batchnorm():
-            labels = np.argmax(y, axis=1) if np.ndim(y) == 2 else y  # one-hot with smoothing
+            labels = _distillation.labels_of(y, model.output_shape[-1])
             self.batchnorm_check_ = self._match_batchnorm(model, X, labels, update=True)
 
     def _match_batchnorm(self, model, X, y, *, update):
@@ -363,13 +426,22 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         self._compile(model, steps_per_epoch)
         return model
 
-    def _compile(self, model, steps_per_epoch):
-        """Compile with this member's optimizer and loss (also a model loaded from a checkpoint)."""
+    def _compile(self, model, steps_per_epoch, teacher=None):
+        """Compile with this member's optimizer and loss (also a model loaded from a checkpoint).
+
+        With a ``teacher`` (``fit``'s ``teacher_proba``), the loss is
+        :class:`members._distillation.DistillationLoss` on the targets
+        :meth:`_targets` made.
+        """
         learning_rate = _training.learning_rate_schedule(
             self.lr_schedule, self.learning_rate, steps_per_epoch=steps_per_epoch,
             epochs=self.epochs, warmup_epochs=self.warmup_epochs,
         )
-        if self.label_smoothing:
+        metrics = ["accuracy"]
+        if teacher is not None:
+            loss = _distillation.DistillationLoss(teacher.temperature, teacher.weight)
+            metrics = [_distillation.accuracy]
+        elif self.label_smoothing:
             loss = keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)
         else:
             loss = keras.losses.SparseCategoricalCrossentropy()
@@ -377,11 +449,16 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             optimizer=_training.make_optimizer(self.optimizer, learning_rate,
                                                weight_decay=self.weight_decay),
             loss=loss,
-            metrics=["accuracy"],
+            metrics=metrics,
         )
 
-    def _targets(self, y_encoded, n_classes):
-        """Class indices, or one-hot rows when label smoothing needs them."""
+    def _targets(self, y_encoded, n_classes, teacher=None):
+        """Class indices; one-hot rows when label smoothing needs them; with a teacher,
+        ``[labels | tempered teacher probabilities]`` (see :mod:`members._distillation`)."""
+        if teacher is not None:
+            proba = _distillation.check_teacher_proba(teacher.proba, len(y_encoded), n_classes)
+            return _distillation.distillation_targets(y_encoded, proba, teacher.temperature,
+                                                      self.label_smoothing)
         if not self.label_smoothing:
             return y_encoded
         return np.eye(n_classes, dtype="float32")[y_encoded]
@@ -545,6 +622,18 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         if isinstance(state.get("model_"), bytes):
             state = dict(state, model_=keras_model_from_bytes(state["model_"]))
         self.__dict__.update(state)
+
+
+def _teacher_classes(classes, y):
+    """``fit``'s ``classes``: sorted, unique, and holding every label of ``y``."""
+    classes = np.asarray(classes)
+    if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+        raise ValueError("classes must be a 1-d array of distinct labels, one per column of "
+                         "teacher_proba.")
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(f"y holds labels that are not in classes: {unknown.tolist()[:10]}.")
+    return classes
 
 
 def _exact_rows(proba):

@@ -1,4 +1,4 @@
-"""The ``keras-ensembles`` command line: fit, cv, evaluate, predict, blend, tune and export.
+"""The ``keras-ensembles`` command line: fit, cv, evaluate, predict, blend, tune, export, distill.
 
 Each subcommand lives in its own module with two functions,
 ``add_arguments(parser)`` and ``run(args) -> dict``; :func:`main` parses,
@@ -15,7 +15,7 @@ instant.
 What lives here
 ---------------
 One module per subcommand (``fit``, ``cv``, ``evaluate``, ``predict``,
-``blend``, ``tune``, ``export``); ``_options`` (shared arguments), ``_data`` (reading
+``blend``, ``tune``, ``export``, ``distill``); ``_options`` (shared arguments), ``_data`` (reading
 ``--data``), ``_build`` (members and combiners from options), ``_output``
 (printing, ``--json``, files that are never overwritten silently).
 
@@ -39,7 +39,7 @@ INTERRUPTED = 130
 
 def build_parser():
     """The argument parser with every subcommand."""
-    from ensemble.cli import blend, cv, evaluate, export, fit, predict, tune
+    from ensemble.cli import blend, cv, distill, evaluate, export, fit, predict, tune
 
     parser = OneLineParser(
         prog=PROG,
@@ -48,7 +48,7 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=OneLineParser)
-    for module in (fit, cv, evaluate, predict, blend, tune, export):
+    for module in (fit, cv, evaluate, predict, blend, tune, export, distill):
         module.add_parser(commands)
     return parser
 

@@ -71,6 +71,9 @@ finite_float = _checked(float, math.isfinite, "a finite number")
 #: A share in (0, 1]: a coverage or an accuracy.
 fraction = _checked(float, lambda value: math.isfinite(value) and 0 < value <= 1,
                     "a number in (0, 1]")
+#: A share in [0, 1]: a weight.
+share = _checked(float, lambda value: math.isfinite(value) and 0 <= value <= 1,
+                 "a number in [0, 1]")
 folds = _checked(int, lambda value: value >= 2, "at least 2 folds")
 jobs = _checked(int, lambda value: value >= 1 or value == -1,
                 "a positive integer or -1 (all cores)")

@@ -6,7 +6,8 @@ examples:
   keras-ensembles export m.zip --format tflite --output m.tflite
 
 The model takes a float32 batch of images shaped as the ensemble was fitted
-(for Fashion-MNIST (n, 28, 28, 1), raw pixels 0-255) and returns the blended
+(for Fashion-MNIST (n, 28, 28, 1), raw pixels 0-255; with --flat-input, rows
+of 784 pixels as a CSV holds them) and returns the blended
 probabilities, one column per class in the order of the archive's classes:
 every member that counts, its test-time transforms, the blend weights and the
 temperature are inside, and it predicts what predict --proba writes (within
@@ -35,6 +36,9 @@ def add_parser(commands):
                         help="the file or folder to write")
     parser.add_argument("--format", choices=FORMATS, default="keras",
                         help="keras (a .keras file), savedmodel (a folder) or tflite (a file)")
+    parser.add_argument("--flat-input", action="store_true",
+                        help="the model takes each image as one flat row of H*W*C pixels "
+                             "(row-major, channels last: a CSV row) instead of (H, W, C)")
     add_common_options(parser)
     return parser
 
@@ -52,10 +56,11 @@ def run(args):
     from ensemble.export import export
 
     model = load(args.model)
-    path = export(model, args.output, format=args.format, overwrite=args.overwrite)
+    path = export(model, args.output, format=args.format, overwrite=args.overwrite,
+                  flat_input=args.flat_input)
     say(args, f"Exported {type(model).__name__} from {args.model} as {args.format} to {path}")
     result = {"command": "export", "model": str(args.model), "format": args.format,
-              "output": str(path)}
+              "output": str(path), "flat_input": args.flat_input}
     emit_json(args, result)
     return result
 

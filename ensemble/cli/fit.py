@@ -15,7 +15,10 @@ also scored on the test split. --abstain-coverage C or --abstain-accuracy A
 saves an abstention rule with the model, chosen on the blending rows (which
 the members never trained on): the --abstain-score threshold that keeps the
 share C of rows the model is surest of, or the most rows whose accuracy
-reaches A; predict --abstain applies it.
+reaches A; predict --abstain applies it. --cascade-tolerance T saves a
+cascade rule, chosen on the blending rows: the confidence from which one
+pass of the member of largest weight answers alone, keeping the accuracy
+within T of the ensemble's; predict --cascade applies it.
 """
 
 import time
@@ -32,6 +35,7 @@ from ensemble.cli._options import (
     add_training_options,
     fraction,
     refuse_without,
+    share,
 )
 from ensemble.cli._output import emit_json, refuse_existing, say
 from ensemble.datasets import format_shape
@@ -52,6 +56,10 @@ def add_parser(commands):
     abstention.add_argument("--abstain-score", choices=ABSTENTION_SCORES, default=None,
                             help="the uncertainty the rule thresholds (default: total)")
     add_member_weights_option(abstention, "blend")
+    cascade = parser.add_argument_group("cascade rule saved with the model")
+    cascade.add_argument("--cascade-tolerance", type=share, default=None, metavar="T",
+                         help="accuracy (0-1) the cascade may give up on the blending rows "
+                              "against the ensemble, e.g. 0.001")
     add_common_options(parser)
     return parser
 
@@ -84,6 +92,8 @@ def run(args):
     ensemble.class_names_ = tuple(data.names_of(ensemble.classes_))
     if args.abstain_coverage is not None or args.abstain_accuracy is not None:
         _set_abstention(args, ensemble)
+    if args.cascade_tolerance is not None:
+        _set_cascade(args, ensemble, X, y)
     save(ensemble, args.output, overwrite=args.overwrite)
     say(args, f"Trained in {seconds:.1f} s; saved to {args.output}")
 
@@ -92,7 +102,8 @@ def run(args):
               "classes": ensemble.classes_, "class_names": list(ensemble.class_names_),
               "members": list(args.members),
               "combiner": type(ensemble).__name__, "weights": _weights(ensemble),
-              "abstention": getattr(ensemble, "abstention_", None)}
+              "abstention": getattr(ensemble, "abstention_", None),
+              "cascade": getattr(ensemble, "cascade_", None)}
     if test is not None:
         scores = report(ensemble, test.X, test.y, name="ensemble")
         say(args, f"\nTest split ({len(test.y)} images):\n{scores}")
@@ -118,6 +129,19 @@ def _set_abstention(args, ensemble):
     say(args, f"Abstention rule: {rule['score']} above {rule['threshold']:.4g} goes to a "
               f"person (on the {rule['n_rows']} blending rows: coverage "
               f"{rule['coverage']:.3f}, accuracy {rule['accuracy']:.4f})")
+
+
+def _set_cascade(args, ensemble, X, y):
+    """The cascade rule, chosen on the blending rows (the ones --holdout kept from the members)."""
+    from members.utils.splits import held_out_rows
+
+    _, blend = held_out_rows(np.asarray(y), args.holdout, args.seed)
+    ensemble.set_cascade(X[blend], np.asarray(y)[blend], tolerance=args.cascade_tolerance)
+    rule = ensemble.cascade_
+    say(args, f"Cascade rule: one pass of {rule['first_member']} answers rows where its "
+              f"confidence >= {rule['threshold']:.4g} (on the {rule['n_rows']} blending rows: "
+              f"{rule['first_stage_share']:.1%} of rows, accuracy {rule['accuracy']:.4f} "
+              f"against the ensemble's {rule['ensemble_accuracy']:.4f})")
 
 
 def _listed(names, limit=10):

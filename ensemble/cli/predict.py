@@ -27,6 +27,11 @@ with the model: fit --abstain-coverage/--abstain-accuracy, or
 set_abstention in Python), --abstain-above T (rows whose --abstain-score is
 above T) or --coverage C (all but the share C of the rows the model is
 surest of, in this file).
+
+--cascade applies the cascade rule saved with the model (fit
+--cascade-tolerance, or set_cascade in Python): one pass of its first member
+answers the rows it is sure of, the whole ensemble the rest; how many rows
+each stage answered is printed (and in --json).
 """
 
 import numpy as np
@@ -72,6 +77,10 @@ def add_parser(commands):
                        help="the uncertainty --abstain-above and --coverage rank by (default: "
                             "the saved rule's, else total); confidence ranks by 1 - confidence")
     add_member_weights_option(flags, "the saved rule's, else blend")
+    parser.add_argument("--cascade", action="store_true",
+                        help="answer the rows the cascade's first member is sure of with its "
+                             "single pass, the rest with the ensemble (the rule saved with the "
+                             "model by fit --cascade-tolerance)")
     add_common_options(parser)
     return parser
 
@@ -80,6 +89,7 @@ def run(args):
     _refuse_with_the_saved_rule(args)
     refuse_without(args, ["--abstain-score"], ["--abstain-above", "--coverage"])
     refuse_without(args, ["--member-weights"], ["--uncertainty", "--abstain-above", "--coverage"])
+    _refuse_with_the_cascade(args)
     refuse_existing([args.output], args.overwrite)
     split, data, _ = load_model_and_test_split(args, labels_required=False)
     if data.ids is not None and args.id_start is None:
@@ -102,7 +112,8 @@ def run(args):
     extra = _extra_columns(args, model, data.X)
     if extra:
         return _write_with_extra_columns(args, model, data, ids, id_source, split, header, extra)
-    proba = model.predict_proba(data.X)
+    cascade = _cascade(args, model, data.X) if args.cascade else None
+    proba = model.predict_proba(data.X) if cascade is None else cascade.pop("proba")
     if args.proba:
         write_probabilities(args.output, ids, proba, model.classes_, id_column=id_column,
                             overwrite=args.overwrite)
@@ -114,8 +125,39 @@ def run(args):
               f"({split} split of {args.data}, ids {id_source}) to {args.output}")
     result = {"command": "predict", "model": str(args.model), "output": str(args.output),
               "n_rows": int(len(data.X)), "columns": header}
+    if cascade is not None:
+        result["cascade"] = cascade
     emit_json(args, result)
     return result
+
+
+def _refuse_with_the_cascade(args):
+    """The cascade's rows come from two models: no shared uncertainty or abstention columns."""
+    if args.cascade:
+        for flag, value in (("--uncertainty", args.uncertainty), ("--abstain", args.abstain),
+                            ("--abstain-above", args.abstain_above),
+                            ("--coverage", args.coverage)):
+            if value not in (None, False):
+                raise CliError(f"{flag} does not go with --cascade: its columns describe the "
+                               "whole ensemble, which the cascade skips on most rows")
+
+
+def _cascade(args, model, X):
+    """The cascade's probabilities and how many rows each stage answered."""
+    from ensemble.combiners.cascade import CascadeEnsemble
+
+    if not hasattr(model, "named_members_"):
+        raise CliError(f"--cascade needs an ensemble; {args.model} holds one member")
+    cascade = CascadeEnsemble.from_rule(model)
+    proba, stages = cascade.predict_stages(X)
+    early = int(np.sum(stages == 0))
+    say(args, f"Cascade: one pass of {cascade.first_member_} answered {early} of {len(X)} rows "
+              f"({early / max(len(X), 1):.1%}; confidence >= {cascade.threshold_:.4g}), the "
+              f"ensemble the other {len(X) - early}")
+    return {"proba": proba, "first_member": cascade.first_member_,
+            "threshold": cascade.threshold_,
+            "rows_per_stage": {f"{cascade.first_member_} (one pass)": early,
+                               "ensemble": int(len(X) - early)}}
 
 
 def _extra_columns(args, model, X):

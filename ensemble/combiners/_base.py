@@ -61,6 +61,9 @@ SHARED_DOCS = {
     abstention_ : dict
         Only after :meth:`set_abstention`: the uncertainty score, its
         threshold and what it gave on the rows it was chosen on.
+    cascade_ : dict
+        Only after :meth:`set_cascade`: the cascade's first member, its
+        confidence threshold and what it gave on the rows it was chosen on.
     network_fits_ : int
         Member fits performed by ``fit``.
     classes_ : ndarray of shape (n_classes,)
@@ -155,6 +158,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X, y, validation_data):
         # A rule chosen for the previous fit's members does not carry over to new ones.
         self.__dict__.pop("abstention_", None)
+        self.__dict__.pop("cascade_", None)
         kept = check_members(self.members)
         check_source(self.holdout, self.cv, validation_data)
         _check_calibration(self.calibration)
@@ -397,6 +401,40 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         return Bunch(proba=proba, confidence=proba.max(axis=1), total=entropy(proba),
                      expected=parts.expected, mutual_information=parts.mutual_information,
                      member_weights=weights)
+
+    def set_cascade(self, X, y, *, tolerance=0.001, first_member=None):
+        """Choose and keep a cascade rule: one member's single pass answers the rows it is sure of.
+
+        :class:`~ensemble.combiners.cascade.CascadeEnsemble` chooses the
+        lowest confidence of the first member's pass (no test-time
+        augmentation) from which the cascade's accuracy on ``X, y`` stays
+        within ``tolerance`` of this ensemble's; the rule is kept as
+        ``cascade_`` (and in the archive), and
+        ``CascadeEnsemble.from_rule(ensemble)`` or ``keras-ensembles
+        predict --cascade`` applies it without choosing again.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Labelled rows the members did not train on (the blending rows,
+            on which the ensemble's accuracy is a little optimistic, which
+            makes the threshold stricter, not looser).
+        y : array-like of shape (n_samples,)
+        tolerance : float, default=0.001
+            Accuracy the cascade may give up on these rows.
+        first_member : str or None, default=None
+            The first stage (None: the member of largest weight, or a stacking
+            ensemble's best member).
+
+        Returns
+        -------
+        self
+        """
+        from ensemble.combiners.cascade import CascadeEnsemble  # it wraps this class
+
+        rule = CascadeEnsemble(self, first_member=first_member, tolerance=tolerance).fit(X, y)
+        self.cascade_ = rule.rule_
+        return self
 
     def set_abstention(self, X=None, y=None, *, score="total", target_accuracy=None,
                        target_coverage=None, member_weights="blend"):

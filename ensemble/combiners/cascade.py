@@ -19,7 +19,11 @@ from members.utils.checks import check_real
 from members.utils.labels import label_indices
 from members.utils.params import set_init_params
 
-__all__ = ["CascadeEnsemble", "single_pass"]
+__all__ = ["CascadeEnsemble", "RULE_KEYS", "single_pass"]
+
+#: What a cascade's ``rule_`` (and an ensemble's ``cascade_``) records.
+RULE_KEYS = ("first_member", "threshold", "tolerance", "n_rows", "accuracy",
+             "ensemble_accuracy", "first_stage_share")
 
 
 class CascadeEnsemble(ClassifierMixin, BaseEstimator):
@@ -53,6 +57,9 @@ class CascadeEnsemble(ClassifierMixin, BaseEstimator):
         On the rows ``fit`` saw: ``accuracy`` of the cascade and of the full
         ensemble (``ensemble_accuracy``) and ``first_stage_share`` (the rows
         the first stage answered).
+    rule_ : dict
+        Everything above in one dict (:data:`RULE_KEYS`), as an ensemble's
+        ``set_cascade`` keeps it and :meth:`from_rule` rebuilds the cascade.
     classes_ : ndarray of shape (n_classes,)
 
     Examples
@@ -111,7 +118,43 @@ class CascadeEnsemble(ClassifierMixin, BaseEstimator):
         self.fit_scores_ = {"accuracy": float(np.where(early, first_right, full_right).mean()),
                             "ensemble_accuracy": float(full_right.mean()),
                             "first_stage_share": float(early.mean())}
+        self.rule_ = {"first_member": self.first_member_, "threshold": self.threshold_,
+                      "tolerance": float(self.tolerance), "n_rows": int(len(y_idx)),
+                      **self.fit_scores_}
         return self
+
+    @classmethod
+    def from_rule(cls, ensemble, rule=None):
+        """The fitted cascade a saved rule describes, without choosing the threshold again.
+
+        Parameters
+        ----------
+        ensemble : fitted WeightedAverageEnsemble or StackingEnsemble
+        rule : dict, default=None
+            A cascade's ``rule_`` (see :data:`RULE_KEYS`). None: the
+            ensemble's own ``cascade_``, from its ``set_cascade`` (kept in
+            its archive).
+
+        Returns
+        -------
+        CascadeEnsemble
+        """
+        if rule is None:
+            if not hasattr(ensemble, "cascade_"):
+                raise ValueError(
+                    f"This {type(ensemble).__name__} has no cascade rule: call "
+                    "set_cascade(X_val, y_val) (or keras-ensembles fit --cascade-tolerance) "
+                    "first."
+                )
+            rule = ensemble.cascade_
+        cascade = cls(ensemble, first_member=rule["first_member"], tolerance=rule["tolerance"])
+        cascade.classes_ = ensemble.classes_
+        cascade.first_member_ = cascade._first_member_name()
+        cascade.threshold_ = float(rule["threshold"])
+        cascade.fit_scores_ = {key: rule[key] for key in
+                               ("accuracy", "ensemble_accuracy", "first_stage_share")}
+        cascade.rule_ = dict(rule)
+        return cascade
 
     def predict_stages(self, X):
         """Probabilities, and which stage answered each row (0: the first, 1: the ensemble).

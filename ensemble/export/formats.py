@@ -13,7 +13,7 @@ from members.utils.files import atomic_write_bytes, atomic_write_folder, keras_m
 FORMATS = ("keras", "savedmodel", "tflite")
 
 
-def export(estimator, path, *, format="keras", overwrite=False):
+def export(estimator, path, *, format="keras", overwrite=False, flat_input=False):
     """Write a fitted ensemble or member as one model that needs no scikit-learn.
 
     Parameters
@@ -27,6 +27,9 @@ def export(estimator, path, *, format="keras", overwrite=False):
     overwrite : bool, default=False
         Replace what is at ``path``; otherwise an existing ``path`` is an
         error and nothing is written.
+    flat_input : bool, default=False
+        The model takes flat rows of pixels instead of images (see
+        :func:`~ensemble.export.graph.to_keras`).
 
     Returns
     -------
@@ -45,7 +48,8 @@ def export(estimator, path, *, format="keras", overwrite=False):
     Notes
     -----
     A SavedModel serves one function, ``serve``, taking a float32 batch of
-    images: ``tf.saved_model.load(path).serve(images)``.
+    images (or of flat rows, with ``flat_input``):
+    ``tf.saved_model.load(path).serve(images)``.
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
@@ -56,7 +60,7 @@ def export(estimator, path, *, format="keras", overwrite=False):
         raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it.")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"The folder of {str(path)!r} does not exist.")
-    model = to_keras(estimator)
+    model = to_keras(estimator, flat_input=flat_input)
     if format == "keras":
         atomic_write_bytes(path, keras_model_to_bytes(model), overwrite=overwrite)
     elif format == "savedmodel":

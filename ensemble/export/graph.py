@@ -12,7 +12,7 @@ from members.utils.kinds import is_keras_member
 from members.utils.tta import resolve_tta
 
 
-def to_keras(estimator):
+def to_keras(estimator, *, flat_input=False):
     """The fitted ensemble or member as one ``keras.Model`` from images to probabilities.
 
     Every member that counts (non-zero blend weight) runs every test-time
@@ -29,16 +29,22 @@ def to_keras(estimator):
         a ``LogisticRegression`` (or that predicts with its best member),
         or one of the package's members.
 
+    flat_input : bool, default=False
+        Take each image as one flat row of ``height * width * channels``
+        values (row-major, channels last: a CSV row of pixels), reshaped
+        inside the model.
+
     Returns
     -------
     keras.Model
         Input: a float32 batch of shape ``(n, *input_shape_)`` (images
         ``(n, height, width, channels)``; flat rows for members fitted on
-        flat features). Output: ``(n, n_classes)`` probabilities in the
+        flat features), or ``(n, height * width * channels)`` with
+        ``flat_input``. Output: ``(n, n_classes)`` probabilities in the
         order of ``classes_``, equal to ``predict_proba`` up to float32
-        rounding (about 1e-6). Unlike ``predict_proba`` it does not check
-        its input: reshape flat rows and keep pixels in the range the model
-        was fitted on.
+        rounding (about 1e-6). Unlike ``predict_proba`` it takes one
+        layout (images, or flat rows with ``flat_input``) and does not
+        check its input: keep pixels in the range the model was fitted on.
 
     Raises
     ------
@@ -66,17 +72,26 @@ def to_keras(estimator):
     True
     """
     if isinstance(estimator, (WeightedAverageEnsemble, StackingEnsemble)):
-        return _ensemble_model(estimator)
+        return _ensemble_model(estimator, flat_input)
     if is_keras_member(estimator):
         check_is_fitted(estimator)
-        inputs = keras.Input(shape=tuple(estimator.input_shape_), name="images")
-        return keras.Model(inputs, _member_output(estimator, inputs, "member"),
+        inputs, images = _inputs(tuple(estimator.input_shape_), flat_input)
+        return keras.Model(inputs, _member_output(estimator, images, "member"),
                            name=f"{type(estimator).__name__}_export")
     raise TypeError(f"to_keras exports the package's ensembles and members, got "
                     f"{type(estimator).__name__}.")
 
 
-def _ensemble_model(ensemble):
+def _inputs(shape, flat_input):
+    """The model's input, and the images it becomes (the same tensor unless ``flat_input``)."""
+    if not flat_input or len(shape) == 1:
+        inputs = keras.Input(shape=shape, name="images")
+        return inputs, inputs
+    inputs = keras.Input(shape=(int(np.prod(shape)),), name="pixels")
+    return inputs, keras.layers.Reshape(shape, name="images")(inputs)
+
+
+def _ensemble_model(ensemble, flat_input=False):
     check_is_fitted(ensemble)
     names = list(ensemble.named_members_)
     used = _members_that_count(ensemble, names)
@@ -85,16 +100,16 @@ def _ensemble_model(ensemble):
         if not is_keras_member(member):
             raise TypeError(f"Member {names[i]!r} is a {type(member).__name__}, not a Keras "
                             "member of this package: it has no network to export.")
-    inputs = keras.Input(shape=_common_input_shape(ensemble, members), name="images")
+    inputs, images = _inputs(_common_input_shape(ensemble, members), flat_input)
     layer_names = _layer_names([names[i] for i in used])
-    outputs = [_member_output(member, inputs, layer_name)
+    outputs = [_member_output(member, images, layer_name)
                for member, layer_name in zip(members, layer_names, strict=True)]
     if isinstance(ensemble, WeightedAverageEnsemble):
         proba = WeightedSum([float(ensemble.weights_[i]) for i in used], name="blend")(outputs)
     elif ensemble.selection_ == "best_member":
         (proba,) = outputs
     else:
-        proba = _meta_learner_output(ensemble, outputs, inputs)
+        proba = _meta_learner_output(ensemble, outputs, images)
     temperature = float(getattr(ensemble, "temperature_", 1.0))
     if temperature != 1.0:
         proba = TemperatureScaling(temperature, name="temperature")(proba)

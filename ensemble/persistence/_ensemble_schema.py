@@ -11,6 +11,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ensemble.combiners import ABSTENTION_SCORES, StackingEnsemble, WeightedAverageEnsemble
+from ensemble.combiners.cascade import RULE_KEYS as CASCADE_RULE_KEYS
 from ensemble.persistence._archive import BLEND_FILE, FINAL_ESTIMATOR_FILE
 from ensemble.persistence._member_schema import build_member, check_member_spec, describe_member
 from ensemble.persistence._values import (
@@ -81,6 +82,8 @@ def describe_ensemble(ensemble, files):
         spec["selection"] = _selection_spec(ensemble)
     if hasattr(ensemble, "abstention_"):
         spec["abstention"] = _abstention_spec(ensemble.abstention_, len(member_specs))
+    if hasattr(ensemble, "cascade_"):
+        spec["cascade"] = _cascade_spec(ensemble.cascade_, names)
     if isinstance(ensemble, WeightedAverageEnsemble):
         weights = np.asarray(ensemble.weights_)
         if weights.dtype.kind != "f":
@@ -164,6 +167,34 @@ def _check_abstention_spec(abstention, n_members):
            "abstention.rows must be 'blending' or 'given'")
 
 
+def _cascade_spec(cascade, names):
+    """The rule of ``set_cascade``; an infinite threshold (never early) is stored as null."""
+    spec = {key: cascade.get(key) for key in CASCADE_RULE_KEYS}
+    if is_real(spec["threshold"], finite=False) and np.isinf(spec["threshold"]):
+        spec["threshold"] = None
+    try:
+        _check_cascade_spec(spec, names)
+    except ValueError as error:
+        raise TypeError(f"Can't save this cascade_: {error}") from None
+    return spec
+
+
+def _check_cascade_spec(cascade, names):
+    """Archives written before cascade rules existed have none."""
+    if cascade is None:
+        return
+    expect(isinstance(cascade, dict) and set(cascade) == set(CASCADE_RULE_KEYS),
+           f"cascade must hold exactly {list(CASCADE_RULE_KEYS)}")
+    expect(cascade["first_member"] in names, "cascade.first_member must name a member")
+    expect(cascade["threshold"] is None or is_real(cascade["threshold"]),
+           "cascade.threshold must be a number or null")
+    for key in ("tolerance", "accuracy", "ensemble_accuracy", "first_stage_share"):
+        expect(is_real(cascade[key]) and 0 <= cascade[key] <= 1,
+               f"cascade.{key} must be a number in [0, 1]")
+    expect(is_int(cascade["n_rows"]) and cascade["n_rows"] >= 1,
+           "cascade.n_rows must be an int >= 1")
+
+
 def _members_layout(members_param, names):
     """``members`` as [{"name", "index"} or {"name", "drop": true}], in the parameter's order."""
     try:
@@ -244,6 +275,8 @@ def check_ensemble_spec(spec, contents):
     _check_selection_spec(spec.get("selection"),
                           [entry["name"] for entry in layout if "index" in entry])
     _check_abstention_spec(spec.get("abstention"), len(member_specs))
+    _check_cascade_spec(spec.get("cascade"),
+                        [entry["name"] for entry in layout if "index" in entry])
 
     expected = {f"members/{index}.keras" for index in range(len(member_specs))}
     n_classes = len(classes)
@@ -336,6 +369,10 @@ def build_ensemble(spec, contents):
                                        for name, entry in selection["scores"].items()}
     if spec.get("abstention") is not None:
         estimator.abstention_ = dict(spec["abstention"])
+    if spec.get("cascade") is not None:
+        rule = dict(spec["cascade"])
+        rule["threshold"] = float("inf") if rule["threshold"] is None else rule["threshold"]
+        estimator.cascade_ = rule
     if spec["blend"]["included"]:
         predictions, targets = _read_blend(contents[BLEND_FILE], spec["blend"]["targets"],
                                            len(members), len(estimator.classes_))

@@ -29,6 +29,17 @@ def test_a_keras_export_predicts_what_the_archive_does(saved):
                                load(folder / "model.zip").predict_proba(X), atol=1e-5)
 
 
+def test_flat_input_exports_a_model_of_csv_rows(saved):
+    folder, X = saved
+    result = run_cli("export", "model.zip", "--output", "flat.keras", "--flat-input", "--json",
+                     cwd=folder)
+    assert '"flat_input": true' in result.stdout
+    exported = keras.saving.load_model(folder / "flat.keras", safe_mode=True)
+    assert exported.input_shape == (None, 784)
+    np.testing.assert_allclose(exported.predict(X.reshape(len(X), -1), verbose=0),
+                               load(folder / "model.zip").predict_proba(X), atol=1e-5)
+
+
 def test_a_saved_model_folder_is_kept_unless_overwrite(saved):
     folder, _ = saved
     run_cli("export", "model.zip", "--format", "savedmodel", "--output", "served", cwd=folder)

@@ -76,3 +76,47 @@ def test_parameters_and_bad_input(ensemble, tiny_split):
         CascadeEnsemble(WeightedAverageEnsemble(tiny_plain_and_separable())).fit(X_test, y_test)
     with pytest.raises(NotFittedError):
         CascadeEnsemble(ensemble).predict(X_test)
+
+
+def test_a_cascade_rule_is_kept_in_the_archive_and_dropped_by_a_refit(tiny_split, tmp_path):
+    from ensemble import load, save
+
+    X, y, X_test, y_test = tiny_split
+    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), weighting="equal",
+                                       holdout=0.3, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="no cascade rule: call set_cascade"):
+        CascadeEnsemble.from_rule(ensemble)
+    assert ensemble.set_cascade(X_test, y_test, tolerance=0.05) is ensemble
+    direct = CascadeEnsemble(ensemble, tolerance=0.05).fit(X_test, y_test)
+    assert ensemble.cascade_ == direct.rule_
+    save(ensemble, tmp_path / "m.zip")
+    loaded = load(tmp_path / "m.zip")
+    assert loaded.cascade_ == ensemble.cascade_
+    rebuilt = CascadeEnsemble.from_rule(loaded)
+    proba, stages = rebuilt.predict_stages(X_test)
+    expected, expected_stages = direct.predict_stages(X_test)
+    np.testing.assert_array_equal(stages, expected_stages)
+    np.testing.assert_allclose(proba, expected, atol=1e-6)
+    ensemble.fit(X, y)
+    assert not hasattr(ensemble, "cascade_")
+
+
+def test_a_rule_that_never_answers_early_survives_the_archive(ensemble, tmp_path):
+    from ensemble import load, save
+
+    ensemble.cascade_ = dict(first_member="plain", threshold=float("inf"), tolerance=0.0,
+                             n_rows=10, accuracy=0.5, ensemble_accuracy=0.5,
+                             first_stage_share=0.0)
+    try:
+        save(ensemble, tmp_path / "never.zip")
+    finally:
+        del ensemble.cascade_
+    assert load(tmp_path / "never.zip").cascade_["threshold"] == float("inf")
+    bad = dict(first_member="nobody", threshold=0.5, tolerance=0.0, n_rows=10, accuracy=0.5,
+               ensemble_accuracy=0.5, first_stage_share=0.0)
+    ensemble.cascade_ = bad
+    try:
+        with pytest.raises(TypeError, match="cascade.first_member must name a member"):
+            save(ensemble, tmp_path / "bad.zip")
+    finally:
+        del ensemble.cascade_

@@ -103,6 +103,16 @@ def test_tflite_predicts_the_same(weighted, tiny_split, tmp_path):
     np.testing.assert_allclose(proba, weighted.predict_proba(tiny_split[2]), atol=1e-4)
 
 
+def test_flat_input_takes_rows_of_pixels_as_a_csv_holds_them(weighted, tiny_split, tmp_path):
+    X_test = tiny_split[2]
+    rows = X_test.reshape(len(X_test), -1)
+    path = export(weighted, tmp_path / "flat.keras", flat_input=True)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.input_shape == (None, 64)
+    np.testing.assert_allclose(loaded.predict(rows, verbose=0), weighted.predict_proba(rows),
+                               atol=ATOL)
+
+
 @pytest.mark.parametrize("channels", [1, 3], ids=["grey", "colour"])
 def test_one_member_exports_alone(channels):
     X, y = make_tiny_images()
@@ -110,6 +120,10 @@ def test_one_member_exports_alone(channels):
     member = tiny_plain(tta="flip", epochs=1).fit(X, y)
     np.testing.assert_allclose(to_keras(member).predict(X[:20], verbose=0),
                                member.predict_proba(X[:20]), atol=ATOL)
+    # Colour rows flatten channels last, as predict_proba takes them.
+    flat = to_keras(member, flat_input=True)
+    np.testing.assert_allclose(flat.predict(X[:20].reshape(20, -1), verbose=0),
+                               member.predict_proba(X[:20].reshape(20, -1)), atol=ATOL)
 
 
 def test_a_user_network_on_flat_features_exports():
@@ -117,7 +131,7 @@ def test_a_user_network_on_flat_features_exports():
     X, y = rng.normal(size=(60, 5)), np.arange(60) % 3
     member = KerasMemberClassifier(build_tiny_mlp, **dict(TINY_TRAINING, epochs=2)).fit(X, y)
     model = to_keras(member)
-    assert model.input_shape == (None, 5)
+    assert model.input_shape == to_keras(member, flat_input=True).input_shape == (None, 5)
     np.testing.assert_allclose(model.predict(X, verbose=0), member.predict_proba(X), atol=ATOL)
 
 

@@ -1,0 +1,185 @@
+"""A distilled student against its network trained normally, on full Fashion-MNIST.
+
+Usage::
+
+    python benchmarks/seeds_ensemble.py --output seeds.zip        # the teacher (~25 min)
+    python benchmarks/distill.py --teacher seeds.zip              # -> results/distill.{md,json}
+    python benchmarks/distill.py --teacher seeds.zip --temperature 4 --seeds 0   # a lever
+
+The teacher is a fitted ensemble archive; its members trained on the rows
+its ``holdout`` left them (the held-out split is reproduced from its
+``holdout`` and ``random_state``). Each student is the CLI's plain member
+(``PlainCNNClassifier(horizontal_flip=True, random_state=seed)``) taught by
+the teacher on those same training rows (``ensemble.export.distill``), and
+its baseline is the same network, same seed, same rows, trained on the
+labels alone: the teacher's own member of that seed when the teacher holds
+one (``plain_<seed>``, as ``seeds_ensemble.py`` names them), else a fit
+made here. Scores on the 10,000 test images, each student against its
+baseline with a paired bootstrap interval (and McNemar's test for
+accuracy); the share of the teacher's log-loss advantage over the
+baselines that the students recover. Each run is kept in
+``results/distill_runs.json``, so the script resumes and the levers add up.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from _common import RESULTS, machine, markdown_table, median_seconds, write_results  # noqa: E402
+
+RUNS = RESULTS / "distill_runs.json"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teacher", required=True, help="a fitted ensemble archive")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--temperature", type=float, default=2.0)
+    parser.add_argument("--teacher-weight", type=float, default=0.9)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="the student's epochs (default: the member's own)")
+    parser.add_argument("--name", default="distill")
+    return parser.parse_args(argv)
+
+
+def load_runs():
+    return json.loads(RUNS.read_text()) if RUNS.is_file() else {}
+
+
+def save_runs(runs):
+    RESULTS.mkdir(exist_ok=True)
+    RUNS.write_text(json.dumps(runs, indent=2) + "\n")
+
+
+def training_rows(teacher, y):
+    """The rows the teacher's members trained on: its held-out split, reproduced."""
+    from members.utils.splits import held_out_rows
+
+    params = teacher.get_params(deep=False)
+    if params.get("holdout") is None:
+        return np.arange(len(y))
+    train, _ = held_out_rows(y, params["holdout"], params["random_state"])
+    return np.sort(train)
+
+
+def scores(y, proba, classes):
+    from ensemble.evaluation.metrics import accuracy, log_loss
+
+    return {"accuracy": accuracy(y, proba, classes), "log_loss": log_loss(y, proba, classes)}
+
+
+def fit_timed(fit):
+    start = time.perf_counter()
+    model = fit()
+    return model, time.perf_counter() - start
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from ensemble import load
+    from ensemble.datasets import load_fashion_mnist
+    from ensemble.evaluation.comparison import compare_to_best_member
+    from ensemble.export import distill
+    from members import PlainCNNClassifier
+
+    teacher = load(args.teacher)
+    (X, y), (X_test, y_test), _ = load_fashion_mnist("full", download=False)
+    rows = training_rows(teacher, y)
+    X_train, y_train = X[rows], y[rows]
+    classes = teacher.classes_
+    teacher_test = teacher.predict_proba(X_test)
+    teacher_seconds = median_seconds(lambda: teacher.predict_proba(X_test), 3)
+    teacher_scores = scores(y_test, teacher_test, classes)
+    print(f"teacher {args.teacher}: {teacher_scores} ({len(rows)} training rows), "
+          f"predicts the test set in {teacher_seconds:.2f} s", flush=True)
+
+    lever = {"temperature": args.temperature, "teacher_weight": args.teacher_weight,
+             "epochs": args.epochs}
+    runs = load_runs()
+    results = []
+    for seed in args.seeds:
+        epochs = {} if args.epochs is None else {"epochs": args.epochs}
+        template = PlainCNNClassifier(horizontal_flip=True, random_state=seed, **epochs)
+        key = json.dumps({"teacher": os.path.basename(args.teacher), "seed": seed, **lever},
+                         sort_keys=True)
+        baseline = dict(teacher.named_members_).get(f"plain_{seed}")
+        if baseline is None or args.epochs is not None:
+            baseline, seconds = fit_timed(lambda t=template: t.fit(X_train, y_train))
+            baseline_seconds = seconds
+        else:
+            baseline_seconds = None  # trained inside the teacher
+        if key in runs:
+            print(f"seed {seed}: cached", flush=True)
+            results.append(runs[key])
+            continue
+        student, seconds = fit_timed(lambda t=template: distill(
+            teacher, X_train, y_train, student=t, temperature=args.temperature,
+            teacher_weight=args.teacher_weight))
+        student_test = student.predict_proba(X_test)
+        baseline_test = baseline.predict_proba(X_test)
+        comparison = compare_to_best_member(y_test, student_test, {"normal": baseline_test},
+                                            classes)
+        run = {"seed": seed, **lever, "student_seconds": seconds,
+               "baseline_seconds": baseline_seconds,
+               "student_epochs": len(student.history_["loss"]),
+               "student": scores(y_test, student_test, classes),
+               "baseline": scores(y_test, baseline_test, classes),
+               "accuracy_gain": comparison["accuracy"]["gain"],
+               "accuracy_interval": comparison["accuracy"]["interval"],
+               "mcnemar_p": comparison["accuracy"]["mcnemar_p"],
+               "log_loss_gain": comparison["log_loss"]["gain"],
+               "log_loss_interval": comparison["log_loss"]["interval"],
+               "student_predict_seconds": median_seconds(lambda s=student:
+                                                         s.predict_proba(X_test), 3)}
+        print(json.dumps(run), flush=True)
+        runs[key] = run
+        save_runs(runs)
+        results.append(run)
+
+    baseline_log_loss = statistics.mean(r["baseline"]["log_loss"] for r in results)
+    student_log_loss = statistics.mean(r["student"]["log_loss"] for r in results)
+    advantage = baseline_log_loss - teacher_scores["log_loss"]
+    summary = {
+        "teacher": args.teacher, "teacher_scores": teacher_scores,
+        "teacher_predict_seconds": teacher_seconds, **lever, "seeds": args.seeds,
+        "mean_accuracy_gain": statistics.mean(r["accuracy_gain"] for r in results),
+        "mean_log_loss_gain": statistics.mean(r["log_loss_gain"] for r in results),
+        "teacher_log_loss_advantage": advantage,
+        "recovered_share": (baseline_log_loss - student_log_loss) / advantage
+        if advantage > 0 else None,
+        "machine": machine(), "runs": results,
+    }
+    print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
+    table = markdown_table([dict(r, student_accuracy=r["student"]["accuracy"],
+                                 student_log_loss=r["student"]["log_loss"],
+                                 baseline_accuracy=r["baseline"]["accuracy"],
+                                 baseline_log_loss=r["baseline"]["log_loss"],
+                                 acc_ci="{:+.4f} to {:+.4f}".format(*r["accuracy_interval"]),
+                                 ll_ci="{:+.4f} to {:+.4f}".format(*r["log_loss_interval"]))
+                            for r in results], [
+        ("seed", "seed", "{}"), ("temperature", "T", "{:g}"),
+        ("teacher_weight", "teacher weight", "{:g}"),
+        ("student_epochs", "epochs", "{}"),
+        ("student_seconds", "training s", "{:.0f}"),
+        ("baseline_accuracy", "trained normally", "{:.4f}"),
+        ("student_accuracy", "distilled", "{:.4f}"),
+        ("acc_ci", "accuracy gain (95 %)", "{}"), ("mcnemar_p", "McNemar p", "{:.2f}"),
+        ("baseline_log_loss", "log loss, normally", "{:.4f}"),
+        ("student_log_loss", "log loss, distilled", "{:.4f}"),
+        ("ll_ci", "log-loss gain (95 %)", "{}"),
+    ])
+    table += (f"\n\nTeacher {teacher_scores['accuracy']:.4f} / {teacher_scores['log_loss']:.4f}; "
+              f"its log-loss advantage over the baselines {advantage:+.4f}; the students "
+              f"recover {summary['recovered_share'] or 0:.0%} of it.")
+    write_results(args.name, summary, table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Distillation: one member trained on a fitted ensemble's probabilities.
+
+An ensemble predicts with every member; a student predicts once. Hinton,
+Vinyals and Dean (2015) showed that a network trained on an ensemble's
+softened probabilities keeps much of the ensemble's gain at one network's
+cost. :func:`distill` computes the teacher's probabilities on the transfer
+rows and trains the student through the member's own ``fit``
+(``teacher_proba=``), so that its augmentation, validation split, early
+stopping and checkpoints all apply; the result is an ordinary fitted member
+that predicts, saves, blends and exports like any other.
+"""
+
+import statistics
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+
+from ensemble.combiners.cascade import single_pass
+from members.utils.kinds import is_keras_member
+
+__all__ = ["distill", "cheapest_member"]
+
+#: Rows and repeats of the timing that picks the cheapest member (a median of a few
+#: hundred rows says which network is slower without costing a noticeable share).
+TIMING_ROWS = 256
+TIMING_REPEATS = 3
+
+
+def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weight=None):
+    """Train one member on a fitted ensemble's probabilities (knowledge distillation).
+
+    Parameters
+    ----------
+    ensemble : fitted classifier
+        The teacher: a fitted ensemble (or any fitted classifier with
+        ``predict_proba`` and ``classes_``). Its ``predict_proba`` on ``X``,
+        test-time augmentation and temperature included, is what the student
+        learns.
+    X : array-like of shape (n_samples, n_features) or (n_samples, height, width[, channels])
+        The transfer rows, usually the rows the ensemble was fitted on.
+    y : array-like of shape (n_samples,), default=None
+        Their labels, mixed into the loss with weight ``1 - teacher_weight``.
+        None: unlabelled rows, taught by the teacher alone (the labels the
+        student's ``fit`` needs are the teacher's predictions). The student
+        has the teacher's classes either way, also those ``y`` lacks.
+    student : Keras member, default=None
+        The network to teach, as an unfitted template (it is cloned, never
+        changed). None: a clone of the ensemble's cheapest member, the one
+        whose single pass predicts fastest here (:func:`cheapest_member`).
+    temperature : float, default=2.0
+        Softens the teacher's and the student's probabilities in the
+        teacher's term of the loss (> 0).
+    teacher_weight : float, default=None
+        Share of the teacher's term in the loss, in [0, 1]. None: 0.9 with
+        labels, 1.0 without.
+
+    Returns
+    -------
+    student : fitted member
+        The taught member. Compare it with its network trained on ``y``
+        alone before serving it: the teacher's gain is not guaranteed.
+
+    Raises
+    ------
+    TypeError
+        ``student`` is not a Keras member, or there is no Keras member to
+        copy.
+    ValueError
+        ``y`` holds a class the teacher does not know, or ``X`` does not
+        match the student.
+
+    Examples
+    --------
+    >>> from ensemble import WeightedAverageEnsemble
+    >>> from ensemble.export import distill
+    >>> from members import PlainCNNClassifier
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> small = dict(stem_filters=4, filters=(8,), dense_units=8, epochs=2)
+    >>> teacher = WeightedAverageEnsemble(
+    ...     [(f"seed_{k}", PlainCNNClassifier(**small, random_state=k)) for k in range(2)],
+    ...     random_state=0).fit(X, y)
+    >>> student = distill(teacher, X, y, student=PlainCNNClassifier(**small, random_state=9))
+    >>> student.predict(X[:3]).shape
+    (3,)
+    """
+    check_is_fitted(ensemble)
+    if teacher_weight is None:
+        teacher_weight = 1.0 if y is None else 0.9
+    template = _student_template(ensemble, X, student)
+    teacher_proba = np.asarray(ensemble.predict_proba(X), dtype=np.float64)
+    classes = np.asarray(ensemble.classes_)
+    labels = classes[np.argmax(teacher_proba, axis=1)] if y is None else np.asarray(y)
+    _check_labels(labels, classes)
+    return clone(template).fit(X, labels, teacher_proba=teacher_proba, classes=classes,
+                               temperature=temperature, teacher_weight=teacher_weight)
+
+
+def cheapest_member(ensemble, X):
+    """The ensemble's Keras member whose single pass over a few rows of ``X`` is fastest.
+
+    Parameters
+    ----------
+    ensemble : fitted ensemble
+    X : array-like
+        Rows as the ensemble predicts them; the first :data:`TIMING_ROWS` are timed.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``name``, ``member`` and ``seconds`` (each member's median time,
+        by name).
+    """
+    candidates = [(name, member) for name, member
+                  in getattr(ensemble, "named_members_", {}).items() if is_keras_member(member)]
+    if not candidates:
+        raise TypeError(
+            f"{type(ensemble).__name__} has no Keras member to copy as the student: pass "
+            "student= (an unfitted Keras member, e.g. PlainCNNClassifier())."
+        )
+    rows = X[:TIMING_ROWS]
+    seconds = {name: _median_seconds(single_pass(member), rows) for name, member in candidates}
+    name = min(seconds, key=seconds.get)
+    return Bunch(name=name, member=dict(candidates)[name], seconds=seconds)
+
+
+def _student_template(ensemble, X, student):
+    """The unfitted member to teach: the given one, or the cheapest member's settings."""
+    if student is None:
+        return cheapest_member(ensemble, X).member
+    if not is_keras_member(student):
+        raise TypeError(
+            f"student must be a Keras member (such as PlainCNNClassifier() or "
+            f"KerasMemberClassifier(build_fn)), got {type(student).__name__}."
+        )
+    return student
+
+
+def _check_labels(labels, classes):
+    """The student learns the teacher's columns: labels outside its classes have none."""
+    unknown = np.setdiff1d(np.unique(labels), classes)
+    if unknown.size:
+        raise ValueError(
+            f"y holds classes the teacher does not predict: {unknown.tolist()[:10]}; the "
+            f"teacher's classes are {classes.tolist()[:20]}."
+        )
+
+
+def _median_seconds(member, rows):
+    member.predict_proba(rows)  # warm-up: the first call traces the graph
+    times = []
+    for _ in range(TIMING_REPEATS):
+        start = time.perf_counter()
+        member.predict_proba(rows)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -44,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--teacher-weight", type=float, default=0.9)
     parser.add_argument("--epochs", type=int, default=None,
                         help="the student's epochs (default: the member's own)")
+    parser.add_argument("--augmented-copies", type=int, default=0,
+                        help="a consistent teacher: distill(..., augmented_copies=K)")
     parser.add_argument("--name", default="distill")
     return parser.parse_args(argv)
 
@@ -66,6 +68,17 @@ def training_rows(teacher, y):
         return np.arange(len(y))
     train, _ = held_out_rows(y, params["holdout"], params["random_state"])
     return np.sort(train)
+
+
+def same_member(teacher, template):
+    """The teacher's member trained exactly as ``template`` would be on these rows, if any."""
+    wanted = {k: v for k, v in template.get_params().items() if k not in ("callbacks", "verbose")}
+    for member in getattr(teacher, "members_", []):
+        params = {k: v for k, v in member.get_params().items()
+                  if k not in ("callbacks", "verbose")}
+        if type(member) is type(template) and params == wanted:
+            return member
+    return None
 
 
 def scores(y, proba, classes):
@@ -101,6 +114,8 @@ def main(argv=None):
 
     lever = {"temperature": args.temperature, "teacher_weight": args.teacher_weight,
              "epochs": args.epochs}
+    if args.augmented_copies:
+        lever["augmented_copies"] = args.augmented_copies
     runs = load_runs()
     results = []
     for seed in args.seeds:
@@ -108,8 +123,8 @@ def main(argv=None):
         template = PlainCNNClassifier(horizontal_flip=True, random_state=seed, **epochs)
         key = json.dumps({"teacher": os.path.basename(args.teacher), "seed": seed, **lever},
                          sort_keys=True)
-        baseline = dict(teacher.named_members_).get(f"plain_{seed}")
-        if baseline is None or args.epochs is not None:
+        baseline = same_member(teacher, template)
+        if baseline is None:
             baseline, seconds = fit_timed(lambda t=template: t.fit(X_train, y_train))
             baseline_seconds = seconds
         else:
@@ -120,7 +135,8 @@ def main(argv=None):
             continue
         student, seconds = fit_timed(lambda t=template: distill(
             teacher, X_train, y_train, student=t, temperature=args.temperature,
-            teacher_weight=args.teacher_weight))
+            teacher_weight=args.teacher_weight, augmented_copies=args.augmented_copies,
+            random_state=t.random_state))
         student_test = student.predict_proba(X_test)
         baseline_test = baseline.predict_proba(X_test)
         comparison = compare_to_best_member(y_test, student_test, {"normal": baseline_test},

@@ -107,3 +107,16 @@ def augmentation_layers(input_shape, *, random_shift, horizontal_flip, augmentat
 
 def _derived(seed, offset):
     return None if seed is None else (seed + offset) % (2**31)
+
+
+def apply_in_batches(layers, images, batch_size=1024):
+    """The layers in training mode (random transforms on) over float32 images, batch by batch."""
+    import keras
+
+    out = np.empty_like(images)
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size]
+        for layer in layers:
+            x = layer(x, training=True)
+        out[start:start + batch_size] = keras.ops.convert_to_numpy(x)
+    return out

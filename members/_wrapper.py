@@ -502,6 +502,50 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                                            self.augmentation, self.tta)
         _training.user_callbacks(self.callbacks)
 
+    # --------------------------------------------------------------- augmentation
+    def augment(self, X, n_copies=1, random_state=None):
+        """``n_copies`` of the images as this member's training-time augmentation transforms them.
+
+        The same layers ``fit`` puts in front of the network (``random_shift``,
+        ``horizontal_flip``, ``augmentation``), run in training mode, on raw
+        pixels: shifts move whole pixels and fill with zeros, so uint8 images
+        stay uint8. Needs no fit; for looking at the augmentation, and for
+        distillation with a consistent teacher
+        (:func:`ensemble.export.distill`'s ``augmented_copies``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width[, channels])
+            Images (``input_shape`` when set says the shape of flat rows).
+        n_copies : int, default=1
+        random_state : int or None, default=None
+
+        Returns
+        -------
+        ndarray of shape (n_copies * n_samples, ...)
+            Copy after copy, each in the rows' order, in ``X``'s shape and dtype.
+        """
+        check_int(n_copies, "n_copies", minimum=1)
+        X = np.asarray(X)
+        shape = X.shape[1:] if X.ndim > 2 else self.input_shape
+        if shape is None or len(tuple(shape)) < 2:
+            raise ValueError(
+                f"augment needs images of shape (n_samples, height, width[, channels]), got an "
+                f"array of shape {X.shape}; set input_shape to say the shape of flat rows."
+            )
+        shape = tuple(shape) if len(tuple(shape)) == 3 else tuple(shape) + (1,)
+        _augment.check_augmentation_params(self.random_shift, self.horizontal_flip,
+                                           self.augmentation, self.tta)
+        layers = _augment.augmentation_layers(
+            shape, random_shift=self.random_shift, horizontal_flip=self.horizontal_flip,
+            augmentation=self.augmentation, seed=seed_from(random_state))
+        images = X.reshape((len(X),) + shape).astype("float32")
+        copies = [_augment.apply_in_batches(layers, images) for _ in range(n_copies)]
+        out = np.concatenate(copies) if copies else images[:0]
+        if np.issubdtype(X.dtype, np.integer):
+            out = np.rint(out)
+        return out.astype(X.dtype).reshape((n_copies * len(X),) + X.shape[1:])
+
     # -------------------------------------------------------------------- predict
     def predict_proba(self, X):
         """Class probabilities, one column per entry of ``classes_``.

@@ -247,3 +247,11 @@ def test_the_quickstart_and_the_uncertainty_and_export_examples_run_as_written(
     cascade, stages = namespace["cascade"], namespace["stages"]
     assert cascade.fit_scores_["accuracy"] >= cascade.fit_scores_["ensemble_accuracy"] - 0.001
     assert stages.shape == (200,) and set(stages.tolist()) <= {0, 1}
+    assert model.cascade_ == cascade.rule_
+
+    distilling = code_blocks(section("One model for serving: `ensemble.export`"), "python")[2]
+    exec(compile(distilling, "README.md", "exec"), namespace)
+    student = namespace["student"]
+    assert type(student).__name__ in {"PlainCNNClassifier", "SeparableCNNClassifier",
+                                      "ResidualNetClassifier"}
+    assert student.predict_proba(X_test).shape == (200, 10)

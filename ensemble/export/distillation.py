@@ -19,7 +19,9 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ensemble.combiners.cascade import single_pass
+from members.utils.checks import check_int
 from members.utils.kinds import is_keras_member
+from members.utils.tta import resolve_tta
 
 __all__ = ["distill", "cheapest_member"]
 
@@ -29,7 +31,8 @@ TIMING_ROWS = 256
 TIMING_REPEATS = 3
 
 
-def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weight=None):
+def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weight=None,
+            augmented_copies=0, random_state=None):
     """Train one member on a fitted ensemble's probabilities (knowledge distillation).
 
     Parameters
@@ -56,6 +59,19 @@ def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weigh
     teacher_weight : float, default=None
         Share of the teacher's term in the loss, in [0, 1]. None: 0.9 with
         labels, 1.0 without.
+    augmented_copies : int, default=0
+        A consistent teacher (Beyer et al. 2022): add this many copies of
+        ``X`` transformed by the student's own augmentation
+        (:meth:`~members.MemberClassifierBase.augment`), each labelled with
+        the teacher's probabilities for that very copy, and train the
+        student on all of them without augmenting again, for ``epochs /
+        (augmented_copies + 1)`` epochs (as many steps as without copies).
+        0: the student augments while it trains, and learns the teacher's
+        probabilities for the unaugmented rows. The fitted student's
+        parameters then say what its fit did (``random_shift=0``,
+        ``horizontal_flip=False``, its ``tta`` spelled out).
+    random_state : int or None, default=None
+        Seeds the augmented copies.
 
     Returns
     -------
@@ -90,13 +106,33 @@ def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weigh
     check_is_fitted(ensemble)
     if teacher_weight is None:
         teacher_weight = 1.0 if y is None else 0.9
-    template = _student_template(ensemble, X, student)
+    template = clone(_student_template(ensemble, X, student))
+    check_int(augmented_copies, "augmented_copies", minimum=0)
+    if augmented_copies:
+        rows = np.arange(len(X))
+        X = np.concatenate([np.asarray(X), template.augment(X, augmented_copies, random_state)])
+        y = None if y is None else np.asarray(y)[np.tile(rows, augmented_copies + 1)]
+        template = _consistent_student(template, X, augmented_copies)
     teacher_proba = np.asarray(ensemble.predict_proba(X), dtype=np.float64)
     classes = np.asarray(ensemble.classes_)
     labels = classes[np.argmax(teacher_proba, axis=1)] if y is None else np.asarray(y)
     _check_labels(labels, classes)
-    return clone(template).fit(X, labels, teacher_proba=teacher_proba, classes=classes,
-                               temperature=temperature, teacher_weight=teacher_weight)
+    return template.fit(X, labels, teacher_proba=teacher_proba, classes=classes,
+                        temperature=temperature, teacher_weight=teacher_weight)
+
+
+def _consistent_student(template, X, copies):
+    """The student trained on the fixed augmented copies: no augmentation of its own,
+    the same prediction passes, and as many steps as one pass per epoch would make."""
+    params = template.get_params()
+    shape = tuple(params["input_shape"] or np.asarray(X).shape[1:])
+    tta = params["tta"]
+    if tta == "auto":
+        tta = "flip" if "flip" in resolve_tta("auto", params["horizontal_flip"], shape) else "none"
+    epochs = max(1, round(params["epochs"] / (copies + 1)))
+    return template.set_params(
+        random_shift=0.0, horizontal_flip=False, augmentation=None, tta=tta, epochs=epochs,
+        warmup_epochs=min(params["warmup_epochs"] / (copies + 1), epochs / 2))
 
 
 def cheapest_member(ensemble, X):

@@ -139,3 +139,20 @@ def test_compiled_prediction_of_large_inputs_equals_eager_prediction(tiny_images
     eager = predict_in_batches(clf.model_, rows[:len(X)])
     np.testing.assert_allclose(compiled[:len(X)], eager, atol=1e-5)
     np.testing.assert_allclose(compiled[-len(X):], compiled[:len(X)], atol=1e-6)
+
+
+def test_augment_gives_copies_as_fit_would_transform_them(tiny_images):
+    from helpers import tiny_plain
+
+    X, _ = tiny_images
+    member = tiny_plain(random_shift=0.25, horizontal_flip=True)
+    copies = member.augment(X[:10], n_copies=3, random_state=0)
+    assert copies.shape == (30, 8, 8, 1) and copies.dtype == X.dtype
+    np.testing.assert_array_equal(copies, member.augment(X[:10], 3, random_state=0))
+    assert not np.array_equal(copies[:10], X[:10])
+    # Shifts move whole pixels and fill with zeros: every value is a pixel of X or 0.
+    assert set(np.unique(copies)) <= set(np.unique(X[:10])) | {0}
+    still = tiny_plain(random_shift=0.0).augment(X[:10], 2)  # no augmentation: copies of X
+    np.testing.assert_array_equal(still, np.concatenate([X[:10], X[:10]]))
+    with pytest.raises(ValueError, match="augment needs images"):
+        tiny_plain().augment(X.reshape(len(X), -1))

@@ -151,3 +151,31 @@ def test_keras_stays_importable_for_the_loss():  # the loss is registered, as th
     name = keras.saving.get_registered_name(DistillationLoss)
     assert name == "keras_ensembles>DistillationLoss"
     assert PlainCNNClassifier  # the member classes are what a student is made of
+
+
+def test_a_consistent_teacher_labels_each_augmented_copy(teacher, tiny_split, monkeypatch):
+    X, y, X_test, _ = tiny_split
+    seen = {}
+    fit = PlainCNNClassifier.fit
+
+    def spy(self, X, y, **kwargs):
+        seen.update(X=X, teacher_proba=kwargs["teacher_proba"])
+        return fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(PlainCNNClassifier, "fit", spy)
+    template = tiny_plain(epochs=4, random_shift=0.25, horizontal_flip=True)
+    student = distill(teacher, X, y, student=template, augmented_copies=3, random_state=0)
+    # The rows, then three augmented copies, each with the teacher's probabilities for it.
+    assert len(seen["X"]) == 4 * len(X)
+    np.testing.assert_array_equal(seen["X"][:len(X)], X)
+    np.testing.assert_array_equal(seen["X"][len(X):], template.augment(X, 3, random_state=0))
+    np.testing.assert_allclose(seen["teacher_proba"], teacher.predict_proba(seen["X"]))
+    # The student does not augment again, predicts with the flip it trained on, and takes
+    # as many steps as 4 epochs of the rows alone.
+    params = student.get_params()
+    assert (params["random_shift"], params["horizontal_flip"], params["tta"]) == (0.0, False,
+                                                                                "flip")
+    assert params["epochs"] == 1 and len(student.history_["loss"]) == 1
+    assert student.predict_proba(X_test).shape == (len(X_test), 4)
+    with pytest.raises(ValueError, match="augmented_copies"):
+        distill(teacher, X, y, student=template, augmented_copies=-1)

@@ -26,8 +26,8 @@ from keras import ops
 #: power, and at T = 4 a floor of 1e-7 would put 1.8 % of the mass on every class the
 #: teacher rules out. float32 softmax outputs reach about 1e-38.
 PROBABILITY_FLOOR = 1e-30
-#: The labels' term clips as Keras's cross-entropy does, so that ``teacher_weight=0``
-#: trains exactly as the labels alone.
+#: The labels' term clips as Keras's cross-entropy does on probabilities, so that
+#: ``teacher_weight=0`` trains as the labels alone do, up to float rounding.
 LABELS_FLOOR = 1e-7
 
 

@@ -118,7 +118,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
 
     # ------------------------------------------------------------------------- fit
     def fit(self, X, y, *, teacher_proba=None, temperature=DISTILLATION_TEMPERATURE,
-            teacher_weight=DISTILLATION_TEACHER_WEIGHT, classes=None):
+            teacher_weight=DISTILLATION_TEACHER_WEIGHT, classes=None, groups=None):
         """Train the network on ``X``, ``y``, optionally taught by a teacher's probabilities.
 
         Parameters
@@ -146,10 +146,16 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             Share of the teacher's term in the loss, in [0, 1]. Used only
             with ``teacher_proba``.
         classes : array-like of shape (n_classes,), default=None
-            The classes of ``teacher_proba``'s columns, when ``y`` may lack
-            some (unlabelled rows labelled by the teacher's predictions,
-            which may never name a class it still gives probability to).
-            None: the classes in ``y``. Used only with ``teacher_proba``.
+            The classes of ``teacher_proba``'s columns, sorted, when ``y``
+            may lack some (unlabelled rows labelled by the teacher's
+            predictions, which may never name a class it still gives
+            probability to). None: the classes in ``y``. Used only with
+            ``teacher_proba``.
+        groups : array-like of shape (n_samples,), default=None
+            Rows of one group stay on one side of the validation split
+            (augmented copies of one image, so that none of them validates
+            the others); the split is drawn over the groups, stratified by
+            the label of each group's first row. None: every row alone.
 
         Returns
         -------
@@ -164,14 +170,14 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                 check_real(teacher_weight, "teacher_weight", low=0.0, high=1.0)
                 teacher = Bunch(proba=teacher_proba, temperature=float(temperature),
                                 weight=float(teacher_weight), classes=classes)
-            return self._fit(X, y, teacher)
+            return self._fit(X, y, teacher, groups)
         except BaseException:
             # A failed fit leaves a previously fitted estimator as it was.
             self.__dict__.clear()
             self.__dict__.update(fitted_state)
             raise
 
-    def _fit(self, X, y, teacher=None):
+    def _fit(self, X, y, teacher=None, groups=None):
         self._check_training_params()
         if teacher is not None and self.class_weight is not None:
             raise ValueError(
@@ -200,15 +206,14 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
 
         with _training.keras_session(), seeded(seed):
             # Split row numbers, so that the targets (which may be 2-d) follow their rows.
-            train_rows, _, validation_rows = validation_split(
-                np.arange(len(y_encoded)), y_encoded, self.validation_fraction, seed
-            )
+            train_rows, validation_rows = _split_rows(y_encoded, groups,
+                                                      self.validation_fraction, seed)
             X_train, y_train = X[train_rows], targets[train_rows]
             validation = (None if validation_rows is None
-                          else (X[validation_rows[0]], targets[validation_rows[0]]))
+                          else (X[validation_rows], targets[validation_rows]))
             checkpoint = _checkpoints.checkpoint_for(
                 self, X_train, y_encoded[train_rows],
-                None if validation is None else (validation[0], y_encoded[validation_rows[0]]),
+                None if validation is None else (validation[0], y_encoded[validation_rows]),
                 input_shape, pixel_scale, teacher=self._teacher_fingerprint(teacher, targets))
             finished = None if checkpoint is None else checkpoint.folder.finished(checkpoint.final)
             steps_per_epoch = -(-len(y_train) // self.batch_size)
@@ -507,11 +512,12 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         """``n_copies`` of the images as this member's training-time augmentation transforms them.
 
         The same layers ``fit`` puts in front of the network (``random_shift``,
-        ``horizontal_flip``, ``augmentation``), run in training mode, on raw
-        pixels: shifts move whole pixels and fill with zeros, so uint8 images
-        stay uint8. Needs no fit; for looking at the augmentation, and for
-        distillation with a consistent teacher
-        (:func:`ensemble.export.distill`'s ``augmented_copies``).
+        ``horizontal_flip``, ``augmentation``), run in training mode on the
+        pixels scaled as the model scales them (``pixel_scale``), then scaled
+        back: integer images come back rounded to their dtype (shifts and
+        flips move whole pixels, so they stay exact). Needs no fit; for
+        looking at the augmentation, and for distillation with a consistent
+        teacher (:func:`ensemble.export.distill`'s ``augmented_copies``).
 
         Parameters
         ----------
@@ -539,11 +545,14 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         layers = _augment.augmentation_layers(
             shape, random_shift=self.random_shift, horizontal_flip=self.horizontal_flip,
             augmentation=self.augmentation, seed=seed_from(random_state))
-        images = X.reshape((len(X),) + shape).astype("float32")
+        # The layers see what they see in fit: pixels after the model's scaling.
+        scale = resolve_pixel_scale(self.pixel_scale, X.reshape(len(X), -1))
+        images = X.reshape((len(X),) + shape).astype("float32") * np.float32(scale)
         copies = [_augment.apply_in_batches(layers, images) for _ in range(n_copies)]
-        out = np.concatenate(copies) if copies else images[:0]
+        out = np.concatenate(copies) / np.float32(scale)
         if np.issubdtype(X.dtype, np.integer):
-            out = np.rint(out)
+            info = np.iinfo(X.dtype)
+            out = np.clip(np.rint(out), info.min, info.max)
         return out.astype(X.dtype).reshape((n_copies * len(X),) + X.shape[1:])
 
     # -------------------------------------------------------------------- predict
@@ -668,12 +677,34 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         self.__dict__.update(state)
 
 
+def _split_rows(y_encoded, groups, fraction, seed):
+    """Training and validation row numbers (None: no validation), groups kept together."""
+    if groups is None:
+        train, _, validation = validation_split(np.arange(len(y_encoded)), y_encoded,
+                                                fraction, seed)
+        return train, None if validation is None else validation[0]
+    groups = np.asarray(groups)
+    if groups.shape != y_encoded.shape:
+        raise ValueError(f"groups must have one entry per row of X ({len(y_encoded)}), got "
+                         f"shape {groups.shape}.")
+    _, first, of_row = np.unique(groups, return_index=True, return_inverse=True)
+    train, _, validation = validation_split(np.arange(len(first)), y_encoded[first],
+                                            fraction, seed)
+    if validation is None:
+        return np.arange(len(y_encoded)), None
+    held_out = np.isin(of_row, validation[0])
+    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
+
+
 def _teacher_classes(classes, y):
     """``fit``'s ``classes``: sorted, unique, and holding every label of ``y``."""
     classes = np.asarray(classes)
     if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
         raise ValueError("classes must be a 1-d array of distinct labels, one per column of "
                          "teacher_proba.")
+    if not np.array_equal(np.sort(classes), classes):
+        raise ValueError("classes must be sorted, as teacher_proba's columns are (the order "
+                         "of a fitted classifier's classes_).")
     unknown = np.setdiff1d(np.unique(y), classes)
     if unknown.size:
         raise ValueError(f"y holds labels that are not in classes: {unknown.tolist()[:10]}.")

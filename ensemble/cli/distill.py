@@ -109,9 +109,8 @@ def run(args):
 
 def _student_template(args, teacher, X, cheapest_member):
     """The unfitted student and why it was chosen."""
-    from sklearn.base import clone
-
     from ensemble.cli._build import MEMBER_CLASSES, horizontal_flip
+    from ensemble.export.distillation import student_copy
 
     epochs = {} if args.epochs is None else {"epochs": args.epochs}
     if args.student is not None:
@@ -119,11 +118,11 @@ def _student_template(args, teacher, X, cheapest_member):
             random_state=args.seed, horizontal_flip=horizontal_flip(args), **epochs)
         return template, f"--student {args.student}"
     if not hasattr(teacher, "named_members_"):
-        return clone(teacher).set_params(**epochs), "a copy of the member given"
+        return student_copy(teacher).set_params(**epochs), "a copy of the member given"
     fastest = cheapest_member(teacher, X)
     timings = ", ".join(f"{name} {seconds * 1000:.0f} ms"
                         for name, seconds in fastest.seconds.items())
-    return (clone(fastest.member).set_params(**epochs),
+    return (student_copy(fastest.member).set_params(**epochs),
             f"a copy of {fastest.name}, the fastest member here: {timings} per "
             f"{min(len(X), 256)} images")
 

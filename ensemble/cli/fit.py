@@ -17,8 +17,10 @@ the members never trained on): the --abstain-score threshold that keeps the
 share C of rows the model is surest of, or the most rows whose accuracy
 reaches A; predict --abstain applies it. --cascade-tolerance T saves a
 cascade rule, chosen on the blending rows: the confidence from which one
-pass of the member of largest weight answers alone, keeping the accuracy
-within T of the ensemble's; predict --cascade applies it.
+pass of the member of largest weight (stacking: its best member) answers
+alone, keeping the accuracy within T of the ensemble's there (the blend was
+learned on those rows, so the ensemble looks a little better on them and
+the threshold comes out a little stricter); predict --cascade applies it.
 """
 
 import time
@@ -103,7 +105,7 @@ def run(args):
               "members": list(args.members),
               "combiner": type(ensemble).__name__, "weights": _weights(ensemble),
               "abstention": getattr(ensemble, "abstention_", None),
-              "cascade": getattr(ensemble, "cascade_", None)}
+              "cascade": _json_rule(getattr(ensemble, "cascade_", None))}
     if test is not None:
         scores = report(ensemble, test.X, test.y, name="ensemble")
         say(args, f"\nTest split ({len(test.y)} images):\n{scores}")
@@ -135,13 +137,22 @@ def _set_cascade(args, ensemble, X, y):
     """The cascade rule, chosen on the blending rows (the ones --holdout kept from the members)."""
     from members.utils.splits import held_out_rows
 
-    _, blend = held_out_rows(np.asarray(y), args.holdout, args.seed)
+    _, blend = held_out_rows(np.asarray(y), ensemble.holdout, ensemble.random_state)
     ensemble.set_cascade(X[blend], np.asarray(y)[blend], tolerance=args.cascade_tolerance)
     rule = ensemble.cascade_
-    say(args, f"Cascade rule: one pass of {rule['first_member']} answers rows where its "
-              f"confidence >= {rule['threshold']:.4g} (on the {rule['n_rows']} blending rows: "
-              f"{rule['first_stage_share']:.1%} of rows, accuracy {rule['accuracy']:.4f} "
-              f"against the ensemble's {rule['ensemble_accuracy']:.4f})")
+    when = (f"where its confidence >= {rule['threshold']:.4g}"
+            if np.isfinite(rule["threshold"]) else "never: no threshold keeps the accuracy")
+    say(args, f"Cascade rule: one pass of {rule['first_member']} answers rows {when} (on the "
+              f"{rule['n_rows']} blending rows: {rule['first_stage_share']:.1%} of rows, "
+              f"accuracy {rule['accuracy']:.4f} against the ensemble's "
+              f"{rule['ensemble_accuracy']:.4f})")
+
+
+def _json_rule(rule):
+    """A cascade rule for --json: an infinite threshold (never early) as null."""
+    if rule is None or np.isfinite(rule["threshold"]):
+        return rule
+    return dict(rule, threshold=None)
 
 
 def _listed(names, limit=10):

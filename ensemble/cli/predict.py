@@ -154,8 +154,9 @@ def _cascade(args, model, X):
     say(args, f"Cascade: one pass of {cascade.first_member_} answered {early} of {len(X)} rows "
               f"({early / max(len(X), 1):.1%}; confidence >= {cascade.threshold_:.4g}), the "
               f"ensemble the other {len(X) - early}")
+    finite = bool(np.isfinite(cascade.threshold_))
     return {"proba": proba, "first_member": cascade.first_member_,
-            "threshold": cascade.threshold_,
+            "threshold": cascade.threshold_ if finite else None,
             "rows_per_stage": {f"{cascade.first_member_} (one pass)": early,
                                "ensemble": int(len(X) - early)}}
 

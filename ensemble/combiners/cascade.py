@@ -91,8 +91,12 @@ class CascadeEnsemble(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
-            Images (or rows) as the ensemble's ``predict_proba`` takes them:
-            not its training or blending rows, on which it is over-confident.
+            Images (or rows) as the ensemble's ``predict_proba`` takes them,
+            not its members' training rows (on which they are
+            over-confident). Its blending rows serve (``set_cascade`` in the
+            command line uses them): the members never trained on them, and
+            the blend learned there only makes the ensemble look a little
+            better, so the threshold comes out a little stricter.
         y : array-like of shape (n_samples,)
             Their labels.
 

@@ -19,11 +19,11 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ensemble.combiners.cascade import single_pass
-from members.utils.checks import check_int
+from members.utils.checks import check_int, check_real
 from members.utils.kinds import is_keras_member
 from members.utils.tta import resolve_tta
 
-__all__ = ["distill", "cheapest_member"]
+__all__ = ["distill", "cheapest_member", "student_copy"]
 
 #: Rows and repeats of the timing that picks the cheapest member (a median of a few
 #: hundred rows says which network is slower without costing a noticeable share).
@@ -51,8 +51,10 @@ def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weigh
         has the teacher's classes either way, also those ``y`` lacks.
     student : Keras member, default=None
         The network to teach, as an unfitted template (it is cloned, never
-        changed). None: a clone of the ensemble's cheapest member, the one
-        whose single pass predicts fastest here (:func:`cheapest_member`).
+        changed). None: a copy of the ensemble's cheapest member, the one
+        whose single pass predicts fastest here (:func:`cheapest_member`),
+        without its checkpoint folder, callbacks and class weights
+        (:func:`student_copy`).
     temperature : float, default=2.0
         Softens the teacher's and the student's probabilities in the
         teacher's term of the loss (> 0).
@@ -65,7 +67,10 @@ def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weigh
         (:meth:`~members.MemberClassifierBase.augment`), each labelled with
         the teacher's probabilities for that very copy, and train the
         student on all of them without augmenting again, for ``epochs /
-        (augmented_copies + 1)`` epochs (as many steps as without copies).
+        (augmented_copies + 1)`` epochs (as many steps as without copies;
+        ``early_stopping_patience`` still counts these longer epochs). The
+        copies of an image stay on the side of the student's validation
+        split their image is on.
         0: the student augments while it trains, and learns the teacher's
         probabilities for the unaugmented rows. The fitted student's
         parameters then say what its fit did (``random_shift=0``,
@@ -104,21 +109,34 @@ def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weigh
     (3,)
     """
     check_is_fitted(ensemble)
+    # Checked before the teacher predicts: that may take minutes.
     if teacher_weight is None:
         teacher_weight = 1.0 if y is None else 0.9
-    template = clone(_student_template(ensemble, X, student))
+    check_real(temperature, "temperature", low=0.0, low_open=True)
+    check_real(teacher_weight, "teacher_weight", low=0.0, high=1.0)
     check_int(augmented_copies, "augmented_copies", minimum=0)
+    template = clone(_student_template(ensemble, X, student))
+    groups = None
     if augmented_copies:
-        rows = np.arange(len(X))
+        # Copies of one image stay on one side of the student's validation split.
+        groups = np.tile(np.arange(len(X)), augmented_copies + 1)
         X = np.concatenate([np.asarray(X), template.augment(X, augmented_copies, random_state)])
-        y = None if y is None else np.asarray(y)[np.tile(rows, augmented_copies + 1)]
+        y = None if y is None else np.asarray(y)[groups]
         template = _consistent_student(template, X, augmented_copies)
     teacher_proba = np.asarray(ensemble.predict_proba(X), dtype=np.float64)
     classes = np.asarray(ensemble.classes_)
     labels = classes[np.argmax(teacher_proba, axis=1)] if y is None else np.asarray(y)
     _check_labels(labels, classes)
     return template.fit(X, labels, teacher_proba=teacher_proba, classes=classes,
-                        temperature=temperature, teacher_weight=teacher_weight)
+                        temperature=temperature, teacher_weight=teacher_weight, groups=groups)
+
+
+def student_copy(member):
+    """An unfitted copy of a fitted member to teach: its network and training settings, but
+    none of its own files or hooks (its checkpoint folder, which a student's fit would
+    replace; its callbacks) nor its class weights (the teacher's probabilities say how
+    much each class counts)."""
+    return clone(member).set_params(checkpoint_dir=None, callbacks=None, class_weight=None)
 
 
 def _consistent_student(template, X, copies):
@@ -166,7 +184,7 @@ def cheapest_member(ensemble, X):
 def _student_template(ensemble, X, student):
     """The unfitted member to teach: the given one, or the cheapest member's settings."""
     if student is None:
-        return cheapest_member(ensemble, X).member
+        return student_copy(cheapest_member(ensemble, X).member)
     if not is_keras_member(student):
         raise TypeError(
             f"student must be a Keras member (such as PlainCNNClassifier() or "

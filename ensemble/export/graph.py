@@ -84,7 +84,10 @@ def to_keras(estimator, *, flat_input=False):
 
 def _inputs(shape, flat_input):
     """The model's input, and the images it becomes (the same tensor unless ``flat_input``)."""
-    if not flat_input or len(shape) == 1:
+    if len(shape) == 1:  # flat features: one layout either way
+        inputs = keras.Input(shape=shape, name="pixels" if flat_input else "images")
+        return inputs, inputs
+    if not flat_input:
         inputs = keras.Input(shape=shape, name="images")
         return inputs, inputs
     inputs = keras.Input(shape=(int(np.prod(shape)),), name="pixels")

@@ -170,7 +170,7 @@ def _check_abstention_spec(abstention, n_members):
 def _cascade_spec(cascade, names):
     """The rule of ``set_cascade``; an infinite threshold (never early) is stored as null."""
     spec = {key: cascade.get(key) for key in CASCADE_RULE_KEYS}
-    if is_real(spec["threshold"], finite=False) and np.isinf(spec["threshold"]):
+    if is_real(spec["threshold"], finite=False) and spec["threshold"] == float("inf"):
         spec["threshold"] = None
     try:
         _check_cascade_spec(spec, names)

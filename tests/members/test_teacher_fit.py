@@ -103,3 +103,26 @@ def test_class_weight_with_a_teacher_is_refused(tiny_images):
     X, y = tiny_images
     with pytest.raises(ValueError, match="class_weight cannot be combined with teacher_proba"):
         tiny_plain(class_weight="balanced").fit(X, y, teacher_proba=np.eye(4)[y])
+
+
+def test_groups_keep_copies_of_one_image_on_one_side_of_the_validation_split(tiny_images):
+    from members._wrapper import _split_rows
+
+    _, y = tiny_images
+    groups = np.tile(np.arange(len(y)), 3)
+    train, validation = _split_rows(np.tile(y, 3), groups, 0.2, 0)
+    assert not set(groups[train]) & set(groups[validation])
+    assert len(validation) == 3 * 40  # 20 % of the 200 images, each with its copies
+    alone_train, alone_validation = _split_rows(y, None, 0.2, 0)
+    # The same images validate as without copies.
+    assert set(groups[validation]) == set(alone_validation)
+    with pytest.raises(ValueError, match="groups must have one entry per row"):
+        tiny_plain().fit(*tiny_images, groups=groups[:10])
+
+
+def test_classes_must_be_sorted_as_the_teachers_columns_are(tiny_images):
+    X, y = tiny_images
+    with pytest.raises(ValueError, match="classes must be sorted"):
+        tiny_plain().fit(X, y, teacher_proba=np.eye(4)[y], classes=[3, 2, 1, 0])
+    with pytest.raises(ValueError, match="not in classes"):
+        tiny_plain().fit(X, y, teacher_proba=np.eye(4)[y][:, :3], classes=[0, 1, 2])

@@ -65,3 +65,11 @@ def test_a_model_without_a_rule_says_how_to_get_one(saved):
                      "y.csv", cwd=folder, check=False)
     assert_one_line_error(result, "no cascade rule", "--cascade-tolerance")
     assert not (folder / "y.csv").exists()
+
+
+def test_a_rule_that_never_answers_early_is_null_in_json_not_infinity():
+    from ensemble.cli.fit import _json_rule
+
+    rule = {"first_member": "plain", "threshold": float("inf"), "tolerance": 0.0}
+    assert json.loads(json.dumps(_json_rule(rule)))["threshold"] is None
+    assert _json_rule(dict(rule, threshold=0.5))["threshold"] == 0.5

@@ -120,3 +120,28 @@ def test_a_rule_that_never_answers_early_survives_the_archive(ensemble, tmp_path
             save(ensemble, tmp_path / "bad.zip")
     finally:
         del ensemble.cascade_
+
+
+def test_a_stacking_ensemble_keeps_its_rule_and_a_tampered_rule_is_refused(tiny_split, tmp_path):
+    import json
+    import zipfile
+
+    from ensemble import StackingEnsemble, load, save
+
+    X, y, X_test, y_test = tiny_split
+    stacking = StackingEnsemble(tiny_plain_and_separable(), holdout=0.3, random_state=0).fit(X, y)
+    stacking.set_cascade(X_test, y_test, tolerance=0.05)
+    assert stacking.cascade_["first_member"] == stacking.best_member_
+    save(stacking, tmp_path / "s.zip")
+    assert load(tmp_path / "s.zip").cascade_ == stacking.cascade_
+
+    with zipfile.ZipFile(tmp_path / "s.zip") as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(contents["manifest.json"])
+    manifest["estimator"]["cascade"]["first_member"] = "intruder"
+    contents["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(tmp_path / "tampered.zip", "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError, match="Invalid archive: cascade.first_member"):
+        load(tmp_path / "tampered.zip")

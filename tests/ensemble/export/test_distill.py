@@ -145,12 +145,10 @@ def test_a_teacher_without_keras_members_needs_a_student(tiny_split):
         input_shape=(8, 8, 1))), SeparableCNNClassifier)
 
 
-def test_keras_stays_importable_for_the_loss():  # the loss is registered, as the layers are
+def test_the_loss_is_registered_for_checkpoints_of_a_taught_fit():
     from members._distillation import DistillationLoss
 
-    name = keras.saving.get_registered_name(DistillationLoss)
-    assert name == "keras_ensembles>DistillationLoss"
-    assert PlainCNNClassifier  # the member classes are what a student is made of
+    assert keras.saving.get_registered_name(DistillationLoss) == "keras_ensembles>DistillationLoss"
 
 
 def test_a_consistent_teacher_labels_each_augmented_copy(teacher, tiny_split, monkeypatch):
@@ -179,3 +177,18 @@ def test_a_consistent_teacher_labels_each_augmented_copy(teacher, tiny_split, mo
     assert student.predict_proba(X_test).shape == (len(X_test), 4)
     with pytest.raises(ValueError, match="augmented_copies"):
         distill(teacher, X, y, student=template, augmented_copies=-1)
+
+
+def test_the_default_student_leaves_the_members_files_and_hooks_alone(tiny_split, tmp_path):
+    X, y, _, _ = tiny_split
+    members = [(name, member.set_params(class_weight="balanced"))
+               for name, member in tiny_plain_and_separable()]
+    teacher = WeightedAverageEnsemble(members, holdout=0.3, random_state=0,
+                                      checkpoint_dir=tmp_path / "ckpt").fit(X, y)
+    before = {path: path.stat().st_mtime_ns for path in (tmp_path / "ckpt").rglob("*")
+              if path.is_file()}
+    student = distill(teacher, X, y)
+    assert student.checkpoint_dir is None and student.class_weight is None
+    after = {path: path.stat().st_mtime_ns for path in (tmp_path / "ckpt").rglob("*")
+             if path.is_file()}
+    assert after == before

@@ -137,7 +137,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             the ``temperature`` T. Augmentation, validation split, early
             stopping and checkpoints work as without a teacher, on this
             loss; the fitted member is an ordinary one. None: train on
-            ``y`` alone. :func:`ensemble.export.distill` makes the
+            ``y`` alone. :func:`ensemble.export.distillation.distill` makes the
             teacher's probabilities from a fitted ensemble.
         temperature : float, default=2.0
             Softens both distributions in the teacher's term (> 0).
@@ -517,7 +517,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         back: integer images come back rounded to their dtype (shifts and
         flips move whole pixels, so they stay exact). Needs no fit; for
         looking at the augmentation, and for distillation with a consistent
-        teacher (:func:`ensemble.export.distill`'s ``augmented_copies``).
+        teacher (:func:`ensemble.export.distillation.distill`'s ``augmented_copies``).
 
         Parameters
         ----------

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/seeds_ensemble.py --output seeds.zip        # the teacher (~25 min)
     python benchmarks/distill.py --teacher seeds.zip              # -> results/distill.{md,json}
     python benchmarks/distill.py --teacher seeds.zip --temperature 4 --seeds 0   # a lever
+    python benchmarks/distill.py --teacher levers    # all cached runs -> results/distill_levers.md
 
 The teacher is a fitted ensemble archive; its members trained on the rows
 its ``holdout`` left them (the held-out split is reproduced from its
@@ -38,14 +39,19 @@ RUNS = RESULTS / "distill_runs.json"
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teacher", required=True, help="a fitted ensemble archive")
+    parser.add_argument("--teacher", required=True,
+                        help="a fitted ensemble (or member) archive; 'levers': only write "
+                             "results/distill_levers.md from every cached run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--temperature", type=float, default=2.0)
-    parser.add_argument("--teacher-weight", type=float, default=0.9)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--teacher-weight", type=float, default=0.5)
     parser.add_argument("--epochs", type=int, default=None,
                         help="the student's epochs (default: the member's own)")
     parser.add_argument("--augmented-copies", type=int, default=0,
                         help="a consistent teacher: distill(..., augmented_copies=K)")
+    parser.add_argument("--baselines", default=None, metavar="ARCHIVE",
+                        help="an ensemble whose members serve as the baselines when the teacher "
+                             "holds none trained as the student would be (e.g. seeds.zip)")
     parser.add_argument("--name", default="distill")
     return parser.parse_args(argv)
 
@@ -60,13 +66,17 @@ def save_runs(runs):
 
 
 def training_rows(teacher, y):
-    """The rows the teacher's members trained on: its held-out split, reproduced."""
+    """The rows the teacher's members trained on: an ensemble's held-out split, reproduced;
+    for a lone member, the CLI-default split (``fullres_teacher.py`` trains on it)."""
     from members.utils.splits import held_out_rows
 
     params = teacher.get_params(deep=False)
-    if params.get("holdout") is None:
+    holdout, seed = params.get("holdout", 0.1), params.get("random_state", 0)
+    if "holdout" not in params:  # a member: the rows fullres_teacher.py fitted it on
+        holdout, seed = 0.1, 0
+    if holdout is None:
         return np.arange(len(y))
-    train, _ = held_out_rows(y, params["holdout"], params["random_state"])
+    train, _ = held_out_rows(y, holdout, seed)
     return np.sort(train)
 
 
@@ -93,8 +103,41 @@ def fit_timed(fit):
     return model, time.perf_counter() - start
 
 
+def levers_table(runs):
+    """Every cached run, one row each: the lever table of BENCHMARKS.md."""
+    rows = []
+    for key, run in runs.items():
+        setting = json.loads(key)
+        rows.append(dict(run, teacher=setting["teacher"],
+                         copies=setting.get("augmented_copies", 0),
+                         student_accuracy=run["student"]["accuracy"],
+                         student_log_loss=run["student"]["log_loss"],
+                         baseline_accuracy=run["baseline"]["accuracy"],
+                         baseline_log_loss=run["baseline"]["log_loss"],
+                         acc_ci="{:+.4f} ({:+.4f} to {:+.4f})".format(
+                             run["accuracy_gain"], *run["accuracy_interval"]),
+                         ll_ci="{:+.4f} ({:+.4f} to {:+.4f})".format(
+                             run["log_loss_gain"], *run["log_loss_interval"])))
+    return markdown_table(rows, [
+        ("teacher", "teacher", "{}"), ("seed", "seed", "{}"), ("temperature", "T", "{:g}"),
+        ("teacher_weight", "teacher weight", "{:g}"), ("copies", "augmented copies", "{}"),
+        ("student_epochs", "epochs", "{}"), ("student_seconds", "distill s", "{:.0f}"),
+        ("baseline_accuracy", "trained normally", "{:.4f}"),
+        ("student_accuracy", "distilled", "{:.4f}"),
+        ("acc_ci", "accuracy gain (95 %)", "{}"), ("mcnemar_p", "McNemar p", "{:.3f}"),
+        ("baseline_log_loss", "log loss, normally", "{:.4f}"),
+        ("student_log_loss", "log loss, distilled", "{:.4f}"),
+        ("ll_ci", "log-loss gain (95 %)", "{}"),
+    ])
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.teacher == "levers":  # only the table of every cached run
+        table = levers_table(load_runs())
+        (RESULTS / "distill_levers.md").write_text(table + "\n")
+        print(table)
+        return
     from ensemble import load
     from ensemble.datasets import load_fashion_mnist
     from ensemble.evaluation.comparison import compare_to_best_member
@@ -102,6 +145,7 @@ def main(argv=None):
     from members import PlainCNNClassifier
 
     teacher = load(args.teacher)
+    baselines = None if args.baselines is None else load(args.baselines)
     (X, y), (X_test, y_test), _ = load_fashion_mnist("full", download=False)
     rows = training_rows(teacher, y)
     X_train, y_train = X[rows], y[rows]
@@ -124,6 +168,8 @@ def main(argv=None):
         key = json.dumps({"teacher": os.path.basename(args.teacher), "seed": seed, **lever},
                          sort_keys=True)
         baseline = same_member(teacher, template)
+        if baseline is None and baselines is not None:
+            baseline = same_member(baselines, template)
         if baseline is None:
             baseline, seconds = fit_timed(lambda t=template: t.fit(X_train, y_train))
             baseline_seconds = seconds

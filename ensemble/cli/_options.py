@@ -67,6 +67,7 @@ def _checked(kind, accepts, expected, noun=None):
 
 
 positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
+non_negative_int = _checked(int, lambda value: value >= 0, "an integer >= 0")
 finite_float = _checked(float, math.isfinite, "a finite number")
 #: A share in (0, 1]: a coverage or an accuracy.
 fraction = _checked(float, lambda value: math.isfinite(value) and 0 < value <= 1,

@@ -27,6 +27,7 @@ from ensemble.cli._options import (
     add_command,
     add_common_options,
     add_data_option,
+    non_negative_int,
     positive_float,
     positive_int,
     share,
@@ -45,11 +46,15 @@ def add_parser(commands):
     group = parser.add_argument_group("the student")
     group.add_argument("--student", choices=MEMBER_NAMES, default=None,
                        help="its network (default: a copy of the teacher's fastest member)")
-    group.add_argument("--temperature", type=positive_float, default=2.0,
-                       help="softens the teacher's and the student's probabilities (default 2)")
+    group.add_argument("--temperature", type=positive_float, default=1.0,
+                       help="softens the teacher's and the student's probabilities (default 1: "
+                            "not softened)")
     group.add_argument("--teacher-weight", type=share, default=None, metavar="W",
-                       help="share of the teacher in the loss, 0-1 (default: 0.9 with labels, "
+                       help="share of the teacher in the loss, 0-1 (default: 0.5 with labels, "
                             "1 without)")
+    group.add_argument("--augmented-copies", type=non_negative_int, default=0, metavar="K",
+                       help="a consistent teacher: K copies of the rows under the student's "
+                            "augmentation, each labelled by the teacher for that copy (default 0)")
     group.add_argument("--epochs", type=positive_int, default=None,
                        help="the student's epochs (default: its network's own)")
     group.add_argument("--n-train", type=positive_int, default=None, metavar="N",
@@ -86,7 +91,8 @@ def run(args):
         template.set_params(callbacks=[EpochProgress("  student")])
     start = time.perf_counter()
     student = distill(teacher, data.X, data.y, student=template,
-                      temperature=args.temperature, teacher_weight=args.teacher_weight)
+                      temperature=args.temperature, teacher_weight=args.teacher_weight,
+                      augmented_copies=args.augmented_copies, random_state=args.seed)
     seconds = time.perf_counter() - start
     student.set_params(callbacks=None)
     names = getattr(teacher, "class_names_", None)
@@ -98,7 +104,8 @@ def run(args):
               "student": type(student).__name__, "chosen": chosen,
               "temperature": args.temperature,
               "teacher_weight": args.teacher_weight if args.teacher_weight is not None
-              else (0.9 if labelled else 1.0),
+              else (0.5 if labelled else 1.0),
+              "augmented_copies": args.augmented_copies,
               "labelled": labelled, "n_train": int(len(data.X)), "train_seconds": seconds,
               "epochs": len(student.history_["loss"])}
     if test is not None:

@@ -31,7 +31,7 @@ TIMING_ROWS = 256
 TIMING_REPEATS = 3
 
 
-def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weight=None,
+def distill(ensemble, X, y=None, *, student=None, temperature=1.0, teacher_weight=None,
             augmented_copies=0, random_state=None):
     """Train one member on a fitted ensemble's probabilities (knowledge distillation).
 
@@ -55,11 +55,11 @@ def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weigh
         whose single pass predicts fastest here (:func:`cheapest_member`),
         without its checkpoint folder, callbacks and class weights
         (:func:`student_copy`).
-    temperature : float, default=2.0
+    temperature : float, default=1.0
         Softens the teacher's and the student's probabilities in the
         teacher's term of the loss (> 0).
     teacher_weight : float, default=None
-        Share of the teacher's term in the loss, in [0, 1]. None: 0.9 with
+        Share of the teacher's term in the loss, in [0, 1]. None: 0.5 with
         labels, 1.0 without.
     augmented_copies : int, default=0
         A consistent teacher (Beyer et al. 2022): add this many copies of
@@ -111,7 +111,7 @@ def distill(ensemble, X, y=None, *, student=None, temperature=2.0, teacher_weigh
     check_is_fitted(ensemble)
     # Checked before the teacher predicts: that may take minutes.
     if teacher_weight is None:
-        teacher_weight = 1.0 if y is None else 0.9
+        teacher_weight = 1.0 if y is None else 0.5
     check_real(temperature, "temperature", low=0.0, low_open=True)
     check_real(teacher_weight, "teacher_weight", low=0.0, high=1.0)
     check_int(augmented_copies, "augmented_copies", minimum=0)

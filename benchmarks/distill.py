@@ -161,7 +161,7 @@ def main(argv=None):
     if args.augmented_copies:
         lever["augmented_copies"] = args.augmented_copies
     runs = load_runs()
-    results = []
+    results, keys = [], []
     for seed in args.seeds:
         epochs = {} if args.epochs is None else {"epochs": args.epochs}
         template = PlainCNNClassifier(horizontal_flip=True, random_state=seed, **epochs)
@@ -178,6 +178,7 @@ def main(argv=None):
         if key in runs:
             print(f"seed {seed}: cached", flush=True)
             results.append(runs[key])
+            keys.append(key)
             continue
         student, seconds = fit_timed(lambda t=template: distill(
             teacher, X_train, y_train, student=t, temperature=args.temperature,
@@ -203,6 +204,7 @@ def main(argv=None):
         runs[key] = run
         save_runs(runs)
         results.append(run)
+        keys.append(key)
 
     baseline_log_loss = statistics.mean(r["baseline"]["log_loss"] for r in results)
     student_log_loss = statistics.mean(r["student"]["log_loss"] for r in results)
@@ -218,24 +220,7 @@ def main(argv=None):
         "machine": machine(), "runs": results,
     }
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
-    table = markdown_table([dict(r, student_accuracy=r["student"]["accuracy"],
-                                 student_log_loss=r["student"]["log_loss"],
-                                 baseline_accuracy=r["baseline"]["accuracy"],
-                                 baseline_log_loss=r["baseline"]["log_loss"],
-                                 acc_ci="{:+.4f} to {:+.4f}".format(*r["accuracy_interval"]),
-                                 ll_ci="{:+.4f} to {:+.4f}".format(*r["log_loss_interval"]))
-                            for r in results], [
-        ("seed", "seed", "{}"), ("temperature", "T", "{:g}"),
-        ("teacher_weight", "teacher weight", "{:g}"),
-        ("student_epochs", "epochs", "{}"),
-        ("student_seconds", "training s", "{:.0f}"),
-        ("baseline_accuracy", "trained normally", "{:.4f}"),
-        ("student_accuracy", "distilled", "{:.4f}"),
-        ("acc_ci", "accuracy gain (95 %)", "{}"), ("mcnemar_p", "McNemar p", "{:.2f}"),
-        ("baseline_log_loss", "log loss, normally", "{:.4f}"),
-        ("student_log_loss", "log loss, distilled", "{:.4f}"),
-        ("ll_ci", "log-loss gain (95 %)", "{}"),
-    ])
+    table = levers_table({key: runs[key] for key in keys})
     table += (f"\n\nTeacher {teacher_scores['accuracy']:.4f} / {teacher_scores['log_loss']:.4f}; "
               f"its log-loss advantage over the baselines {advantage:+.4f}; the students "
               f"recover {summary['recovered_share'] or 0:.0%} of it.")

@@ -1,6 +1,7 @@
 """The one scikit-learn wrapper around a Keras network builder."""
 
 import os
+import shutil
 import warnings
 
 import keras
@@ -12,7 +13,16 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from members import _augment, _batchnorm, _checkpoints, _distillation, _sizes, _training
+from members import (
+    _augment,
+    _batchnorm,
+    _budget,
+    _checkpoints,
+    _distillation,
+    _sizes,
+    _training,
+)
+from members.utils import budget
 from members.utils.checks import check_int, check_real, is_int
 from members.utils.docs import with_training_docs
 from members.utils.files import keras_model_from_bytes, keras_model_to_bytes
@@ -86,6 +96,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         augmentation=None,
         tta="auto",
         epochs=10,
+        time_limit=None,
         batch_size=128,
         optimizer="adam",
         learning_rate=1e-3,
@@ -180,6 +191,9 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             raise
 
     def _fit(self, X, y, teacher=None, groups=None):
+        # A time budget counts from here: validation, splitting and building are in it.
+        fit_start = budget.clock()
+        self._drop_planned_schedule()
         self._check_training_params()
         if teacher is not None and self.class_weight is not None:
             raise ValueError(
@@ -230,7 +244,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                 if teacher is not None:
                     self._compile(model, steps_per_epoch, teacher)
                 epoch_logs = self._train(model, X_train, y_train, validation, class_weight,
-                                         checkpoint)
+                                         checkpoint, fit_start)
             if finished is not None or teacher is not None:
                 # The ordinary loss (a taught member is an ordinary member; a model
                 # loaded from a checkpoint has none).
@@ -248,7 +262,12 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         self.pixel_scale_ = pixel_scale
         self.model_ = model
         self.history_ = _training.history_as_lists(epoch_logs)
+        self._drop_planned_schedule()
         return self
+
+    def _drop_planned_schedule(self):
+        # Set by _compile for the fit that follows it; never carried into another.
+        self.__dict__.pop("_planned_schedule", None)
 
     @staticmethod
     def _teacher_fingerprint(teacher, targets):
@@ -258,7 +277,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         return {"temperature": teacher.temperature, "teacher_weight": teacher.weight,
                 "targets_sha256": _checkpoints.data_digest(targets)}
 
-    def _train(self, model, X, y, validation, class_weight, checkpoint):
+    def _train(self, model, X, y, validation, class_weight, checkpoint, fit_start=None):
         """Run ``model.fit`` with the configured callbacks; return per-epoch logs.
 
         ``y`` and the validation targets are what :meth:`_targets` made.
@@ -270,32 +289,49 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
             y_val = _distillation.labels_of(validation[1], model.output_shape[-1])
             validation += (np.array([class_weight[label] for label in y_val]),)
         if checkpoint is None:
-            return self._run_fit(model, X, y, validation, class_weight, None, monitor)
+            return self._run_fit(model, X, y, validation, class_weight, None, monitor,
+                                 fit_start)
         with checkpoint.folder.locked():
-            return self._run_fit(model, X, y, validation, class_weight, checkpoint, monitor)
+            return self._run_fit(model, X, y, validation, class_weight, checkpoint, monitor,
+                                 fit_start)
 
-    def _run_fit(self, model, X, y, validation, class_weight, checkpoint, monitor):
+    def _run_fit(self, model, X, y, validation, class_weight, checkpoint, monitor,
+                 fit_start=None):
         """``model.fit``, resumed from and recorded in the checkpoint folder when there is one."""
         folder = None if checkpoint is None else checkpoint.folder
         state = None if folder is None else folder.prepare(checkpoint.run)
         previous_logs = [] if state is None else state["history"]
         callbacks = self._callbacks(monitor, folder, previous_logs)
+        timer = self._time_budget(fit_start, previous_logs, len(X))
+        if timer is not None:
+            # First: it writes each epoch's seconds and the plan into the logs
+            # that the log writer records.
+            callbacks.insert(0, timer)
         if state is not None:
             _checkpoints.restore_backup(model, folder.backup, state)
         X = np.asarray(X, dtype="float32")
         _training.build_training_state(model, X, y)
+        # A resumed budgeted fit ends where its plan said (even if it was
+        # killed after its last epoch, before it was recorded as finished).
+        last_epoch = self.epochs if timer is None or timer.planned is None else timer.planned
         model.fit(
             X,
             y,
             validation_data=validation,
-            epochs=self.epochs,
+            epochs=min(self.epochs, last_epoch),
             initial_epoch=len(previous_logs),
             batch_size=self.batch_size,
             class_weight=class_weight,
             callbacks=callbacks,
             verbose=self.verbose,
         )
-        epoch_logs = callbacks[0].epochs
+        epoch_logs = next(callback.epochs for callback in callbacks
+                          if isinstance(callback, _training.EpochLogWriter))
+        if timer is not None and not timer.epoch_seconds and not previous_logs:
+            if folder is not None:
+                # Nothing usable was trained: a re-run with a larger budget starts afresh.
+                shutil.rmtree(folder.backup, ignore_errors=True)
+            self._refuse_budget(timer, fit_start)
         if folder is None:
             self._recompute_batchnorm(model, X, y)
             return epoch_logs
@@ -307,6 +343,44 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
 
     def _recomputes_batchnorm(self):
         return bool(self.precise_bn)
+
+    def _time_budget(self, fit_start, previous_logs, n_train):
+        """The :class:`members._budget.TimeBudget` callback of a fit with ``time_limit``, or None.
+
+        A resumed fit's deadline leaves out what the interrupted one spent,
+        and its schedule keeps the length that one planned.
+        """
+        if self.time_limit is None:
+            return None
+        spent = _budget.spent_seconds(previous_logs)
+        # The batch-norm pass runs after the last epoch, recomputing or (precise_bn=False)
+        # only measuring the statistics.
+        bn_rows = min(n_train, self._bn_row_limit())
+
+        def reserve(epoch_seconds):
+            # The batch-norm pass runs about three forward passes over its rows:
+            # roughly one training epoch's cost on that share of the rows.
+            return epoch_seconds * bn_rows / max(n_train, 1)
+
+        return _budget.TimeBudget(
+            fit_start + float(self.time_limit) - spent, self.epochs, reserve, start=fit_start,
+            schedule=self.__dict__.get("_planned_schedule"),
+            planned=_budget.planned_epochs(previous_logs))
+
+    def _refuse_budget(self, timer, fit_start):
+        """No epoch finished in ``time_limit``: say which budget would have trained one."""
+        epoch = timer.projected_epoch()
+        smallest = (timer.epoch_start - fit_start) + epoch + timer.reserve(epoch) + 1.0
+        smallest = budget.round_up_seconds(1.2 * smallest)
+        reason = (f"{type(self).__name__} needs about {epoch:.1f} s for one epoch of "
+                  f"{timer.steps_per_epoch or 1} batches here")
+        raise budget.BudgetTooSmallError(
+            f"time_limit={self.time_limit:g} s is too small to train one epoch: {reason}; the "
+            f"smallest workable budget is about {smallest} s.", smallest, reason)
+
+    def _bn_row_limit(self):
+        return (PRECISE_BN_ROWS if isinstance(self.precise_bn, (bool, np.bool_))
+                else int(self.precise_bn))
 
     def _recompute_batchnorm(self, model, X, y):
         """Precise batch-norm statistics for the weights ``fit`` ends with (best epoch included)."""
@@ -321,8 +395,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         inference mode than with batch statistics: the moving statistics do
         not describe the weights.
         """
-        limit = (PRECISE_BN_ROWS if isinstance(self.precise_bn, (bool, np.bool_))
-                 else int(self.precise_bn))
+        limit = self._bn_row_limit()
         rows = np.arange(len(X))
         if len(rows) > limit:
             # A fixed draw: the same rows for a fit and its resumption, whatever the seed.
@@ -440,10 +513,16 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         :class:`members._distillation.DistillationLoss` on the targets
         :meth:`_targets` made.
         """
-        learning_rate = _training.learning_rate_schedule(
-            self.lr_schedule, self.learning_rate, steps_per_epoch=steps_per_epoch,
-            epochs=self.epochs, warmup_epochs=self.warmup_epochs,
-        )
+        if self.time_limit is not None and self.lr_schedule == "cosine":
+            # A length the time budget sets after the first epoch.
+            learning_rate = _budget.PlannedCosine(self.learning_rate, steps_per_epoch,
+                                                  self.epochs, self.warmup_epochs)
+            self._planned_schedule = learning_rate
+        else:
+            learning_rate = _training.learning_rate_schedule(
+                self.lr_schedule, self.learning_rate, steps_per_epoch=steps_per_epoch,
+                epochs=self.epochs, warmup_epochs=self.warmup_epochs,
+            )
         metrics = ["accuracy"]
         if teacher is not None:
             loss = _distillation.DistillationLoss(teacher.temperature, teacher.weight)
@@ -479,6 +558,8 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
     def _check_training_params(self):
         """Clear errors for bad settings, before any network is built."""
         check_int(self.epochs, "epochs", minimum=1)
+        if self.time_limit is not None:
+            check_real(self.time_limit, "time_limit", low=0.0, low_open=True)
         check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.histogram_freq, "histogram_freq", minimum=0)
         for name in ("early_stopping_patience", "reduce_lr_patience"):

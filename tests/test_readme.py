@@ -6,6 +6,7 @@ console script calls the same function), sparing a TensorFlow start-up each.
 
 import re
 import shlex
+import time
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,22 @@ def test_the_quickstart_and_the_uncertainty_and_export_examples_run_as_written(
     assert type(student).__name__ in {"PlainCNNClassifier", "SeparableCNNClassifier",
                                       "ResidualNetClassifier"}
     assert student.predict_proba(X_test).shape == (200, 10)
+
+
+@pytest.mark.slow
+def test_the_time_budget_example_runs_as_written_with_a_short_budget(capsys):
+    """The README's budget example, its 30 minutes made 25 s, on 600 sample images."""
+    from ensemble.datasets import load_fashion_mnist
+
+    block, = code_blocks(section("Give it a time budget"), "python")
+    assert "time_limit=30 * 60" in block
+    (X_train, y_train), _, _ = load_fashion_mnist("sample")
+    namespace = {"X_train": X_train[:600], "y_train": y_train[:600]}
+    start = time.monotonic()
+    exec(compile(block.replace("time_limit=30 * 60", "time_limit=25"), "README.md", "exec"),
+         namespace)
+    assert time.monotonic() - start <= 25 * 1.1
+    plan = namespace["budgeted"].budget_plan_
+    out = capsys.readouterr().out
+    assert plan["chosen"] in out and plan["why"] in out
+    assert str(list(namespace["budgeted"].named_members_)) in out

@@ -27,6 +27,7 @@ top and is built only from public names (``tests/test_codebase.py``).
 
 import os
 import sys
+import time
 
 from ensemble.cli._options import PROG, CliError, OneLineParser
 
@@ -66,10 +67,12 @@ def main(argv=None):
     int
         0 on success, 1 on an error, 2 on a usage error, 130 when interrupted.
     """
+    started = time.monotonic()  # --time-limit counts the whole command
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, or a usage error already printed on one line
         return exit_.code if isinstance(exit_.code, int) else 2
+    args.started = started
     try:
         args.run(args)
     except BrokenPipeError:  # e.g. `--json | head`: the reader left; nothing to say

@@ -32,6 +32,9 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if logs.get("planned_epochs") is not None and self.bar.total != logs["planned_epochs"]:
+            # A time budget planned the epochs that fit: the bar's end moves there.
+            self.bar.total = int(logs["planned_epochs"])
         shown = {key: f"{logs[key]:.4f}" for key in ("loss", "val_loss", "val_accuracy")
                  if key in logs}
         self.bar.set_postfix(shown, refresh=False)
@@ -66,12 +69,16 @@ def horizontal_flip(args):
     return args.horizontal_flip == "on"
 
 
-def build_ensemble(args, *, show_progress):
-    """The combiner named by ``--combiner`` around :func:`build_members`."""
+def build_ensemble(args, *, show_progress, time_limit=None):
+    """The combiner named by ``--combiner`` around :func:`build_members`.
+
+    ``time_limit``: the combiner's budget in seconds (what ``--time-limit``
+    leaves for training).
+    """
     show_epochs = show_progress and args.n_jobs == 1
     members = build_members(args, show_epochs=show_epochs)
     common = dict(holdout=args.holdout, n_jobs=args.n_jobs, random_state=args.seed,
-                  verbose=1 if show_progress else 0)
+                  verbose=1 if show_progress else 0, time_limit=time_limit)
     if args.combiner == "stacking":
         return StackingEnsemble(members, **common)
     return WeightedAverageEnsemble(members, weighting=args.weighting, **common)

@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import re
 
 PROG = "keras-ensembles"
 
@@ -84,6 +85,22 @@ def positive_float(text, noun="number"):
     """A finite number > 0 (``inf`` and ``nan`` are refused); ``noun`` names it in the error."""
     return _checked(float, lambda value: math.isfinite(value) and value > 0,
                     f"a finite positive {noun}", noun=f"a {noun}")(text)
+
+
+#: Units ``--time-limit`` takes, in seconds.
+DURATION_UNITS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def duration(text):
+    """Seconds from ``90``, ``90s``, ``30m``, ``1.5h`` (``--time-limit``)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]*)\s*", text.lower())
+    if match is None or match.group(2) not in DURATION_UNITS:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 90s, 30m or 1h, got {text!r}")
+    seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive duration, got {text!r}")
+    return seconds
 
 
 def holdout(text):
@@ -224,6 +241,11 @@ def add_training_options(parser):
                             "prediction with its mirror image's); auto: on for Fashion-MNIST "
                             "(--data sample or full, whose clothes look the same mirrored), off "
                             "for other data, where a mirror may change the class (digits, text)")
+    group.add_argument("--time-limit", type=duration, default=None, metavar="DURATION",
+                       help="a time budget for the whole command (90s, 30m, 1h) instead of "
+                            "epochs: each member trains the epochs that fit its share, and fit "
+                            "races the members against one scaled-up member first; wins over "
+                            "--epochs (see README, 'Give it a time budget')")
     group.add_argument("--n-jobs", type=jobs, default=1,
                        help="members trained in parallel processes; -1 for one per core "
                             "(per-epoch progress is shown only with 1)")

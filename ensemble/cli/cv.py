@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from ensemble.cli import _budget
 from ensemble.cli._data import check_image_sizes, load_split
 from ensemble.cli._options import (
     add_command,
@@ -30,6 +31,7 @@ from ensemble.cli._options import (
     folds,
 )
 from ensemble.cli._output import emit_json, output_folder, refuse_existing, say, write_csv
+from members.utils.budget import format_seconds
 from members.utils.quiet import import_keras_quietly
 
 
@@ -59,6 +61,7 @@ def run(args):
     from ensemble.cli._build import build_members
 
     check_image_sizes(args, build_members(args, show_epochs=False), data.image_shape)
+    budget = _member_budget(args)
     splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
     fold_of = np.full(len(y), -1)
     oof = {name: np.zeros((len(y), len(classes))) for name in model_names}
@@ -67,7 +70,12 @@ def run(args):
     for fold, (train_rows, test_rows) in enumerate(
             _progress(splitter.split(X, y), args, total=args.folds)):
         fold_of[test_rows] = fold
-        probas = _fit_fold(args, X[train_rows], y[train_rows], X[test_rows], classes)
+        try:
+            probas = _fit_fold(args, X[train_rows], y[train_rows], X[test_rows], classes,
+                               None if budget is None else budget["member_seconds"])
+        except _budget.BudgetTooSmallError as error:
+            raise _budget.too_small(args, error, budget["training_seconds"],
+                                    budget["member_rounds"]) from None
         for name, proba in probas.items():
             oof[name][test_rows] = proba
             scores.append(_scores(fold, name, y[test_rows], proba, classes))
@@ -84,6 +92,7 @@ def run(args):
               f"out-of-fold files in {args.out_dir}")
     result = {"command": "cv", "folds": args.folds, "n_train": int(len(y)),
               "seconds": seconds, "scores": scores, "summary": summary,
+              "time_limit": args.time_limit, "budget": budget,
               "files": {name: str(path) for name, path in paths.items()}}
     emit_json(args, result)
     return result
@@ -119,15 +128,41 @@ def _progress(iterable, args, total):
                 disable=args.quiet or args.json, leave=False)
 
 
-def _fit_fold(args, X_train, y_train, X_test, classes):
-    """Fit the ensemble on one fold's training rows.
+def _member_budget(args):
+    """--time-limit split over folds and members, printed; None without one.
+
+    cv keeps the members it was given (its files are per member), so the
+    budget is shared among them without fit's race against a scaled-up
+    member.
+    """
+    training = _budget.training_seconds(args)
+    if training is None:
+        return None
+    note = _budget.epochs_note(args)
+    if note is not None:
+        say(args, note)
+    n_fits = args.folds * len(args.members)
+    share = _budget.member_share(training, args.folds, len(args.members), args.n_jobs)
+    say(args, f"Budget {format_seconds(args.time_limit)}: {format_seconds(share)} for each of "
+              f"the {n_fits} member fits ({args.folds} folds x {len(args.members)} members), "
+              "each training the epochs that fit")
+    return {"training_seconds": training, "member_seconds": share, "n_member_fits": n_fits,
+            "member_rounds": _budget.member_rounds(args.folds, len(args.members), args.n_jobs)}
+
+
+def _fit_fold(args, X_train, y_train, X_test, classes, member_seconds=None):
+    """Fit the ensemble on one fold's training rows (each member within ``member_seconds``).
 
     Returns every model's probabilities on the fold's test rows.
     """
     from ensemble.cli._build import build_ensemble
+    from ensemble.combiners.budget import budgeted_members
     from ensemble.combiners.member_list import aligned_proba
 
     ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json))
+    if member_seconds is not None:
+        ensemble.set_params(members=budgeted_members(
+            ensemble.members, dict.fromkeys(args.members, member_seconds)))
     ensemble.fit(X_train, y_train)
     probas = {name: aligned_proba(member, X_test, classes)
               for name, member in ensemble.named_members_.items()}

@@ -7,6 +7,13 @@ examples:
   keras-ensembles fit --data photos/train --image-size 64x64 --output photos.zip
   keras-ensembles fit --data signs.csv --image-shape 32x32x3 --output signs.zip
   keras-ensembles fit --data full --abstain-coverage 0.9 --output careful.zip
+  keras-ensembles fit --data full --time-limit 30m --output budget.zip
+
+Think in minutes rather than epochs? --time-limit 30m makes the budget the
+plan: the members race one scaled-up member (full-resolution stem) for a
+tenth of it each, the lower log loss on the blending rows wins, and the
+winner's members share the rest, each training the epochs that fit and
+stopping on time. The plan is printed, kept in --json and in the archive.
 
 The archive is written by ensemble.save (safe to load, verified on load); it
 records the class names (folder names, the label column's values,
@@ -27,6 +34,7 @@ import time
 
 import numpy as np
 
+from ensemble.cli import _budget
 from ensemble.cli._data import check_image_sizes, load_data, pick_split
 from ensemble.cli._options import (
     ABSTENTION_SCORES,
@@ -41,6 +49,7 @@ from ensemble.cli._options import (
 )
 from ensemble.cli._output import emit_json, refuse_existing, say
 from ensemble.datasets import format_shape
+from members.utils.budget import format_seconds
 from members.utils.quiet import import_keras_quietly
 
 
@@ -81,16 +90,31 @@ def run(args):
     from ensemble import report, save
     from ensemble.cli._build import build_ensemble, drop_progress_callbacks
 
-    ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json))
+    note = _budget.epochs_note(args)
+    if note is not None:
+        say(args, note)
+    training_budget = _budget.training_seconds(args)
+    ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json),
+                              time_limit=training_budget)
     check_image_sizes(args, ensemble.members, data.image_shape)
     names = data.names_of(np.unique(y))
     say(args, f"Training {len(args.members)} members ({', '.join(args.members)}) and a "
               f"{type(ensemble).__name__} on {len(y)} images of {format_shape(data.image_shape)}"
-              f" ({len(names)} classes: {_listed(names)})")
+              f" ({len(names)} classes: {_listed(names)})"
+              + ("" if training_budget is None else
+                 f" within {format_seconds(training_budget)} of the --time-limit"))
     start = time.perf_counter()
-    ensemble.fit(X, y)
+    try:
+        ensemble.fit(X, y)
+    except _budget.BudgetTooSmallError as error:
+        raise _budget.too_small(args, error, training_budget) from None
     seconds = time.perf_counter() - start
     drop_progress_callbacks(ensemble)
+    plan = getattr(ensemble, "budget_plan_", None)
+    if plan is not None:
+        from ensemble.combiners.budget import describe_plan
+
+        say(args, describe_plan(plan))
     ensemble.class_names_ = tuple(data.names_of(ensemble.classes_))
     if args.abstain_coverage is not None or args.abstain_accuracy is not None:
         _set_abstention(args, ensemble)
@@ -102,7 +126,8 @@ def run(args):
     result = {"command": "fit", "output": str(args.output), "train_seconds": seconds,
               "n_train": int(len(y)), "image_shape": list(data.image_shape),
               "classes": ensemble.classes_, "class_names": list(ensemble.class_names_),
-              "members": list(args.members),
+              "members": list(args.members), "fitted_members": list(ensemble.named_members_),
+              "time_limit": args.time_limit, "budget_plan": plan,
               "combiner": type(ensemble).__name__, "weights": _weights(ensemble),
               "abstention": getattr(ensemble, "abstention_", None),
               "cascade": _json_rule(getattr(ensemble, "cascade_", None))}
@@ -110,6 +135,7 @@ def run(args):
         scores = report(ensemble, test.X, test.y, name="ensemble")
         say(args, f"\nTest split ({len(test.y)} images):\n{scores}")
         result["test_report"] = scores.to_dict()
+    result["seconds"] = time.monotonic() - args.started if hasattr(args, "started") else None
     emit_json(args, result)
     return result
 

@@ -8,8 +8,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ensemble.combiners import calibration
 from ensemble.combiners._blending_rows import blending_data, check_source
+from ensemble.combiners.budget import budgeted_blending_data
 from ensemble.combiners.member_list import check_members, stacked_probas
 from ensemble.evaluation.uncertainty import choose_abstention_threshold
+from members.utils.checks import check_real
 from members.utils.inputs import flatten_images
 from members.utils.labels import label_indices
 from members.utils.uncertainty import decompose_uncertainty, entropy
@@ -49,6 +51,21 @@ SHARED_DOCS = {
         out the same rows.
     verbose : int, default=0
         A progress bar over member fits when > 0.
+    time_limit : float or None, default=None
+        Seconds ``fit`` may take. The budget becomes a plan measured on
+        this machine and data (:mod:`ensemble.combiners.budget`): when a
+        member can be scaled up (a built-in architecture with a
+        half-resolution stem), the members as given and that one member
+        with a full-resolution stem each train for a tenth of the budget,
+        the plan with the lower log loss on the blending rows wins, and its
+        members share the rest, each planning the epochs that fit (up to
+        four times its own ``epochs``) and stopping before its share runs
+        out. The fitted members are then the winner's (``named_members_``
+        says which); ``budget_plan_`` keeps the race, the choice and why.
+        Members must take a ``time_limit`` (the classes in
+        :mod:`members`). A budget too short for one epoch raises
+        ``ValueError`` naming the smallest workable one. None: every
+        member trains its own ``epochs``.
 """,
     "fitted_members": """\
     members_ : list of estimators
@@ -65,7 +82,15 @@ SHARED_DOCS = {
         Only after :meth:`set_cascade`: the cascade's first member, its
         confidence threshold and what it gave on the rows it was chosen on.
     network_fits_ : int
-        Member fits performed by ``fit``.
+        Member fits performed by ``fit`` (with ``time_limit``: the final
+        ones, not the race's).
+    budget_plan_ : dict
+        Only with ``time_limit``: ``time_limit``; ``race`` (each plan's
+        members, seconds, log loss and accuracy on the blending rows, or
+        why there was none); ``chosen`` and ``why``; ``members`` (each
+        final member's share of the budget, the epochs it planned and
+        trained, its seconds); ``seconds`` (the race and the members' training,
+        before the combiner learns its weights).
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 """,
@@ -161,6 +186,7 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.__dict__.pop("cascade_", None)
         kept = check_members(self.members)
         check_source(self.holdout, self.cv, validation_data)
+        _check_time_limit(self.time_limit, self.cv)
         _check_calibration(self.calibration)
         self._check_combiner_params(len(kept))
         X, X_rows, y = self._validate_training_data(X, y)
@@ -169,17 +195,22 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"Classifier can't train when only one class is present: y holds {classes[0]!r}."
             )
-        data = blending_data(
-            kept, X, X_rows, y, classes,
-            holdout=self.holdout, cv=self.cv,
-            validation_data=self._validate_validation_data(validation_data),
-            n_jobs=self.n_jobs, random_state=self.random_state,
-            checkpoint_dir=self.checkpoint_dir, verbose=self.verbose,
-        )
+        validation_data = self._validate_validation_data(validation_data)
+        self.__dict__.pop("budget_plan_", None)
+        if self.time_limit is None:
+            data = blending_data(
+                kept, X, X_rows, y, classes,
+                holdout=self.holdout, cv=self.cv, validation_data=validation_data,
+                n_jobs=self.n_jobs, random_state=self.random_state,
+                checkpoint_dir=self.checkpoint_dir, verbose=self.verbose,
+            )
+            names = [name for name, _ in kept]
+        else:
+            data, names, self.budget_plan_ = budgeted_blending_data(
+                self, kept, X, X_rows, y, classes, validation_data)
         self.classes_ = classes
         self.members_ = data.members
-        self.named_members_ = Bunch(**{name: m for (name, _), m
-                                       in zip(kept, data.members, strict=True)})
+        self.named_members_ = Bunch(**dict(zip(names, data.members, strict=True)))
         self.blend_predictions_ = data.probas
         self.blend_targets_ = data.targets
         self.network_fits_ = data.network_fits
@@ -602,6 +633,15 @@ class MemberEnsembleBase(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _combine(self, probas, X_rows):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _check_time_limit(time_limit, cv):
+    if time_limit is None:
+        return
+    check_real(time_limit, "time_limit", low=0.0, low_open=True)
+    if isinstance(cv, str) and cv == "prefit":
+        raise ValueError("time_limit has nothing to train with cv='prefit': the members are "
+                         "already fitted. Fit without time_limit.")
 
 
 def _check_calibration(value):

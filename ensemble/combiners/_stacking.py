@@ -112,7 +112,7 @@ class StackingEnsemble(MemberEnsembleBase):
     def __init__(self, members, *, final_estimator=None, passthrough=False,
                  fallback="best_member", selection_folds=5, selection_rule="one_se",
                  calibration=None, holdout=0.1, cv=None, n_jobs=None, random_state=None,
-                 checkpoint_dir=None, verbose=0):
+                 checkpoint_dir=None, verbose=0, time_limit=None):
         set_init_params(self, locals())
 
     @property

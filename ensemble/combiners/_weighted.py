@@ -135,7 +135,7 @@ class WeightedAverageEnsemble(MemberEnsembleBase):
 
     def __init__(self, members, *, weighting="auto", shrinkage=0.0, selection_folds=5,
                  selection_rule="one_se", calibration=None, holdout=0.1, cv=None, n_jobs=None,
-                 random_state=None, checkpoint_dir=None, verbose=0):
+                 random_state=None, checkpoint_dir=None, verbose=0, time_limit=None):
         set_init_params(self, locals())
 
     def _check_combiner_params(self, n_members):

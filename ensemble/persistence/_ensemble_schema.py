@@ -11,6 +11,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ensemble.combiners import ABSTENTION_SCORES, StackingEnsemble, WeightedAverageEnsemble
+from ensemble.combiners.budget import PLAN_KEYS as BUDGET_PLAN_KEYS
 from ensemble.combiners.cascade import RULE_KEYS as CASCADE_RULE_KEYS
 from ensemble.persistence._archive import BLEND_FILE, FINAL_ESTIMATOR_FILE
 from ensemble.persistence._member_schema import build_member, check_member_spec, describe_member
@@ -84,6 +85,8 @@ def describe_ensemble(ensemble, files):
         spec["abstention"] = _abstention_spec(ensemble.abstention_, len(member_specs))
     if hasattr(ensemble, "cascade_"):
         spec["cascade"] = _cascade_spec(ensemble.cascade_, names)
+    if hasattr(ensemble, "budget_plan_"):
+        spec["budget_plan"] = _budget_plan_spec(ensemble.budget_plan_, names)
     if isinstance(ensemble, WeightedAverageEnsemble):
         weights = np.asarray(ensemble.weights_)
         if weights.dtype.kind != "f":
@@ -177,6 +180,33 @@ def _cascade_spec(cascade, names):
     except ValueError as error:
         raise TypeError(f"Can't save this cascade_: {error}") from None
     return spec
+
+
+def _budget_plan_spec(plan, names):
+    """The plan of a ``time_limit`` fit, as JSON (it is a record, not something that predicts)."""
+    try:
+        spec = json.loads(json.dumps(plan, allow_nan=False))
+        _check_budget_plan_spec(spec, names)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"Can't save this budget_plan_: {error}") from None
+    return spec
+
+
+def _check_budget_plan_spec(plan, names):
+    """Archives written before time budgets existed, or fitted without one, have none."""
+    if plan is None:
+        return
+    expect(isinstance(plan, dict) and set(plan) == set(BUDGET_PLAN_KEYS),
+           f"budget_plan must hold exactly {list(BUDGET_PLAN_KEYS)}")
+    expect(is_real(plan["time_limit"]) and plan["time_limit"] > 0,
+           "budget_plan.time_limit must be a positive number")
+    expect(isinstance(plan["chosen"], str) and isinstance(plan["why"], str),
+           "budget_plan.chosen and budget_plan.why must be strings")
+    expect(isinstance(plan["race"], dict), "budget_plan.race must be an object")
+    expect(isinstance(plan["members"], list)
+           and [entry.get("name") if isinstance(entry, dict) else None
+                for entry in plan["members"]] == list(names),
+           "budget_plan.members must name the ensemble's members, in order")
 
 
 def _check_cascade_spec(cascade, names):
@@ -277,6 +307,8 @@ def check_ensemble_spec(spec, contents):
     _check_abstention_spec(spec.get("abstention"), len(member_specs))
     _check_cascade_spec(spec.get("cascade"),
                         [entry["name"] for entry in layout if "index" in entry])
+    _check_budget_plan_spec(spec.get("budget_plan"),
+                            [entry["name"] for entry in layout if "index" in entry])
 
     expected = {f"members/{index}.keras" for index in range(len(member_specs))}
     n_classes = len(classes)
@@ -373,6 +405,8 @@ def build_ensemble(spec, contents):
         rule = dict(spec["cascade"])
         rule["threshold"] = float("inf") if rule["threshold"] is None else rule["threshold"]
         estimator.cascade_ = rule
+    if spec.get("budget_plan") is not None:
+        estimator.budget_plan_ = spec["budget_plan"]
     if spec["blend"]["included"]:
         predictions, targets = _read_blend(contents[BLEND_FILE], spec["blend"]["targets"],
                                            len(members), len(estimator.classes_))

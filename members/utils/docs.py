@@ -59,6 +59,16 @@ TRAINING_DOCS["Parameters"] = """
         rather than misreading them. None applies no scaling.
     epochs : int
         Maximum number of passes over the training data.
+    time_limit : float or None, default=None
+        Seconds ``fit`` may take, from its start to its return (building,
+        training, the batch-norm pass). The first epoch is timed, and the
+        member then plans the epochs that fit (at most ``epochs``; a cosine
+        schedule is planned for that length) and stops early if later
+        epochs run slower, keeping its best epoch when early stopping is
+        on. ``history_`` then holds each epoch's ``"seconds"`` and the
+        ``"planned_epochs"``; a resumed fit spends only what the interrupted
+        one left. A budget that cannot finish one epoch raises
+        ``ValueError`` naming the smallest workable one. None: no limit.
     batch_size : int, default=128
     optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
         SGD uses Nesterov momentum 0.9.

@@ -1,0 +1,145 @@
+"""``keras-ensembles fit --time-limit T``: what a budget buys, and whether it is kept.
+
+Each run is the command a user types, in a fresh process, timed from
+outside (interpreter start to exit). The row keeps the plan the command
+printed in ``--json`` (the race's scores, the choice and why, each
+member's share and epochs) and the test-split scores. Runs are cached in
+``benchmarks/results/time_budget_runs.json`` by (data, budget, seed,
+baseline), so the table grows one run at a time:
+
+    python benchmarks/time_budget.py --data full --time-limit 30m --seed 0
+    python benchmarks/time_budget.py --data digits --time-limit 2m
+    python benchmarks/time_budget.py --data digits --baseline trio   # no budget: the default trio
+    python benchmarks/time_budget.py --table                          # every cached run
+
+``--data digits`` writes scikit-learn's 1,797 8x8 digits (pixels 0-16 scaled
+to 0-255) to an ``.npz`` with a stratified 75/25 train/test split, seed 0.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS_FILE = RESULTS / "time_budget_runs.json"
+
+
+def digits_npz(folder):
+    """scikit-learn's digits as an ``.npz`` the command line reads (train and test splits)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    X = np.round(digits.images * (255 / 16)).astype("uint8")[..., None]
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, digits.target, test_size=0.25, stratify=digits.target, random_state=0)
+    path = Path(folder) / "digits.npz"
+    np.savez_compressed(path, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+    return path
+
+
+def run_fit(data, time_limit, seed, extra, folder):
+    """One ``fit`` in a fresh process; its --json output and the wall time seen from outside."""
+    command = [sys.executable, "-m", "ensemble", "fit", "--data", str(data), "--seed", str(seed),
+               "--output", str(Path(folder) / "model.zip"), "--json", "--quiet", "--overwrite"]
+    if time_limit is not None:
+        command += ["--time-limit", time_limit]
+    command += extra
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    start = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    wall = time.monotonic() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout), wall, command
+
+
+def seconds_of(text):
+    """Seconds of a ``--time-limit`` text such as ``30m`` (what the command parses)."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+
+
+def row_of(out, wall, command, args):
+    rows = out["test_report"]["rows"]
+    ensemble = next(row for row in rows if row["kind"] == "ensemble")
+    limit = seconds_of(args.time_limit)
+    return {
+        "data": args.data, "time_limit": args.time_limit, "seed": args.seed,
+        "baseline": args.baseline, "command": " ".join(command[2:]),
+        "wall_seconds": round(wall, 1), "limit_seconds": limit,
+        "within_limit_plus_5pct": None if limit is None else bool(wall <= 1.05 * limit),
+        "accuracy": ensemble["accuracy"], "log_loss": ensemble["log_loss"],
+        "members": {row["name"]: {"accuracy": row["accuracy"], "log_loss": row["log_loss"]}
+                    for row in rows if row["kind"] == "member"},
+        "plan": out.get("budget_plan"),
+    }
+
+
+def load_runs():
+    return json.loads(RUNS_FILE.read_text()) if RUNS_FILE.is_file() else []
+
+
+def save_run(row):
+    runs = [run for run in load_runs()
+            if (run["data"], run["time_limit"], run["seed"], run["baseline"])
+            != (row["data"], row["time_limit"], row["seed"], row["baseline"])]
+    RESULTS.mkdir(exist_ok=True)
+    RUNS_FILE.write_text(json.dumps(runs + [row], indent=1) + "\n")
+
+
+def table(runs):
+    lines = ["| data | budget | seed | run | wall (s) | within T+5 % | chosen | race log loss "
+             "(members / scaled) | final members: epochs | test acc | test log loss |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for run in sorted(runs, key=lambda r: (r["data"], seconds_of(r["time_limit"]) or 0,
+                                           r["seed"])):
+        plan = run["plan"] or {}
+        race = {entry["name"]: entry["log_loss"]
+                for entry in (plan.get("race") or {}).get("candidates", [])}
+        race_text = (f"{race['ensemble']:.4f} / {race['scaled_up']:.4f}"
+                     if len(race) == 2 else (plan.get("race") or {}).get("skipped") or "-")
+        members = ", ".join(f"{m['name']} {m.get('epochs')}" for m in plan.get("members", []))
+        within = {True: "yes", False: "**no**", None: "-"}[run["within_limit_plus_5pct"]]
+        lines.append(
+            f"| {run['data']} | {run['time_limit'] or '-'} | {run['seed']} | "
+            f"{run['baseline'] or 'budget'} | {run['wall_seconds']:.0f} | {within} | "
+            f"{plan.get('chosen', '-')} | {race_text} | {members or '-'} | "
+            f"{run['accuracy']:.4f} | {run['log_loss']:.4f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="full", help="full, sample, digits or a data path")
+    parser.add_argument("--time-limit", default=None, help="e.g. 10m, 30m, 1h, 2m")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline", choices=("trio",), default=None,
+                        help="trio: the default three members, no budget")
+    parser.add_argument("--table", action="store_true", help="print the cached runs only")
+    args = parser.parse_args(argv)
+    if args.table:
+        print(table(load_runs()))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        data = digits_npz(folder) if args.data == "digits" else args.data
+        out, wall, command = run_fit(data, args.time_limit, args.seed, [], folder)
+    row = row_of(out, wall, command, args)
+    save_run(row)
+    print(json.dumps({key: row[key] for key in ("data", "time_limit", "seed", "wall_seconds",
+                                                  "within_limit_plus_5pct", "accuracy",
+                                                  "log_loss")}))
+    print(table([row]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,379 @@
+"""A combiner's time budget: race the ensemble against one scaled-up member, train the winner.
+
+With ``time_limit``, a combiner's ``fit`` does not train its members for
+their own ``epochs``: it turns the seconds into a plan, measured on the
+user's machine and data.
+
+1. **The race.** When one of the members can be scaled up (a built-in
+   architecture with a half-resolution stem gets a full-resolution one),
+   two candidate plans each train for :data:`RACE_SHARE` of the budget on
+   the same rows: the members as given (sharing that time), and the one
+   scaled-up member alone. Each is scored on the blending rows (log loss of
+   the equal-weight average). Ensembles beat one larger model at equal
+   compute only above some model size (Kondratyuk et al. 2020), and where
+   that size lies depends on the machine, the data and the budget, so it is
+   measured rather than looked up.
+2. **The final fit.** The winner's members share what is left (less
+   :data:`BLEND_RESERVE_SHARE` for the combiner's own work); each plans the
+   epochs that fit its share from its own first epoch, up to
+   :data:`EPOCHS_FACTOR` times its ``epochs`` (see ``time_limit`` on the
+   members), and stops before its share runs out.
+
+The plan (race scores, the choice and why, each member's seconds and
+epochs) is the combiner's ``budget_plan_``. With ``checkpoint_dir`` it is
+also written to ``<checkpoint_dir>/budget.json`` once the race is decided,
+so that a re-run after a crash skips the race, gives every member the share
+it had, and resumes the interrupted member with what its share has left.
+
+A race at a tenth of the budget is an early learning curve: it predicts the
+winner at the full budget only as far as the ranking of the two plans does
+not change in between (BENCHMARKS.md, "A time budget", measures how far).
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.base import clone
+from sklearn.metrics import log_loss
+from sklearn.model_selection import check_cv
+
+from ensemble.combiners._blending_rows import blending_data
+from members.utils import budget as timing
+from members.utils.budget import BudgetTooSmallError, format_seconds, round_up_seconds
+from members.utils.files import atomic_write_json
+from members.utils.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr
+
+#: Share of the budget each candidate plan trains for in the race.
+RACE_SHARE = 0.1
+#: Share of the budget kept for the combiner's work after the members (predicting
+#: the blending rows, choosing the weights, the temperature).
+BLEND_RESERVE_SHARE = 0.03
+#: Under a budget a member trains at most this many times its own ``epochs``.
+EPOCHS_FACTOR = 4
+#: The least a final member is given, even when the race left nothing.
+MIN_MEMBER_SECONDS = 0.01
+#: The plan's file in the combiner's ``checkpoint_dir``.
+PLAN_FILE = "budget.json"
+#: Name of the members-as-given plan, and suffix of the scaled-up member.
+ENSEMBLE_PLAN = "ensemble"
+SCALED_PLAN = "scaled_up"
+SCALED_SUFFIX = "_scaled"
+#: The keys of ``budget_plan_``.
+PLAN_KEYS = ("time_limit", "race", "chosen", "why", "members", "seconds")
+
+
+def budgeted_blending_data(combiner, kept, X, X_rows, y, classes, validation_data):
+    """Fit within ``combiner.time_limit``: race, choose, train the winner.
+
+    Parameters
+    ----------
+    combiner : MemberEnsembleBase
+        Its ``time_limit``, ``holdout``, ``cv``, ``n_jobs``,
+        ``random_state``, ``checkpoint_dir`` and ``verbose`` apply.
+    kept : list of (str, estimator)
+        The members not dropped.
+    X, X_rows, y, classes, validation_data
+        As the combiner's ``fit`` validated them.
+
+    Returns
+    -------
+    data : BlendingData
+        The winner's fitted members and their blending predictions.
+    names : list of str
+        The winner's member names, in the order of ``data.members``.
+    plan : dict
+        What ``budget_plan_`` holds.
+    """
+    start = timing.clock()
+    limit = float(combiner.time_limit)
+    _check_budgetable(kept)
+    n_fits, workers = _fits_per_member(combiner, y, validation_data), _workers(combiner.n_jobs)
+    candidates = _candidates(kept, combiner)
+    folder = None if combiner.checkpoint_dir is None else Path(combiner.checkpoint_dir)
+    fingerprint = None if folder is None else _fingerprint(combiner, candidates, X, y,
+                                                           validation_data)
+    plan = _saved_plan(folder, fingerprint)
+    if plan is None:
+        _say(combiner, _race_announcement(candidates, limit))
+        plan = _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes,
+                     validation_data)
+        plan["time_limit"] = limit
+        left = limit - (timing.clock() - start) - BLEND_RESERVE_SHARE * limit
+        members = dict(candidates)[plan["chosen"]]
+        share = left / rounds(n_fits * len(members), workers)
+        # Nothing left still tries: a member that cannot finish one epoch says,
+        # from what it measured, which budget would have (BudgetTooSmallError).
+        share = max(share, MIN_MEMBER_SECONDS)
+        plan["members"] = [{"name": name, "time_limit": round(share, 3)} for name, _ in members]
+        if folder is not None:
+            atomic_write_json(folder / PLAN_FILE, {"fingerprint": fingerprint, "plan": plan})
+    _say(combiner, describe_plan(plan))
+    members = budgeted_members(dict(candidates)[plan["chosen"]],
+                               {entry["name"]: entry["time_limit"] for entry in plan["members"]})
+    try:
+        data = _blending(combiner, members, folder, X, X_rows, y, classes, validation_data)
+    except BudgetTooSmallError as error:
+        raise _too_small(limit, error, plan, n_fits, workers) from None
+    _record_training(plan, data.members)
+    plan["seconds"] = round(timing.clock() - start, 3)
+    return data, [name for name, _ in members], plan
+
+
+# ------------------------------------------------------------------ candidates
+def _check_budgetable(kept):
+    for name, member in kept:
+        if "time_limit" not in member.get_params(deep=False):
+            raise TypeError(
+                f"time_limit needs members that take a time_limit (the classes in members); "
+                f"member {name!r} ({type(member).__name__}) has none. Fit without time_limit."
+            )
+
+
+def _candidates(kept, combiner):
+    """``[(plan name, members)]``: the members as given, and one scaled-up member if any."""
+    candidates = [(ENSEMBLE_PLAN, list(kept))]
+    weighting = getattr(combiner, "weighting", "auto")
+    if not isinstance(weighting, str):
+        return candidates  # explicit weights are for the members as given
+    for name, member in kept:
+        scaled = scaled_up(member)
+        if scaled is not None:
+            candidates.append((SCALED_PLAN, [(name + SCALED_SUFFIX, scaled)]))
+            break
+    return candidates
+
+
+def scaled_up(member):
+    """The member with a full-resolution stem, or None if it has no half-resolution one.
+
+    A stride-1 stem runs every stage at twice the resolution: four times the
+    compute per epoch, and on Fashion-MNIST the most accurate single member
+    measured on 2 cores (BENCHMARKS.md).
+
+    Parameters
+    ----------
+    member : estimator
+
+    Returns
+    -------
+    estimator or None
+        An unfitted clone.
+    """
+    if member.get_params(deep=False).get("stem_strides") != 2:
+        return None
+    return clone(member).set_params(stem_strides=1)
+
+
+def budgeted_members(members, shares):
+    """Clones with their share of a budget, and room to train longer than their ``epochs``.
+
+    Parameters
+    ----------
+    members : list of (str, estimator)
+        Members that take a ``time_limit``.
+    shares : dict
+        Seconds for each member, by name.
+
+    Returns
+    -------
+    list of (str, estimator)
+        Unfitted clones with ``time_limit`` set to their share and
+        ``epochs`` to :data:`EPOCHS_FACTOR` times their own. Early
+        stopping's patience becomes that cap too: the plan or the time
+        ends training (a cosine schedule planned for N epochs does its best
+        work in its last, low-rate ones, which a patience of a few epochs
+        on a noisy validation loss would cut off), and the best epoch is
+        still the one kept.
+    """
+    budgeted = []
+    for name, member in members:
+        params = member.get_params(deep=False)
+        cap = EPOCHS_FACTOR * int(params["epochs"])
+        settings = {"time_limit": shares[name], "epochs": cap}
+        if params.get("early_stopping_patience") is not None:
+            settings["early_stopping_patience"] = cap
+        budgeted.append((name, clone(member).set_params(**settings)))
+    return budgeted
+
+
+# ------------------------------------------------------------------------ race
+def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, validation_data):
+    """Train each candidate for :data:`RACE_SHARE` of the budget; the lower log loss wins."""
+    race = {"share": RACE_SHARE, "candidates": [], "skipped": None}
+    if len(candidates) == 1:
+        race["skipped"] = _no_race_reason(combiner)
+        return _decided(race, ENSEMBLE_PLAN, f"the only plan ({race['skipped']})")
+    folder = None if combiner.checkpoint_dir is None else Path(combiner.checkpoint_dir) / "race"
+    seconds = RACE_SHARE * limit
+    for name, members in candidates:
+        share = seconds / rounds(n_fits * len(members), workers)
+        started = timing.clock()
+        try:
+            shares = dict.fromkeys(dict(members), share)
+            data = _blending(combiner, budgeted_members(members, shares),
+                             None if folder is None else folder / name,
+                             X, X_rows, y, classes, validation_data)
+        except BudgetTooSmallError as error:
+            race["skipped"] = (f"{format_seconds(seconds)} per plan is too short to race: "
+                               f"{error}")
+            return _decided(race, ENSEMBLE_PLAN, "the race could not be run (a tenth of the "
+                                                 "budget is too short for it); the members "
+                                                 "as given")
+        proba = data.probas.mean(axis=0)
+        targets = np.searchsorted(classes, data.targets)
+        race["candidates"].append({
+            "name": name, "members": [member for member, _ in members],
+            "seconds": round(timing.clock() - started, 3),
+            "log_loss": float(log_loss(targets, proba, labels=np.arange(len(classes)))),
+            "accuracy": float(np.mean(proba.argmax(axis=1) == targets)),
+            "n_rows": int(len(targets)),
+        })
+    ranked = sorted(race["candidates"], key=lambda entry: entry["log_loss"])
+    winner, other = ranked[0], ranked[1]
+    why = (f"validation log loss {winner['log_loss']:.4f} against {other['log_loss']:.4f} "
+           f"for the {_plan_words(other['name'])}, each trained for {format_seconds(seconds)} "
+           f"(accuracy {winner['accuracy']:.4f} against {other['accuracy']:.4f}, on "
+           f"{winner['n_rows']} blending rows)")
+    return _decided(race, winner["name"], why)
+
+
+def _no_race_reason(combiner):
+    if not isinstance(getattr(combiner, "weighting", "auto"), str):
+        return "explicit weights are for the members as given"
+    return "no member can be scaled up"
+
+
+def _decided(race, chosen, why):
+    return {"race": race, "chosen": chosen, "why": why}
+
+
+def _plan_words(name):
+    return "members as given" if name == ENSEMBLE_PLAN else "scaled-up member"
+
+
+def _blending(combiner, members, folder, X, X_rows, y, classes, validation_data):
+    return blending_data(
+        members, X, X_rows, y, classes, holdout=combiner.holdout, cv=combiner.cv,
+        validation_data=validation_data, n_jobs=combiner.n_jobs,
+        random_state=combiner.random_state, checkpoint_dir=folder, verbose=combiner.verbose)
+
+
+# ----------------------------------------------------------------- accounting
+def _fits_per_member(combiner, y, validation_data):
+    """Network fits per member: one, or one per fold plus the final one with ``cv``."""
+    if combiner.cv is None or validation_data is not None or combiner.cv == "prefit":
+        return 1
+    return check_cv(combiner.cv, y, classifier=True).get_n_splits() + 1
+
+
+def _workers(n_jobs):
+    return max(1, effective_n_jobs(n_jobs))
+
+
+def rounds(n_fits, workers):
+    """Fits one after another per worker: ``n_fits`` jobs on ``workers`` run in this many rounds.
+
+    Each fit's share of a budget is the budget divided by this (joblib
+    starts a job when a worker is free, so with 3 fits on 2 workers the
+    third runs after the first two: two rounds, not 1.5).
+
+    Parameters
+    ----------
+    n_fits, workers : int
+
+    Returns
+    -------
+    int
+    """
+    return -(-int(n_fits) // max(1, min(int(workers), int(n_fits))))
+
+
+def _record_training(plan, fitted):
+    """Each final member's epochs and seconds, from its history."""
+    for entry, member in zip(plan["members"], fitted, strict=True):
+        history = getattr(member, "history_", {})
+        entry["epochs"] = len(history.get("epoch", []))
+        # An epoch stopped inside (the time ran out) has seconds but no plan.
+        planned = [value for value in history.get("planned_epochs", []) if np.isfinite(value)]
+        entry["planned_epochs"] = int(planned[-1]) if planned else None
+        entry["seconds"] = round(float(np.nansum(history.get("seconds", []))), 3)
+
+
+def _too_small(limit, error, plan, n_fits, workers):
+    """The combiner's budget that would give every final member the time it needs."""
+    n_members = len(plan["members"])
+    spent_share = (RACE_SHARE * len(plan["race"]["candidates"])) + BLEND_RESERVE_SHARE
+    needed = error.smallest_workable * rounds(n_fits * n_members, workers)
+    smallest = round_up_seconds(needed / max(1.0 - spent_share, 0.1))
+    return BudgetTooSmallError(
+        f"time_limit={limit:g} s is too small to train anything here: {error.reason}; the "
+        f"smallest workable budget is about {smallest} s.", smallest, error.reason)
+
+
+# ----------------------------------------------------------------- checkpoint
+def _fingerprint(combiner, candidates, X, y, validation_data):
+    """What a saved plan must match: the budget, the candidates, the settings and the data."""
+    digest = hashlib.sha256()
+    arrays = [X, y] + ([] if validation_data is None else [validation_data[0],
+                                                            validation_data[2]])
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(str((array.dtype.str, array.shape)).encode())
+        digest.update(array.tobytes() if array.dtype != object else repr(array.tolist()).encode())
+    return {
+        "time_limit": float(combiner.time_limit),
+        "settings": {name: stable_repr(getattr(combiner, name))
+                     for name in ("holdout", "cv", "n_jobs", "random_state")},
+        "candidates": {name: {member: {key: stable_repr(value) for key, value
+                                       in sorted(est.get_params(deep=False).items())
+                                       if key not in OUTPUT_ONLY_PARAMS}
+                              for member, est in members}
+                       for name, members in candidates},
+        "data_sha256": digest.hexdigest(),
+    }
+
+
+def _saved_plan(folder, fingerprint):
+    """The plan an interrupted fit of this very configuration wrote, or None."""
+    if folder is None or not (folder / PLAN_FILE).is_file():
+        return None
+    saved = json.loads((folder / PLAN_FILE).read_text())
+    if saved.get("fingerprint") != json.loads(json.dumps(fingerprint)):
+        return None
+    return saved["plan"]
+
+
+def _say(combiner, text):
+    if combiner.verbose:
+        print(text, flush=True)
+
+
+def _race_announcement(candidates, limit):
+    if len(candidates) == 1:
+        return (f"Budget {format_seconds(limit)}: no race (one plan only); the members share "
+                "the budget.")
+    return (f"Budget {format_seconds(limit)}: racing the members as given "
+            f"({', '.join(name for name, _ in candidates[0][1])}) against one scaled-up member "
+            f"({candidates[1][1][0][0]}) for {format_seconds(RACE_SHARE * limit)} each; the "
+            "winner shares the rest.")
+
+
+def describe_plan(plan):
+    """The plan in a few lines, as ``fit`` prints it."""
+    lines = [f"Budget {format_seconds(plan['time_limit'])}: chose the "
+             f"{_plan_words(plan['chosen'])} ({plan['why']})."]
+    if plan["race"]["skipped"] is None:
+        for entry in plan["race"]["candidates"]:
+            lines.append(f"  race: {_plan_words(entry['name'])} ({', '.join(entry['members'])}) "
+                         f"log loss {entry['log_loss']:.4f}, accuracy {entry['accuracy']:.4f} "
+                         f"in {format_seconds(entry['seconds'])}")
+    for entry in plan["members"]:
+        trained = ""
+        if "epochs" in entry:
+            trained = (f": {entry['epochs']} epochs (planned {entry['planned_epochs']}) in "
+                       f"{format_seconds(entry['seconds'])}")
+        lines.append(f"  {entry['name']}: {format_seconds(entry['time_limit'])}{trained}")
+    return "\n".join(lines)

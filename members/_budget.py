@@ -1,0 +1,212 @@
+"""A member's time budget: plan the epochs that fit, stop before the time runs out.
+
+A member fitted with ``time_limit`` measures its own first epoch (no extra
+probe: the warm-up epoch is the probe) and then plans the number of epochs
+that fit in what is left. A cosine schedule is planned for that many epochs
+(:class:`PlannedCosine`, whose length is a variable set after the first
+epoch, so nothing is traced twice), and :class:`TimeBudget` stops training
+early if later epochs run slower than planned. Every epoch's seconds are
+logged, so a resumed fit knows what the interrupted one spent.
+
+What a fit costs besides its epochs (building the network before the first
+epoch, the precise batch-norm pass after the last) is inside the budget
+too: the deadline counts from the start of ``fit``, and the batch-norm pass
+is reserved from measured speed.
+"""
+
+import keras
+import numpy as np
+
+from members.utils import budget
+
+#: Keys a budgeted fit adds to every epoch's logs (and so to ``history_``).
+SECONDS_KEY = "seconds"
+PLANNED_KEY = "planned_epochs"
+
+#: Seconds kept free at the end of a member's budget besides the measured
+#: batch-norm pass: saving the finished model, returning from ``fit``.
+END_MARGIN_SECONDS = 0.5
+
+
+def spent_seconds(previous_logs):
+    """Training seconds an interrupted fit recorded (0 for a fresh fit)."""
+    return float(np.nansum([entry.get(SECONDS_KEY, 0.0) for entry in previous_logs]))
+
+
+def planned_epochs(previous_logs):
+    """The plan an interrupted fit made, or None before it made one."""
+    for entry in reversed(previous_logs):
+        if np.isfinite(entry.get(PLANNED_KEY, np.nan)):
+            return int(entry[PLANNED_KEY])
+    return None
+
+
+@keras.saving.register_keras_serializable(package="keras_ensembles")
+class PlannedCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """A linear warm-up then a half cosine to 0, over a length that can be set while training.
+
+    The same curve as the fixed cosine schedule of
+    :func:`members._training.learning_rate_schedule`; its length in epochs
+    is a variable, so that a budgeted fit can set it after timing its first
+    epoch without tracing the training step again. The warm-up is at most
+    half of the planned length.
+
+    Parameters
+    ----------
+    learning_rate : float
+        The peak, reached at the end of the warm-up.
+    steps_per_epoch : int
+    epochs : int
+        The length until planned (the epoch cap).
+    warmup_epochs : float
+    """
+
+    def __init__(self, learning_rate, steps_per_epoch, epochs, warmup_epochs):
+        self.learning_rate = float(learning_rate)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.warmup_epochs = float(warmup_epochs)
+        self.epochs = keras.Variable(float(epochs), dtype="float32", trainable=False,
+                                     name="planned_epochs")
+
+    def set_epochs(self, epochs):
+        self.epochs.assign(float(epochs))
+
+    def __call__(self, step):
+        ops = keras.ops
+        step = ops.cast(step, "float32")
+        total = ops.maximum(1.0, self.epochs * self.steps_per_epoch)
+        warmup = ops.minimum(float(round(self.steps_per_epoch * self.warmup_epochs)),
+                             ops.floor(total / 2.0))
+        rising = self.learning_rate * step / ops.maximum(warmup, 1.0)
+        progress = ops.clip((step - warmup) / ops.maximum(total - warmup, 1.0), 0.0, 1.0)
+        falling = 0.5 * self.learning_rate * (1.0 + ops.cos(np.pi * progress))
+        return ops.where(step < warmup, rising, falling)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "steps_per_epoch": self.steps_per_epoch,
+                "epochs": float(keras.ops.convert_to_numpy(self.epochs)),
+                "warmup_epochs": self.warmup_epochs}
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Plan the epochs that fit after the first one; stop before the deadline.
+
+    Goes first among the callbacks: it writes each epoch's seconds and the
+    plan into the epoch's logs, which the log writer after it records.
+
+    Parameters
+    ----------
+    deadline : float
+        :data:`clock` time by which ``fit`` must have returned.
+    max_epochs : int
+        The member's ``epochs``: the plan never exceeds it.
+    reserve : callable
+        ``reserve(epoch_seconds)``: seconds to keep free after the last
+        epoch (the batch-norm pass), from the measured epoch length.
+    schedule : PlannedCosine or None
+        Told the planned length; None for schedules that need none.
+    planned : int or None
+        The plan of the interrupted fit this one resumes.
+    start : float or None
+        :data:`clock` time at which ``fit`` began: the first epoch's logged
+        seconds count from there (building the network included), later
+        ones from the previous epoch's end (the checkpoint writes included),
+        so that the logged seconds add up to what the fit spent.
+    """
+
+    def __init__(self, deadline, max_epochs, reserve, schedule=None, planned=None, start=None):
+        super().__init__()
+        self.start = start
+        self.deadline = float(deadline)
+        self.max_epochs = int(max_epochs)
+        self.reserve = reserve
+        self.schedule = schedule
+        self.planned = planned
+        # A resumed fit keeps the plan its schedule was made for.
+        self.replans_left = 0 if planned is not None else 3
+        self.epoch_seconds = []
+        self.previous_end = None
+        self.ran_out = False
+        self.steps_per_epoch = None
+        if schedule is not None and planned is not None:
+            schedule.set_epochs(planned)
+
+    def on_train_begin(self, logs=None):
+        self.steps_per_epoch = self.params.get("steps")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = budget.clock()
+        self.steps_done = 0
+        self.first_step_end = self.last_step_end = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = budget.clock()
+        self.steps_done = batch + 1
+        if self.first_step_end is None:
+            self.first_step_end = now
+        self.last_step_end = now
+        # A safety net for an epoch far slower than the last: stop inside it
+        # (the first epoch only after three steps, to measure what one costs).
+        measuring = not self.epoch_seconds and self.steps_done < 3
+        if not measuring and now > self.deadline - self._reserve_now():
+            self.ran_out = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = budget.clock()
+        seconds = now - self.epoch_start
+        since = self.previous_end if self.previous_end is not None else self.start
+        if logs is not None:
+            logs[SECONDS_KEY] = now - (self.epoch_start if since is None else since)
+        if self.steps_per_epoch and self.steps_done < self.steps_per_epoch:
+            return  # stopped inside the epoch: not the length of a whole one
+        # From the previous epoch's end: what the callbacks after it cost (the
+        # checkpoint writes) counts too. The first epoch, without its tracing.
+        self.epoch_seconds.append(self._untraced_length(seconds, now)
+                                  if self.previous_end is None else now - self.previous_end)
+        self.previous_end = now
+        if self.replans_left:
+            # After each of the first three epochs (the first one's validation
+            # pass still carried tracing): early enough in the schedule that its
+            # new length barely moves the rate.
+            self.replans_left -= 1
+            self.planned = self._plan(epoch)
+            if self.schedule is not None:
+                self.schedule.set_epochs(self.planned)
+        if logs is not None:
+            logs[PLANNED_KEY] = self.planned
+        if epoch + 1 >= self.planned:
+            self.model.stop_training = True
+        elif now + self._next_epoch() + self._reserve_now() > self.deadline:
+            self.ran_out = True
+            self.model.stop_training = True
+
+    def projected_epoch(self):
+        """Seconds the interrupted first epoch would have taken, tracing included."""
+        steps = max(self.steps_per_epoch or 1, 1)
+        if self.steps_done >= 2:
+            per_step = (self.last_step_end - self.first_step_end) / (self.steps_done - 1)
+            return (self.first_step_end - self.epoch_start) + per_step * (steps - 1)
+        return (budget.clock() - self.epoch_start) * steps / max(self.steps_done, 1)
+
+    def _untraced_length(self, seconds, now):
+        """The epoch's length without its first step, which traced the training step."""
+        steps = self.steps_done
+        if steps < 3 or self.first_step_end is None:
+            return seconds
+        per_step = (self.last_step_end - self.first_step_end) / (steps - 1)
+        return per_step * steps + (now - self.last_step_end)
+
+    def _plan(self, epoch):
+        """Epochs done plus those the time left holds."""
+        left = self.deadline - budget.clock() - self._reserve_now()
+        more = int(left // self._next_epoch()) if left > 0 else 0
+        return int(min(self.max_epochs, epoch + 1 + more))
+
+    def _next_epoch(self):
+        """Expected length of the next epoch: the median of the last three."""
+        return float(np.median(self.epoch_seconds[-3:]))
+
+    def _reserve_now(self):
+        seconds = self._next_epoch() if self.epoch_seconds else 0.0
+        return self.reserve(seconds) + END_MARGIN_SECONDS

@@ -1,0 +1,195 @@
+"""A combiner's ``time_limit``: the race, the choice, the shares, the saved plan, a resumed fit."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
+from ensemble.combiners import budget
+from helpers import kill_when, tiny_plain, tiny_plain_and_separable
+from members import BudgetTooSmallError
+
+
+def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
+    X, y = tiny_images
+    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0, time_limit=30)
+    start = time.monotonic()
+    ensemble.fit(X, y)
+    seconds = time.monotonic() - start
+    assert seconds <= 30 * 1.05
+
+    plan = ensemble.budget_plan_
+    assert set(plan) == set(budget.PLAN_KEYS)
+    race = plan["race"]
+    assert race["skipped"] is None
+    assert [entry["name"] for entry in race["candidates"]] == ["ensemble", "scaled_up"]
+    assert race["candidates"][0]["members"] == ["plain", "separable"]
+    assert race["candidates"][1]["members"] == ["plain_scaled"]
+    scores = {entry["name"]: entry["log_loss"] for entry in race["candidates"]}
+    # The lower validation log loss won, and the reason quotes both.
+    assert plan["chosen"] == min(scores, key=scores.get)
+    assert f"{scores[plan['chosen']]:.4f}" in plan["why"]
+    assert all(entry["seconds"] <= budget.RACE_SHARE * 30 * 2 for entry in race["candidates"])
+
+    # The fitted members are the winner's, each with its share and its epochs.
+    winner = {"ensemble": ["plain", "separable"], "scaled_up": ["plain_scaled"]}[plan["chosen"]]
+    assert list(ensemble.named_members_) == winner
+    assert [entry["name"] for entry in plan["members"]] == winner
+    for entry, member in zip(plan["members"], ensemble.members_, strict=True):
+        assert member.time_limit == entry["time_limit"]
+        assert entry["epochs"] == len(member.history_["epoch"]) >= 1
+        assert entry["seconds"] <= entry["time_limit"]
+    assert plan["seconds"] <= 30
+
+    # The plan is kept in the archive.
+    save(ensemble, tmp_path / "m.zip")
+    loaded = load(tmp_path / "m.zip")
+    assert loaded.budget_plan_ == json.loads(json.dumps(plan))
+    np.testing.assert_allclose(loaded.predict_proba(X), ensemble.predict_proba(X), atol=1e-6)
+
+
+def test_the_scaled_up_member_runs_at_full_resolution():
+    member = tiny_plain()
+    scaled = budget.scaled_up(member)
+    assert scaled.get_params()["stem_strides"] == 1
+    assert member.get_params()["stem_strides"] == 2
+    assert budget.scaled_up(scaled) is None
+
+
+def test_without_a_member_to_scale_up_there_is_no_race(tiny_images):
+    X, y = tiny_images
+    members = [("a", tiny_plain(stem_strides=1)), ("b", tiny_plain(stem_strides=1,
+                                                                    random_state=1))]
+    ensemble = StackingEnsemble(members, random_state=0, time_limit=20).fit(X, y)
+    plan = ensemble.budget_plan_
+    assert plan["race"]["candidates"] == []
+    assert plan["race"]["skipped"] == "no member can be scaled up"
+    assert plan["chosen"] == "ensemble"
+    assert list(ensemble.named_members_) == ["a", "b"]
+
+
+def test_explicit_weights_keep_the_members_as_given(tiny_images):
+    X, y = tiny_images
+    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), weighting=[0.5, 0.5],
+                                       random_state=0, time_limit=20).fit(X, y)
+    assert ensemble.budget_plan_["chosen"] == "ensemble"
+    assert ensemble.budget_plan_["race"]["skipped"] == (
+        "explicit weights are for the members as given")
+
+
+@pytest.mark.parametrize("n_fits, workers, expected", [(3, 1, 3), (3, 2, 2), (3, 3, 1),
+                                                       (3, 16, 1), (6, 4, 2)])
+def test_member_fits_on_parallel_workers_run_in_rounds(n_fits, workers, expected):
+    assert budget.rounds(n_fits, workers) == expected
+
+
+def test_a_budget_too_small_in_parallel_workers_is_the_same_clear_error(tiny_images):
+    X, y = tiny_images
+    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0, n_jobs=2,
+                                       time_limit=0.5)
+    with pytest.raises(BudgetTooSmallError, match="smallest workable budget is about"):
+        ensemble.fit(X, y)
+
+
+def test_members_without_a_time_limit_are_refused():
+    ensemble = WeightedAverageEnsemble([("plain", tiny_plain()), ("lr", LogisticRegression())],
+                                       time_limit=10)
+    X = np.zeros((20, 8, 8, 1), dtype="uint8")
+    with pytest.raises(TypeError, match="member 'lr' .LogisticRegression. has none"):
+        ensemble.fit(X, np.arange(20) % 2)
+
+
+@pytest.mark.parametrize("value", [0, -5, float("inf"), "30m"])
+def test_a_bad_time_limit_is_refused(tiny_images, value):
+    X, y = tiny_images
+    with pytest.raises((ValueError, TypeError), match="time_limit"):
+        WeightedAverageEnsemble(tiny_plain_and_separable(), time_limit=value).fit(X, y)
+
+
+def test_time_limit_with_prefit_members_is_refused(tiny_images):
+    X, y = tiny_images
+    with pytest.raises(ValueError, match="time_limit has nothing to train with cv='prefit'"):
+        WeightedAverageEnsemble([("p", tiny_plain().fit(X, y))], cv="prefit",
+                                time_limit=10).fit(X, y)
+
+
+def test_a_budget_too_small_to_train_names_the_smallest_workable_one(tiny_images):
+    X, y = tiny_images
+    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
+                                       time_limit=0.5)
+    with pytest.raises(BudgetTooSmallError, match=r"time_limit=0.5 s is too small to train "
+                                                  r"anything here: .* the smallest workable "
+                                                  r"budget is about \d+ s\.") as caught:
+        ensemble.fit(X, y)
+    assert "\n" not in str(caught.value)
+    assert caught.value.smallest_workable > 0.5
+    assert not hasattr(ensemble, "budget_plan_")
+
+
+def test_a_saved_plan_is_reused_and_finished_members_are_loaded(tiny_images, tmp_path):
+    X, y = tiny_images
+    settings = dict(random_state=0, time_limit=30, checkpoint_dir=tmp_path / "ckpt")
+    first = WeightedAverageEnsemble(tiny_plain_and_separable(), **settings).fit(X, y)
+    saved = json.loads((tmp_path / "ckpt" / budget.PLAN_FILE).read_text())
+    assert saved["plan"]["chosen"] == first.budget_plan_["chosen"]
+
+    start = time.monotonic()
+    again = WeightedAverageEnsemble(tiny_plain_and_separable(), **settings).fit(X, y)
+    seconds = time.monotonic() - start
+    # No race and no training: the plan and every member come from the folder.
+    assert seconds < 0.5 * first.budget_plan_["seconds"]
+    assert again.budget_plan_["race"] == first.budget_plan_["race"]
+    np.testing.assert_allclose(again.predict_proba(X), first.predict_proba(X), atol=1e-6)
+
+    # Another budget is another plan: the saved one does not apply.
+    other = WeightedAverageEnsemble(tiny_plain_and_separable(),
+                                    **dict(settings, time_limit=31)).fit(X, y)
+    assert other.budget_plan_["time_limit"] == 31
+
+
+@pytest.mark.slow
+def test_a_budgeted_fit_killed_after_its_race_resumes_without_racing_again(tmp_path):
+    folder = tmp_path / "ckpt"
+    script = f"""
+        from ensemble import WeightedAverageEnsemble
+        X, y = make_tiny_images()
+        members = [(name, member.set_params(callbacks=[EpochLog({str(tmp_path / "log")!r},
+                                                               seconds_per_batch=0.01)]))
+                   for name, member in tiny_plain_and_separable()]
+        WeightedAverageEnsemble(members, random_state=0, time_limit=40,
+                                checkpoint_dir={str(folder)!r}).fit(X, y)
+    """
+
+    def final_stage_started():
+        # The plan is written once the race is decided; then the winner trains.
+        if not (folder / budget.PLAN_FILE).is_file():
+            return False
+        plan = json.loads((folder / budget.PLAN_FILE).read_text())["plan"]
+        first = plan["members"][0]["name"]
+        state = folder / first / "holdout" / "backup" / "state.json"
+        return state.is_file() and json.loads(state.read_text())["epochs"] >= 2
+
+    kill_when(script, ready=final_stage_started)
+    plan = json.loads((folder / budget.PLAN_FILE).read_text())["plan"]
+    race_files = sorted(path.stat().st_mtime_ns for path in (folder / "race").rglob("*")
+                        if path.is_file())
+
+    from helpers import make_tiny_images
+
+    X, y = make_tiny_images()
+    start = time.monotonic()
+    resumed = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0, time_limit=40,
+                                      checkpoint_dir=folder).fit(X, y)
+    seconds = time.monotonic() - start
+    assert resumed.budget_plan_["race"] == plan["race"]
+    assert resumed.budget_plan_["chosen"] == plan["chosen"]
+    assert [entry["time_limit"] for entry in resumed.budget_plan_["members"]] == [
+        entry["time_limit"] for entry in plan["members"]]
+    # The race's members were not touched again, and the resumed fit spent at
+    # most the final stage's shares.
+    assert sorted(path.stat().st_mtime_ns for path in (folder / "race").rglob("*")
+                  if path.is_file()) == race_files
+    assert seconds <= sum(entry["time_limit"] for entry in plan["members"]) + 5

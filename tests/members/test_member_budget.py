@@ -1,0 +1,207 @@
+"""A member's ``time_limit``: the epochs that fit are planned, it ends on time, resumes count."""
+
+import json
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import EpochLog, epochs_begun, kill_when, tiny_plain
+from members import BudgetTooSmallError, _budget, _training
+from members.utils import budget
+
+#: A long epoch cap and no early stopping: only the budget ends these fits.
+UNCAPPED = dict(epochs=500, early_stopping_patience=None, learning_rate=0.01)
+
+#: The fake clock's time, advanced by :class:`FakeSeconds` (a module global:
+#: every fit works on deep copies of its callbacks).
+FAKE_NOW = [0.0]
+
+
+class FakeSeconds(keras.callbacks.Callback):
+    """Each training batch costs ``per_batch(epoch)`` seconds of the fake clock."""
+
+    def __init__(self, per_batch):
+        super().__init__()
+        self.per_batch = per_batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        FAKE_NOW[0] += self.per_batch(self.epoch)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    FAKE_NOW[0] = 0.0
+    monkeypatch.setattr(budget, "clock", lambda: FAKE_NOW[0])
+    return FAKE_NOW
+
+
+def test_the_epochs_that_fit_are_planned_and_the_cosine_ends_with_them(tiny_images, fake_clock):
+    X, y = tiny_images
+    # 200 rows in batches of 32: 7 batches, 7 fake seconds an epoch. Kept free at
+    # the end: the batch-norm pass over all 200 rows (about one epoch) and 0.5 s.
+    for time_limit, expected in [(50, 6), (100, 13)]:
+        fake_clock[0] = 0.0
+        clf = tiny_plain(**UNCAPPED, time_limit=time_limit,
+                         callbacks=[FakeSeconds(lambda epoch: 1.0)]).fit(X, y)
+        assert clf.history_["planned_epochs"][-1] == expected
+        assert len(clf.history_["epoch"]) == expected
+        assert fake_clock[0] <= time_limit
+        # The schedule was planned for those epochs, not for the cap of 500:
+        # the rate is back at zero after the last one.
+        assert clf.history_["learning_rate"][-1] < 1e-6
+        assert clf.history_["seconds"] == pytest.approx([7.0] * expected)
+
+
+def test_the_epoch_cap_still_holds_under_a_long_budget(tiny_images, fake_clock):
+    X, y = tiny_images
+    clf = tiny_plain(epochs=4, early_stopping_patience=None, time_limit=1000,
+                     callbacks=[FakeSeconds(lambda epoch: 1.0)]).fit(X, y)
+    assert len(clf.history_["epoch"]) == 4
+    assert clf.history_["planned_epochs"][-1] == 4
+
+
+def test_epochs_slower_than_planned_stop_before_the_deadline(tiny_images, fake_clock):
+    X, y = tiny_images
+    # Planned at one fake second a batch; from the fourth epoch on, batches take 3.
+    clf = tiny_plain(**UNCAPPED, time_limit=100,
+                     callbacks=[FakeSeconds(lambda epoch: 1.0 if epoch < 3 else 3.0)]).fit(X, y)
+    planned = clf.history_["planned_epochs"][-1]
+    assert len(clf.history_["epoch"]) < planned
+    assert fake_clock[0] <= 100
+
+
+def test_an_epoch_far_slower_than_planned_is_cut_inside(tiny_images, fake_clock):
+    X, y = tiny_images
+    # The third epoch's batches take 40 fake seconds: the second of them passes the deadline.
+    clf = tiny_plain(**UNCAPPED, time_limit=60,
+                     callbacks=[FakeSeconds(lambda epoch: 1.0 if epoch < 2 else 40.0)]).fit(X, y)
+    assert len(clf.history_["epoch"]) == 3
+    assert fake_clock[0] <= 60 + 2 * 40
+    assert clf.predict(X).shape == y.shape  # the member is usable
+
+
+def test_a_real_budget_is_honoured_and_mostly_used(tiny_images):
+    X, y = tiny_images
+    start = time.monotonic()
+    clf = tiny_plain(**UNCAPPED, time_limit=6).fit(X, y)
+    seconds = time.monotonic() - start
+    assert seconds <= 6 * 1.1  # (on a busy machine a 6 s budget has little slack)
+    # Planned from measured epochs, not from a guess: most of the budget trained.
+    assert sum(clf.history_["seconds"]) > 0.5 * 6
+    assert len(clf.history_["epoch"]) >= 0.8 * clf.history_["planned_epochs"][-1]
+
+
+def test_a_budget_too_small_for_one_epoch_names_the_smallest_workable_one(tiny_images):
+    X, y = tiny_images
+    with pytest.raises(BudgetTooSmallError, match=r"time_limit=0\.01 s is too small to train "
+                                                  r"one epoch: .*smallest workable budget is "
+                                                  r"about \d+ s\.") as caught:
+        tiny_plain(**UNCAPPED, time_limit=0.01).fit(X, y)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert "\n" not in str(error)
+    # The budget it names does train.
+    clf = tiny_plain(**UNCAPPED, time_limit=error.smallest_workable).fit(X, y)
+    assert len(clf.history_["epoch"]) >= 1
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), "1m"])
+def test_a_bad_time_limit_is_refused_before_training(tiny_images, value):
+    X, y = tiny_images
+    with pytest.raises((ValueError, TypeError), match="time_limit"):
+        tiny_plain(time_limit=value).fit(X, y)
+
+
+def test_the_planned_cosine_is_the_fixed_cosine_until_replanned():
+    fixed = _training.learning_rate_schedule("cosine", 0.01, steps_per_epoch=7, epochs=6,
+                                             warmup_epochs=1.0)
+    planned = _budget.PlannedCosine(0.01, steps_per_epoch=7, epochs=500, warmup_epochs=1.0)
+    planned.set_epochs(6)
+    steps = [0, 3, 7, 10, 20, 41, 42, 60]
+    assert [float(planned(step)) for step in steps] == pytest.approx(
+        [float(fixed(step)) for step in steps], abs=1e-7)
+    config = planned.get_config()
+    assert config["epochs"] == 6.0
+    assert float(_budget.PlannedCosine(**config)(20)) == pytest.approx(float(fixed(20)))
+
+
+def test_a_budgeted_member_saves_and_loads(tiny_images, tmp_path):
+    from ensemble import load, save
+
+    X, y = tiny_images
+    clf = tiny_plain(time_limit=30).fit(X, y)
+    save(clf, tmp_path / "m.zip")
+    loaded = load(tmp_path / "m.zip")
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    assert loaded.history_["seconds"] == clf.history_["seconds"]
+
+
+@pytest.mark.slow
+def test_a_killed_budgeted_fit_resumes_with_what_its_budget_has_left(tiny_images, tmp_path):
+    X, y = tiny_images
+    folder = tmp_path / "ckpt"
+    settings = dict(UNCAPPED, time_limit=8, checkpoint_dir=str(folder))
+
+    def backed_up():
+        state = folder / "backup" / "state.json"
+        return json.loads(state.read_text()) if state.is_file() else None
+
+    kill_when(f"""
+        X, y = make_tiny_images()
+        callbacks = [EpochLog({str(tmp_path / "killed.log")!r}, seconds_per_batch=0.02)]
+        tiny_plain(**{settings!r}, callbacks=callbacks).fit(X, y)
+    """, ready=lambda: (backed_up() or {}).get("epochs", 0) >= 3)
+    before = backed_up()["history"]
+    spent = sum(entry["seconds"] for entry in before)
+    plan = before[-1]["planned_epochs"]
+
+    log = tmp_path / "resumed.log"
+    start = time.monotonic()
+    resumed = tiny_plain(**settings, callbacks=[EpochLog(log, seconds_per_batch=0.02)]).fit(X, y)
+    seconds = time.monotonic() - start
+
+    # Only the epochs the killed fit had not finished ran, on its plan ...
+    assert epochs_begun(log)[0] == len(before)
+    assert _budget.planned_epochs([{"planned_epochs": value} for value
+                                   in resumed.history_["planned_epochs"]]) == plan
+    # (The new process builds and traces the network again inside what was left,
+    # so it may stop before the plan's end.)
+    assert len(before) < len(resumed.history_["epoch"]) <= plan
+    # ... in what the budget had left, not in a budget of its own.
+    assert seconds <= 8 - spent + 1.0
+    assert sum(resumed.history_["seconds"]) <= 8
+
+
+def test_a_fit_killed_after_its_last_epoch_finishes_without_training_again(
+        tiny_images, tmp_path, monkeypatch):
+    from members import _checkpoints
+
+    X, y = tiny_images
+    settings = dict(UNCAPPED, time_limit=5, checkpoint_dir=tmp_path / "ckpt")
+    real = _checkpoints.CheckpointFolder.record_finished
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed before the fit was recorded as finished")
+
+    monkeypatch.setattr(_checkpoints.CheckpointFolder, "record_finished", crash)
+    with pytest.raises(RuntimeError):
+        tiny_plain(**settings).fit(X, y)
+    monkeypatch.setattr(_checkpoints.CheckpointFolder, "record_finished", real)
+    log = tmp_path / "again.log"
+    again = tiny_plain(**settings, callbacks=[EpochLog(log)]).fit(X, y)
+    assert epochs_begun(log) == []
+    assert len(again.history_["epoch"]) == again.history_["planned_epochs"][-1]
+
+
+def test_the_error_survives_a_trip_through_a_worker_process():
+    import pickle
+
+    error = BudgetTooSmallError("too small", 12.0, "one epoch takes 10 s")
+    back = pickle.loads(pickle.dumps(error))
+    assert (str(back), back.smallest_workable, back.reason) == (
+        "too small", 12.0, "one epoch takes 10 s")

@@ -4,9 +4,10 @@ A member fitted with ``time_limit`` measures its own first epoch (no extra
 probe: the warm-up epoch is the probe) and then plans the number of epochs
 that fit in what is left. A cosine schedule is planned for that many epochs
 (:class:`PlannedCosine`, whose length is a variable set after the first
-epoch, so nothing is traced twice), and :class:`TimeBudget` stops training
-early if later epochs run slower than planned. Every epoch's seconds are
-logged, so a resumed fit knows what the interrupted one spent.
+epoch, so nothing is traced twice), and :class:`TimeBudget` shortens the
+plan (and the cosine with it) if later epochs run slower than planned, so
+that training still ends on time with the rate at zero. Every epoch's
+seconds are logged, so a resumed fit knows what the interrupted one spent.
 
 What a fit costs besides its epochs (building the network before the first
 epoch, the precise batch-norm pass after the last) is inside the budget
@@ -126,7 +127,6 @@ class TimeBudget(keras.callbacks.Callback):
         self.replans_left = 0 if planned is not None else 3
         self.epoch_seconds = []
         self.previous_end = None
-        self.ran_out = False
         self.steps_per_epoch = None
         if schedule is not None and planned is not None:
             schedule.set_epochs(planned)
@@ -149,7 +149,6 @@ class TimeBudget(keras.callbacks.Callback):
         # (the first epoch only after three steps, to measure what one costs).
         measuring = not self.epoch_seconds and self.steps_done < 3
         if not measuring and now > self.deadline - self._reserve_now():
-            self.ran_out = True
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
@@ -170,16 +169,34 @@ class TimeBudget(keras.callbacks.Callback):
             # pass still carried tracing): early enough in the schedule that its
             # new length barely moves the rate.
             self.replans_left -= 1
-            self.planned = self._plan(epoch)
-            if self.schedule is not None:
-                self.schedule.set_epochs(self.planned)
+            self._set_plan(self._plan(epoch))
+        elif self._plan(epoch) < self.planned:
+            # Epochs slowed down (a busy machine): the cosine is shortened to the
+            # epochs that still fit, so that it still ends at zero when time is
+            # up. Only ever shortened: a longer one would raise the rate again.
+            self._set_plan(self._plan(epoch))
         if logs is not None:
             logs[PLANNED_KEY] = self.planned
         if epoch + 1 >= self.planned:
             self.model.stop_training = True
-        elif now + self._next_epoch() + self._reserve_now() > self.deadline:
-            self.ran_out = True
-            self.model.stop_training = True
+
+    def _set_plan(self, epochs):
+        self.planned = epochs
+        if self.schedule is not None:
+            self.schedule.set_epochs(epochs)
+
+    def room_for_another_epoch(self, previous_logs):
+        """Whether the time left holds one more epoch as long as the interrupted fit's last ones.
+
+        An interrupted fit that used up its budget (killed while it saved its
+        last epoch) has nothing left to train: its resumption only finishes.
+        """
+        lengths = [entry[SECONDS_KEY] for entry in previous_logs[-3:]
+                   if np.isfinite(entry.get(SECONDS_KEY, np.nan))]
+        if not lengths:
+            return True
+        epoch = float(np.median(lengths))
+        return budget.clock() + epoch + self.reserve(epoch) + END_MARGIN_SECONDS <= self.deadline
 
     def projected_epoch(self):
         """Seconds the interrupted first epoch would have taken, tracing included."""

@@ -63,9 +63,9 @@ TRAINING_DOCS["Parameters"] = """
         Seconds ``fit`` may take, from its start to its return (building,
         training, the batch-norm pass). The first epoch is timed, and the
         member then plans the epochs that fit (at most ``epochs``; a cosine
-        schedule is planned for that length) and stops early if later
-        epochs run slower, keeping its best epoch when early stopping is
-        on. ``history_`` then holds each epoch's ``"seconds"`` and the
+        schedule is planned for that length); if later epochs run slower,
+        the plan and its cosine are shortened to the epochs that still fit.
+        Early stopping, when on, keeps the best epoch. ``history_`` then holds each epoch's ``"seconds"`` and the
         ``"planned_epochs"``; a resumed fit spends only what the interrupted
         one left. A budget that cannot finish one epoch raises
         ``ValueError`` naming the smallest workable one. None: no limit.

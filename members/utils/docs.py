@@ -65,10 +65,11 @@ TRAINING_DOCS["Parameters"] = """
         member then plans the epochs that fit (at most ``epochs``; a cosine
         schedule is planned for that length); if later epochs run slower,
         the plan and its cosine are shortened to the epochs that still fit.
-        Early stopping, when on, keeps the best epoch. ``history_`` then holds each epoch's ``"seconds"`` and the
-        ``"planned_epochs"``; a resumed fit spends only what the interrupted
-        one left. A budget that cannot finish one epoch raises
-        ``ValueError`` naming the smallest workable one. None: no limit.
+        Early stopping, when on, keeps the best epoch. ``history_`` then
+        holds each epoch's ``"seconds"`` and the ``"planned_epochs"``; a
+        resumed fit spends only what the interrupted one left. A budget
+        that cannot finish one epoch raises ``ValueError`` naming the
+        smallest workable one. None: no limit.
     batch_size : int, default=128
     optimizer : {"adam", "rmsprop", "sgd"}, default="adam"
         SGD uses Nesterov momentum 0.9.

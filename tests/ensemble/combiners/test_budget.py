@@ -15,11 +15,15 @@ from members import BudgetTooSmallError
 
 def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
     X, y = tiny_images
-    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0, time_limit=30)
+    # 80 s: the race gives each of the two members 4 s, enough to build, trace
+    # and train an epoch on a machine busy with other tests (30 s was not).
+    limit = 80
+    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
+                                       time_limit=limit)
     start = time.monotonic()
     ensemble.fit(X, y)
     seconds = time.monotonic() - start
-    assert seconds <= 30 * 1.05
+    assert seconds <= limit * 1.05
 
     plan = ensemble.budget_plan_
     assert set(plan) == set(budget.PLAN_KEYS)
@@ -32,7 +36,8 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
     # The lower validation log loss won, and the reason quotes both.
     assert plan["chosen"] == min(scores, key=scores.get)
     assert f"{scores[plan['chosen']]:.4f}" in plan["why"]
-    assert all(entry["seconds"] <= budget.RACE_SHARE * 30 * 2 for entry in race["candidates"])
+    assert all(entry["seconds"] <= budget.RACE_SHARE * limit * 2
+               for entry in race["candidates"])
 
     # The fitted members are the winner's, each with its share and its epochs.
     winner = {"ensemble": ["plain", "separable"], "scaled_up": ["plain_scaled"]}[plan["chosen"]]
@@ -42,7 +47,7 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
         assert member.time_limit == entry["time_limit"]
         assert entry["epochs"] == len(member.history_["epoch"]) >= 1
         assert entry["seconds"] <= entry["time_limit"]
-    assert plan["seconds"] <= 30
+    assert plan["seconds"] <= limit
 
     # The plan is kept in the archive.
     save(ensemble, tmp_path / "m.zip")

@@ -1,6 +1,6 @@
 """Time budgets without TensorFlow: the clock, the too-small error, readable seconds.
 
-Shared by the members' budgeted fit (:mod:`members._budget`) and the
+Shared by the members' budgeted fit (``members._budget``) and the
 combiners' plans (:mod:`ensemble.combiners.budget`).
 """
 

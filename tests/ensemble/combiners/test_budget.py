@@ -39,10 +39,18 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
     assert all(entry["seconds"] <= budget.RACE_SHARE * limit * 2
                for entry in race["candidates"])
 
-    # The fitted members are the winner's, each with its share and its epochs.
+    # The fitted members are the winner's (and, on data this small, where the
+    # winner reaches its epoch cap early, copies of it), each with its share
+    # and its epochs.
     winner = {"ensemble": ["plain", "separable"], "scaled_up": ["plain_scaled"]}[plan["chosen"]]
-    assert list(ensemble.named_members_) == winner
-    assert [entry["name"] for entry in plan["members"]] == winner
+    names = [entry["name"] for entry in plan["members"]]
+    assert names[:len(winner)] == winner
+    assert list(ensemble.named_members_) == names
+    copies = plan["members"][len(winner):]
+    assert [entry["copy_of"] for entry in copies] == winner * (len(copies) // len(winner))
+    assert len(names) <= budget.MAX_COPIES * len(winner)
+    if copies:
+        assert "copies with different seeds" in plan["why"]
     for entry, member in zip(plan["members"], ensemble.members_, strict=True):
         assert member.time_limit == entry["time_limit"]
         assert entry["epochs"] == len(member.history_["epoch"]) >= 1
@@ -54,6 +62,77 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
     loaded = load(tmp_path / "m.zip")
     assert loaded.budget_plan_ == json.loads(json.dumps(plan))
     np.testing.assert_allclose(loaded.predict_proba(X), ensemble.predict_proba(X), atol=1e-6)
+
+
+def _race_plan(chosen, epoch_seconds, fixed_seconds=None):
+    return {"chosen": chosen,
+            "race": {"candidates": [{"name": chosen, "epoch_seconds": epoch_seconds,
+                                     "fixed_seconds": fixed_seconds or {}}]}}
+
+
+@pytest.mark.parametrize("left, expected", [
+    (20.0, 1),    # 10 epochs fit: under the cap of 4 x 3
+    (24.0, 1),    # exactly the cap
+    (30.0, 2),    # 15 alone: two copies of 7.5
+    (70.0, 3),    # 35 alone: three of 11.7
+    (1000.0, budget.MAX_COPIES),
+])
+def test_copies_use_the_time_the_epoch_cap_would_leave_idle(left, expected):
+    members = [("plain_scaled", tiny_plain(epochs=3))]
+    copies, why = budget._copies(_race_plan("scaled_up", {"plain_scaled": 2.0}), members,
+                                 left, n_fits=1, workers=1)
+    assert copies == expected
+    assert (why is None) == (expected == 1)
+    if why:
+        assert f"about {round(left / 2)} epochs" in why
+
+
+def test_copies_count_every_member_and_parallel_rounds():
+    members = tiny_plain_and_separable()   # 3 epochs each: caps of 12
+    seconds = {"plain": 1.0, "separable": 0.5}
+    # Two members in two rounds on one worker: 30 s each, the separable one
+    # would fit 60 epochs: five copies would give it 12.
+    assert budget._copies(_race_plan("ensemble", seconds), members, 60.0, 1, 1)[0] == 5
+    # On two workers both run at once: 60 s each, 120 epochs, capped at five copies.
+    assert budget._copies(_race_plan("ensemble", seconds), members, 60.0, 1, 2)[0] == 5
+    assert budget._copies(_race_plan("ensemble", seconds), members, 12.0, 1, 1)[0] == 1
+
+
+@pytest.mark.parametrize("left, expected", [(70.0, 1), (100.0, 2), (1000.0, 5)])
+def test_each_copy_must_hold_its_fixed_costs_with_room_to_spare(left, expected):
+    # 10 s to build, trace and predict, 2 s an epoch, 3 epochs: a copy needs
+    # 3 x 10 + 3 x 2 = 36 s.
+    members = [("plain_scaled", tiny_plain(epochs=3))]
+    plan = _race_plan("scaled_up", {"plain_scaled": 2.0}, {"plain_scaled": 10.0})
+    assert budget._copies(plan, members, left, n_fits=1, workers=1)[0] == expected
+
+
+def test_no_copies_without_a_race_measurement():
+    members = [("plain", tiny_plain())]
+    plan = {"chosen": "ensemble", "race": {"candidates": []}}
+    assert budget._copies(plan, members, 1e6, 1, 1) == (1, None)
+
+
+def test_copies_are_named_seeded_and_rebuilt_from_the_plan():
+    members = [("plain", tiny_plain(random_state=7)), ("free", tiny_plain(random_state=None))]
+    entries = budget._member_entries(members, 3, 5.0)
+    assert [entry["name"] for entry in entries] == ["plain", "free", "plain_2", "free_2",
+                                                    "plain_3", "free_3"]
+    seeds = [entry.get("random_state") for entry in entries[2:]]
+    assert seeds[1] is None and seeds[3] is None        # unseeded: the combiner seeds them
+    assert len({seeds[0], seeds[2], 7}) == 3            # seeded: distinct, from its own seed
+    assert budget._member_entries(members, 2, 5.0) == json.loads(
+        json.dumps(budget._member_entries(members, 2, 5.0)))   # stable, JSON as saved
+
+    rebuilt = budget._planned_members(members, {"members": entries})
+    assert [name for name, _ in rebuilt] == [entry["name"] for entry in entries]
+    assert rebuilt[2][1].random_state == seeds[0] and rebuilt[0][1] is members[0][1]
+    assert rebuilt[2][1] is not members[0][1] and rebuilt[2][1].epochs == 3
+
+    # A user's member already called like a copy keeps its name; the copy moves aside.
+    taken = [("plain", tiny_plain()), ("plain_2", tiny_plain())]
+    names = [entry["name"] for entry in budget._member_entries(taken, 2, 5.0)]
+    assert names == ["plain", "plain_2", "plain_2_", "plain_2_2"]
 
 
 def test_the_scaled_up_member_runs_at_full_resolution():

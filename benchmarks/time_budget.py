@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
 RUNS_FILE = RESULTS / "time_budget_runs.json"
 
 
@@ -189,7 +190,18 @@ def row_of(out, wall, command, args):
         "members": {row["name"]: {"accuracy": row["accuracy"], "log_loss": row["log_loss"]}
                     for row in rows if row["kind"] == "member"},
         "plan": out.get("budget_plan"),
+        "commit": code_commit(),
     }
+
+
+def code_commit():
+    """The commit the run's code came from (with ``+`` when the tree had changes)."""
+    def git(*words):
+        return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, check=False,
+                              text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD")
+    return (commit + "+" if git("status", "--porcelain", "--", "ensemble", "members")
+            else commit) or None
 
 
 def load_runs():
@@ -197,17 +209,18 @@ def load_runs():
 
 
 def save_run(row):
+    # A run of other code is kept beside this one (the table says which code).
     runs = [run for run in load_runs()
-            if (run["data"], run["time_limit"], run["seed"], run["baseline"])
-            != (row["data"], row["time_limit"], row["seed"], row["baseline"])]
+            if (run["data"], run["time_limit"], run["seed"], run["baseline"], run.get("commit"))
+            != (row["data"], row["time_limit"], row["seed"], row["baseline"], row["commit"])]
     RESULTS.mkdir(exist_ok=True)
     RUNS_FILE.write_text(json.dumps(runs + [row], indent=1) + "\n")
 
 
 def table(runs):
     lines = ["| data | budget | seed | run | wall (s) | within T+5 % | chosen | race log loss "
-             "(members / scaled) | final members: epochs | test acc | test log loss |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(members / scaled) | final members: epochs | test acc | test log loss | code |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in sorted(runs, key=lambda r: (r["data"], seconds_of(r["time_limit"]) or 0,
                                            r["seed"])):
         plan = run["plan"] or {}
@@ -221,7 +234,7 @@ def table(runs):
             f"| {run['data']} | {run['time_limit'] or '-'} | {run['seed']} | "
             f"{run['baseline'] or 'budget'} | {run['wall_seconds']:.0f} | {within} | "
             f"{plan.get('chosen', '-')} | {race_text} | {members or '-'} | "
-            f"{run['accuracy']:.4f} | {run['log_loss']:.4f} |")
+            f"{run['accuracy']:.4f} | {run['log_loss']:.4f} | {run.get('commit') or 'older'} |")
     return "\n".join(lines)
 
 

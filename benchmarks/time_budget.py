@@ -190,7 +190,7 @@ def row_of(out, wall, command, args):
         "members": {row["name"]: {"accuracy": row["accuracy"], "log_loss": row["log_loss"]}
                     for row in rows if row["kind"] == "member"},
         "plan": out.get("budget_plan"),
-        "commit": code_commit(),
+        "commit": COMMIT,
     }
 
 
@@ -202,6 +202,10 @@ def code_commit():
     commit = git("rev-parse", "--short", "HEAD")
     return (commit + "+" if git("status", "--porcelain", "--", "ensemble", "members")
             else commit) or None
+
+
+#: Read when the run starts: a commit made while it trains is not its code.
+COMMIT = code_commit()
 
 
 def load_runs():

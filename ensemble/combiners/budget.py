@@ -43,7 +43,7 @@ from sklearn.base import clone
 from sklearn.metrics import log_loss
 from sklearn.model_selection import check_cv
 
-from ensemble.combiners._blending_rows import blending_data
+from ensemble.combiners._blending_rows import blending_data, check_checkpointing
 from members.utils import budget as timing
 from members.utils.budget import BudgetTooSmallError, format_seconds, round_up_seconds
 from members.utils.files import atomic_write_json
@@ -102,6 +102,9 @@ def budgeted_blending_data(combiner, kept, X, X_rows, y, classes, validation_dat
     n_fits, workers = _fits_per_member(combiner, y, validation_data), _workers(combiner.n_jobs)
     candidates = _candidates(kept, combiner)
     folder = None if combiner.checkpoint_dir is None else Path(combiner.checkpoint_dir)
+    # Before the plan is written into it: a clear error for a folder that can't be one.
+    check_checkpointing(folder, [name for name, _ in kept], combiner.holdout, combiner.cv,
+                        validation_data, combiner.random_state)
     fingerprint = None if folder is None else _fingerprint(combiner, candidates, X, y,
                                                            validation_data)
     plan = _saved_plan(folder, fingerprint)
@@ -115,12 +118,14 @@ def budgeted_blending_data(combiner, kept, X, X_rows, y, classes, validation_dat
         copies, why_copies = _copies(plan, members, left, n_fits, workers)
         if why_copies:
             plan["why"] += f"; {why_copies}"
-        share = left / rounds(n_fits * len(members) * copies, workers)
+        share = _member_share(plan, members, left, copies, n_fits, workers)
         # Nothing left still tries: a member that cannot finish one epoch says,
         # from what it measured, which budget would have (BudgetTooSmallError).
         share = max(share, MIN_MEMBER_SECONDS)
         plan["members"] = _member_entries(members, copies, round(share, 3))
         if folder is not None:
+            # Without a race nothing has made the folder yet.
+            folder.mkdir(parents=True, exist_ok=True)
             atomic_write_json(folder / PLAN_FILE, {"fingerprint": fingerprint, "plan": plan})
     _say(combiner, describe_plan(plan))
     members = budgeted_members(_planned_members(dict(candidates)[plan["chosen"]], plan),
@@ -220,24 +225,26 @@ def _copies(plan, members, left, n_fits, workers):
     well before its share ends (a long budget, or small data), the time
     left over would be idle; instead the winner is trained several times
     with different seeds, each for an equal part of the time, and blended:
-    a deep ensemble (Lakshminarayanan et al. 2017), which on the full
-    Fashion-MNIST measured a lower log loss than one member trained past
-    its cap (BENCHMARKS.md, "A time budget"). A copy is added only while
-    each copy's share still holds :data:`COPY_FIXED_MARGIN` times its fixed
-    costs and its own ``epochs``, as measured in the race. One copy when the
-    race did not run or the cap is not reached.
+    a deep ensemble (Lakshminarayanan et al. 2017). A copy is added only
+    while each copy's share still holds :data:`COPY_FIXED_MARGIN` times its
+    fixed costs and its own ``epochs``, as measured in the race.
+
+    One copy when the race did not run, when the cap is not reached, or when
+    copies would run side by side where the race ran one fit per worker
+    (``n_jobs`` above the number of fits): their epochs would then be slower
+    than the race measured.
     """
-    seconds, fixed = _race_costs_of_winner(plan)
+    seconds, fixed, _ = _race_costs_of_winner(plan)
     measured = [(name, member) for name, member in members if seconds.get(name)]
-    if not measured:
+    if not measured or workers > n_fits * len(members):
         return 1, None
     epochs = {name: int(member.get_params(deep=False)["epochs"]) for name, member in measured}
 
     def share(count):
-        return left / rounds(n_fits * len(members) * count, workers)
+        return _member_share(plan, members, left, count, n_fits, workers)
 
     def epochs_that_fit(count):
-        return {name: share(count) / seconds[name] for name in epochs}
+        return {name: (share(count) - fixed.get(name, 0.0)) / seconds[name] for name in epochs}
 
     def over_cap(count):
         return any(fit > EPOCHS_FACTOR * epochs[name]
@@ -261,12 +268,25 @@ def _copies(plan, members, left, n_fits, workers):
                    "epochs")
 
 
+def _member_share(plan, members, left, copies, n_fits, workers):
+    """Seconds for each final member fit when ``copies`` of the chosen members share ``left``.
+
+    The blending reserve covers the work after the members' fits (predicting
+    the blending rows) for one copy; each further copy's is taken from
+    ``left`` first, as the race measured it.
+    """
+    _, _, outside = _race_costs_of_winner(plan)
+    after_fits = (copies - 1) * n_fits * sum(outside.get(name, 0.0) for name, _ in members)
+    return max(0.0, left - after_fits) / rounds(n_fits * len(members) * copies, workers)
+
+
 def _race_costs_of_winner(plan):
-    """The chosen plan's ``epoch_seconds`` and ``fixed_seconds`` from the race (empty if none)."""
+    """The chosen plan's ``epoch_seconds``, ``fixed_seconds`` and ``outside_seconds`` (or empty)."""
     for entry in plan["race"]["candidates"]:
         if entry["name"] == plan["chosen"]:
-            return entry.get("epoch_seconds") or {}, entry.get("fixed_seconds") or {}
-    return {}, {}
+            return (entry.get("epoch_seconds") or {}, entry.get("fixed_seconds") or {},
+                    entry.get("outside_seconds") or {})
+    return {}, {}, {}
 
 
 def _member_entries(members, copies, share):
@@ -275,26 +295,37 @@ def _member_entries(members, copies, share):
     taken = {name for name, _ in members}
     for copy in range(2, copies + 1):
         for name, member in members:
-            copy_name = _free_name(f"{name}_{copy}", taken)
+            copy_name = _copy_name(name, copy, taken)
             taken.add(copy_name)
             entries.append({"name": copy_name, "time_limit": share, "copy_of": name,
                             "random_state": _copy_seed(member, copy)})
     return entries
 
 
-def _free_name(name, taken):
-    while name in taken:
-        name += "_"
-    return name
+def _copy_name(name, copy, taken):
+    """``<name>_<k>`` with the least ``k >= copy`` not taken (``<name><k>`` after a ``_``).
+
+    A name with ``__`` is refused by the archive's loader (the double
+    underscore separates nested parameters), so none is made.
+    """
+    stem = name if name.endswith("_") else f"{name}_"
+    number = copy
+    while f"{stem}{number}" in taken:
+        number += 1
+    return f"{stem}{number}"
 
 
 def _copy_seed(member, copy):
-    """A member seeded by the user gets a seed derived from its own; an unseeded one stays so.
+    """A seed for a copy of ``member``, or None.
 
-    (An unseeded member's seed is then drawn by the combiner, one per name.)
+    A member with an int ``random_state`` gives each copy a seed derived
+    from it and the copy's number. Any other (None, a ``RandomState``) gives
+    None: the copy is then seeded as an unseeded member is, from the
+    combiner's ``random_state`` and its own name (randomly when that is None
+    too), so that copies still differ.
     """
     seed = member.get_params(deep=False).get("random_state")
-    if seed is None or not isinstance(seed, (int, np.integer)):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         return None
     return int(np.random.SeedSequence([int(seed), copy]).generate_state(1)[0] % (2**31 - 1))
 
@@ -358,25 +389,38 @@ def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, v
 
 
 def _race_costs(members, fitted, seconds_per_fit):
-    """What each race member's fit cost: ``epoch_seconds`` and ``fixed_seconds``, by name.
+    """What each race member's fit cost, by name: epoch, fixed and outside seconds.
 
-    An epoch's seconds are the median of the epochs after the first (which
-    also built and traced the network). The fixed seconds are what a fit
-    costs besides its epochs: building and tracing (the first epoch's excess)
-    and the work outside ``model.fit`` (the batch-norm pass, predicting the
-    blending rows), from the plan's wall time per fit.
+    An epoch's seconds (``epoch_seconds``) are the median of the whole
+    epochs after the first (which also built and traced the network); an
+    epoch stopped inside, when the time ran out, has no plan in the history
+    and is not one. The work outside ``model.fit`` (``outside_seconds``:
+    the batch-norm pass, predicting the blending rows) is the plan's wall
+    time per fit less every logged second. The fixed seconds
+    (``fixed_seconds``) are what a fit costs besides its epochs: the first
+    epoch's excess (building and tracing) and that outside work.
     """
-    epoch_seconds, fixed_seconds = {}, {}
+    costs = {"epoch_seconds": {}, "fixed_seconds": {}, "outside_seconds": {}}
     for (name, _), member in zip(members, fitted, strict=True):
-        logged = [value for value in getattr(member, "history_", {}).get("seconds", [])
-                  if np.isfinite(value)]
-        if not logged:
+        whole, logged = _whole_epoch_seconds(getattr(member, "history_", {}))
+        if not whole:
             continue
-        epoch = float(np.median(logged[1:] if len(logged) > 1 else logged))
-        outside = max(0.0, seconds_per_fit - float(np.sum(logged)))
-        epoch_seconds[name] = round(epoch, 4)
-        fixed_seconds[name] = round(max(0.0, logged[0] - epoch) + outside, 4)
-    return {"epoch_seconds": epoch_seconds, "fixed_seconds": fixed_seconds}
+        epoch = float(np.median(whole[1:] if len(whole) > 1 else whole))
+        outside = max(0.0, seconds_per_fit - logged)
+        costs["epoch_seconds"][name] = round(epoch, 4)
+        costs["outside_seconds"][name] = round(outside, 4)
+        costs["fixed_seconds"][name] = round(max(0.0, whole[0] - epoch) + outside, 4)
+    return costs
+
+
+def _whole_epoch_seconds(history):
+    """The seconds of each whole epoch in a budgeted history, and all seconds logged."""
+    seconds = np.asarray(history.get("seconds", []), dtype=float)
+    planned = np.asarray(history.get("planned_epochs", []), dtype=float)
+    if len(planned) != len(seconds):
+        planned = np.ones_like(seconds)
+    whole = seconds[np.isfinite(seconds) & np.isfinite(planned)]
+    return [float(value) for value in whole], float(np.nansum(seconds))
 
 
 def _no_race_reason(combiner):
@@ -443,7 +487,8 @@ def _record_training(plan, fitted):
 
 def _too_small(limit, error, plan, n_fits, workers):
     """The combiner's budget that would give every final member the time it needs."""
-    n_members = len(plan["members"])
+    # For one copy of the chosen members: copies are only added where they fit.
+    n_members = sum("copy_of" not in entry for entry in plan["members"])
     spent_share = (RACE_SHARE * len(plan["race"]["candidates"])) + BLEND_RESERVE_SHARE
     needed = error.smallest_workable * rounds(n_fits * n_members, workers)
     smallest = round_up_seconds(needed / max(1.0 - spent_share, 0.1))
@@ -514,5 +559,13 @@ def describe_plan(plan):
         if "epochs" in entry:
             trained = (f": {entry['epochs']} epochs (planned {entry['planned_epochs']}) in "
                        f"{format_seconds(entry['seconds'])}")
-        lines.append(f"  {entry['name']}: {format_seconds(entry['time_limit'])}{trained}")
+        lines.append(f"  {entry['name']}{_copy_words(entry)}: "
+                     f"{format_seconds(entry['time_limit'])}{trained}")
     return "\n".join(lines)
+
+
+def _copy_words(entry):
+    if "copy_of" not in entry:
+        return ""
+    seed = entry.get("random_state")
+    return f" (copy of {entry['copy_of']}, seed {'from the ensemble' if seed is None else seed})"

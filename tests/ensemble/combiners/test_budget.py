@@ -132,7 +132,59 @@ def test_copies_are_named_seeded_and_rebuilt_from_the_plan():
     # A user's member already called like a copy keeps its name; the copy moves aside.
     taken = [("plain", tiny_plain()), ("plain_2", tiny_plain())]
     names = [entry["name"] for entry in budget._member_entries(taken, 2, 5.0)]
-    assert names == ["plain", "plain_2", "plain_2_", "plain_2_2"]
+    assert names == ["plain", "plain_2", "plain_3", "plain_2_2"]
+    # Only ``_<k>`` is appended: a name with "__" would not load from an archive.
+    ends_in_underscore = [("net_", tiny_plain()), ("net_2", tiny_plain())]
+    names = [entry["name"] for entry in budget._member_entries(ends_in_underscore, 3, 5.0)]
+    assert names == ["net_", "net_2", "net_3", "net_2_2", "net_4", "net_2_3"]
+
+
+def test_a_copy_of_a_member_seeded_by_a_random_state_is_seeded_by_the_ensemble():
+    seeded = tiny_plain(random_state=np.random.RandomState(0))
+    assert budget._copy_seed(seeded, 2) is None
+    assert budget._copy_seed(tiny_plain(random_state=True), 2) is None
+    assert budget._copy_seed(tiny_plain(random_state=5), 2) != budget._copy_seed(
+        tiny_plain(random_state=5), 3)
+
+
+def test_race_costs_leave_out_an_epoch_stopped_inside():
+    class Fitted:
+        # A first epoch of 5 s (tracing), two whole ones, and one stopped
+        # inside when the time ran out (no plan): 0.7 s is not an epoch.
+        history_ = {"seconds": [5.0, 2.0, 2.2, 0.7],
+                    "planned_epochs": [10.0, 10.0, 10.0, np.nan]}
+
+    costs = budget._race_costs([("plain", None)], [Fitted()], seconds_per_fit=12.0)
+    assert costs["epoch_seconds"] == {"plain": 2.1}
+    # Outside the logged epochs: 12 - 9.9 s; the first epoch's excess: 5 - 2.1 s.
+    assert costs["outside_seconds"] == {"plain": pytest.approx(2.1)}
+    assert costs["fixed_seconds"] == {"plain": pytest.approx(2.9 + 2.1)}
+
+
+def test_each_further_copy_pays_its_work_after_the_fit_from_the_time_left():
+    members = [("plain_scaled", tiny_plain(epochs=3))]
+    plan = _race_plan("scaled_up", {"plain_scaled": 2.0})
+    plan["race"]["candidates"][0]["outside_seconds"] = {"plain_scaled": 4.0}
+    assert budget._member_share(plan, members, 100.0, 1, 1, 1) == 100.0
+    assert budget._member_share(plan, members, 100.0, 3, 1, 1) == pytest.approx((100 - 8) / 3)
+
+
+def test_the_epoch_cap_is_judged_on_the_time_the_fixed_costs_leave():
+    # 30 s alone, 2 s an epoch, cap 12 epochs: 15 epochs without fixed costs
+    # (copies), 11 after 8 s of building and tracing (no copies).
+    members = [("plain_scaled", tiny_plain(epochs=3))]
+    assert budget._copies(_race_plan("scaled_up", {"plain_scaled": 2.0}), members,
+                          30.0, 1, 1)[0] == 2
+    plan = _race_plan("scaled_up", {"plain_scaled": 2.0}, {"plain_scaled": 8.0})
+    assert budget._copies(plan, members, 30.0, 1, 1)[0] == 1
+
+
+def test_no_copies_where_they_would_run_beside_each_other_unlike_the_race():
+    # One member raced alone on two workers: its copies would share the cores.
+    members = [("plain_scaled", tiny_plain(epochs=3))]
+    plan = _race_plan("scaled_up", {"plain_scaled": 2.0})
+    assert budget._copies(plan, members, 1000.0, n_fits=1, workers=2) == (1, None)
+    assert budget._copies(plan, members, 1000.0, n_fits=1, workers=1)[0] == budget.MAX_COPIES
 
 
 def test_the_scaled_up_member_runs_at_full_resolution():
@@ -277,3 +329,62 @@ def test_a_budgeted_fit_killed_after_its_race_resumes_without_racing_again(tmp_p
     assert sorted(path.stat().st_mtime_ns for path in (folder / "race").rglob("*")
                   if path.is_file()) == race_files
     assert seconds <= sum(entry["time_limit"] for entry in plan["members"]) + 5
+
+
+def _two_copies(plan, members, left, n_fits, workers):
+    return 2, "2 copies with different seeds (forced by the test)"
+
+
+def test_copies_are_fitted_saved_loaded_and_resumed(tiny_images, tmp_path, monkeypatch):
+    # The copies are forced: whether they pay is measured, not what this tests.
+    monkeypatch.setattr(budget, "_copies", _two_copies)
+    X, y = tiny_images
+    members = [("net", tiny_plain(stem_strides=1, random_state=3))]   # no race
+    settings = dict(random_state=0, time_limit=30, checkpoint_dir=tmp_path / "ckpt")
+    ensemble = WeightedAverageEnsemble(members, **settings).fit(X, y)
+    plan = ensemble.budget_plan_
+    assert [entry["name"] for entry in plan["members"]] == ["net", "net_2"]
+    assert plan["members"][1]["copy_of"] == "net"
+    assert plan["members"][1]["random_state"] not in (None, 3)
+    assert "copy of net, seed" in budget.describe_plan(plan)
+    first, copy = ensemble.members_
+    assert copy.random_state == plan["members"][1]["random_state"]
+    assert not np.allclose(first.predict_proba(X), copy.predict_proba(X))
+
+    save(ensemble, tmp_path / "m.zip")
+    loaded = load(tmp_path / "m.zip")
+    assert list(loaded.named_members_) == ["net", "net_2"]
+    np.testing.assert_allclose(loaded.predict_proba(X), ensemble.predict_proba(X), atol=1e-6)
+
+    # A re-run finds the plan and both fitted copies: nothing is trained again.
+    again = WeightedAverageEnsemble(members, **settings).fit(X, y)
+    assert again.budget_plan_["members"][1]["random_state"] == plan["members"][1]["random_state"]
+    assert [len(member.history_["epoch"]) for member in again.members_] == [
+        len(member.history_["epoch"]) for member in ensemble.members_]
+    np.testing.assert_allclose(again.predict_proba(X), ensemble.predict_proba(X), atol=1e-6)
+
+
+    # A plan written before copies existed (no copy entries, no race costs)
+    # still resumes: the member it lists is loaded, not trained again.
+    path = tmp_path / "ckpt" / budget.PLAN_FILE
+    saved = json.loads(path.read_text())
+    saved["plan"]["members"] = [{"name": "net", "time_limit": plan["members"][0]["time_limit"]}]
+    path.write_text(json.dumps(saved))
+    monkeypatch.undo()
+    older = WeightedAverageEnsemble(members, **settings).fit(X, y)
+    assert list(older.named_members_) == ["net"]
+    assert older.members_[0].history_["epoch"] == first.history_["epoch"]
+    np.testing.assert_allclose(older.members_[0].predict_proba(X), first.predict_proba(X),
+                               atol=1e-6)
+
+
+def test_a_checkpoint_path_that_is_a_file_is_refused_before_anything_is_written(tiny_images,
+                                                                                 tmp_path):
+    X, y = tiny_images
+    path = tmp_path / "taken"
+    path.write_text("a user's file")
+    members = [("net", tiny_plain(stem_strides=1, random_state=3))]
+    with pytest.raises(ValueError, match="exists and is not a directory"):
+        WeightedAverageEnsemble(members, random_state=0, time_limit=8,
+                                checkpoint_dir=path).fit(X, y)
+    assert path.read_text() == "a user's file"

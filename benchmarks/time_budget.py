@@ -147,8 +147,10 @@ def run_trio_scaled(args):
                                           ("separable", SeparableCNNClassifier),
                                           ("residual", ResidualNetClassifier)]):
         epochs = round(cls().epochs * args.epochs_factor)
-        members.append((name, cls(horizontal_flip=True, random_state=args.seed + offset,
-                                  epochs=epochs)))
+        member = cls(horizontal_flip=True, random_state=args.seed + offset, epochs=epochs)
+        if args.patience_as_epochs:
+            member.set_params(early_stopping_patience=epochs)
+        members.append((name, member))
     ensemble = WeightedAverageEnsemble(members, random_state=args.seed).fit(X_train, y_train)
     proba = ensemble.predict_proba(X_test)
 
@@ -166,6 +168,7 @@ def run_trio_scaled(args):
     command = ["python", "benchmarks/time_budget.py", "--data", args.data, "--time-limit",
                args.time_limit, "--seed", str(args.seed), "--baseline", "trio",
                "--epochs-factor", f"{args.epochs_factor:g}"]
+    command += ["--patience-as-epochs"] if args.patience_as_epochs else []
     return out, time.monotonic() - start, command
 
 
@@ -190,6 +193,7 @@ def row_of(out, wall, command, args):
         "members": {row["name"]: {"accuracy": row["accuracy"], "log_loss": row["log_loss"]}
                     for row in rows if row["kind"] == "member"},
         "plan": out.get("budget_plan"),
+        "patience_as_epochs": bool(args.patience_as_epochs),
         "commit": COMMIT,
     }
 
@@ -212,11 +216,15 @@ def load_runs():
     return json.loads(RUNS_FILE.read_text()) if RUNS_FILE.is_file() else []
 
 
+def run_key(run):
+    """What makes two runs the same configuration: a rerun of one replaces it."""
+    return (run["data"], run["time_limit"], run["seed"], run["baseline"], run.get("commit"),
+            run.get("patience_as_epochs", False))
+
+
 def save_run(row):
     # A run of other code is kept beside this one (the table says which code).
-    runs = [run for run in load_runs()
-            if (run["data"], run["time_limit"], run["seed"], run["baseline"], run.get("commit"))
-            != (row["data"], row["time_limit"], row["seed"], row["baseline"], row["commit"])]
+    runs = [run for run in load_runs() if run_key(run) != run_key(row)]
     RESULTS.mkdir(exist_ok=True)
     RUNS_FILE.write_text(json.dumps(runs + [row], indent=1) + "\n")
 
@@ -236,10 +244,15 @@ def table(runs):
         within = {True: "yes", False: "**no**", None: "-"}[run["within_limit_plus_5pct"]]
         lines.append(
             f"| {run['data']} | {run['time_limit'] or '-'} | {run['seed']} | "
-            f"{run['baseline'] or 'budget'} | {run['wall_seconds']:.0f} | {within} | "
+            f"{run_label(run)} | {run['wall_seconds']:.0f} | {within} | "
             f"{plan.get('chosen', '-')} | {race_text} | {members or '-'} | "
             f"{run['accuracy']:.4f} | {run['log_loss']:.4f} | {run.get('commit') or 'older'} |")
     return "\n".join(lines)
+
+
+def run_label(run):
+    label = run["baseline"] or "budget"
+    return label + (", patience = epochs" if run.get("patience_as_epochs") else "")
 
 
 def main(argv=None):
@@ -255,6 +268,11 @@ def main(argv=None):
     parser.add_argument("--epochs-factor", type=float, default=None,
                         help="with --baseline trio and --time-limit: every member's epochs "
                              "times this (the trio scaled to the budget)")
+    parser.add_argument("--patience-as-epochs", action="store_true",
+                        help="with --baseline trio --epochs-factor: early stopping's patience "
+                             "is each member's epochs, as under a budget (the best epoch is "
+                             "still kept; the default patience of 3 can stop a long cosine "
+                             "while its rate is high)")
     parser.add_argument("--table", action="store_true", help="print the cached runs only")
     args = parser.parse_args(argv)
     if args.table:

@@ -227,7 +227,9 @@ def _copies(plan, members, left, n_fits, workers):
     with different seeds, each for an equal part of the time, and blended:
     a deep ensemble (Lakshminarayanan et al. 2017). A copy is added only
     while each copy's share still holds :data:`COPY_FIXED_MARGIN` times its
-    fixed costs and its own ``epochs``, as measured in the race.
+    fixed costs and its own ``epochs``, as measured in the race. (The fixed
+    costs include predicting the blending rows, which happens after a
+    member's deadline: the cap is judged with that much to spare.)
 
     One copy when the race did not run, when the cap is not reached, or when
     copies would run side by side where the race ran one fit per worker
@@ -262,10 +264,10 @@ def _copies(plan, members, left, n_fits, workers):
         count += 1
     if count == 1:
         return 1, None
-    alone = round(max(epochs_that_fit(1).values()))
-    return count, (f"{count} copies with different seeds, since one of each alone would have time "
-                   f"for about {alone} epochs, more than its cap of {EPOCHS_FACTOR} times its "
-                   "epochs")
+    name, alone = max(epochs_that_fit(1).items(), key=lambda item: item[1])
+    return count, (f"{count} copies with different seeds, since {name} alone would have time for "
+                   f"about {alone:.1f} epochs, more than its cap of {EPOCHS_FACTOR * epochs[name]} "
+                   f"({EPOCHS_FACTOR} times its epochs)")
 
 
 def _member_share(plan, members, left, copies, n_fits, workers):
@@ -274,9 +276,14 @@ def _member_share(plan, members, left, copies, n_fits, workers):
     The blending reserve covers the work after the members' fits (predicting
     the blending rows) for one copy; each further copy's is taken from
     ``left`` first, as the race measured it.
+    With fits running side by side, each fit's measured outside time
+    includes the others' (the blending rows are predicted one member after
+    another once all have fitted), hence the division by how many ran at once.
     """
     _, _, outside = _race_costs_of_winner(plan)
-    after_fits = (copies - 1) * n_fits * sum(outside.get(name, 0.0) for name, _ in members)
+    at_once = max(1, min(int(workers), n_fits * len(members)))
+    after_fits = ((copies - 1) * n_fits * sum(outside.get(name, 0.0) for name, _ in members)
+                  / at_once)
     return max(0.0, left - after_fits) / rounds(n_fits * len(members) * copies, workers)
 
 
@@ -321,8 +328,8 @@ def _copy_seed(member, copy):
     A member with an int ``random_state`` gives each copy a seed derived
     from it and the copy's number. Any other (None, a ``RandomState``) gives
     None: the copy is then seeded as an unseeded member is, from the
-    combiner's ``random_state`` and its own name (randomly when that is None
-    too), so that copies still differ.
+    combiner's ``random_state`` and its place in the plan (randomly when
+    that is None too), so that copies still differ.
     """
     seed = member.get_params(deep=False).get("random_state")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -492,9 +499,17 @@ def _too_small(limit, error, plan, n_fits, workers):
     spent_share = (RACE_SHARE * len(plan["race"]["candidates"])) + BLEND_RESERVE_SHARE
     needed = error.smallest_workable * rounds(n_fits * n_members, workers)
     smallest = round_up_seconds(needed / max(1.0 - spent_share, 0.1))
+    reason = error.reason
+    n_copies = len(plan["members"]) // max(n_members, 1)
+    if n_copies > 1:
+        # One copy would have fitted, since copies are only planned where
+        # they do: the epochs ran far slower than the race measured.
+        reason += (f" (while {n_copies} seed copies trained, slower than the race measured: "
+                   "a busier machine)")
+        smallest = max(smallest, round_up_seconds(1.05 * limit))
     return BudgetTooSmallError(
-        f"time_limit={limit:g} s is too small to train anything here: {error.reason}; the "
-        f"smallest workable budget is about {smallest} s.", smallest, error.reason)
+        f"time_limit={limit:g} s is too small to train anything here: {reason}; the "
+        f"smallest workable budget is about {smallest} s.", smallest, reason)
 
 
 # ----------------------------------------------------------------- checkpoint

@@ -11,6 +11,7 @@ from ensemble import StackingEnsemble, WeightedAverageEnsemble, load, save
 from ensemble.combiners import budget
 from helpers import kill_when, tiny_plain, tiny_plain_and_separable
 from members import BudgetTooSmallError
+from members.utils.budget import round_up_seconds
 
 
 def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
@@ -84,7 +85,8 @@ def test_copies_use_the_time_the_epoch_cap_would_leave_idle(left, expected):
     assert copies == expected
     assert (why is None) == (expected == 1)
     if why:
-        assert f"about {round(left / 2)} epochs" in why
+        assert f"plain_scaled alone would have time for about {left / 2:.1f} epochs, more " \
+               "than its cap of 12 (4 times its epochs)" in why
 
 
 def test_copies_count_every_member_and_parallel_rounds():
@@ -169,14 +171,41 @@ def test_each_further_copy_pays_its_work_after_the_fit_from_the_time_left():
     assert budget._member_share(plan, members, 100.0, 3, 1, 1) == pytest.approx((100 - 8) / 3)
 
 
+def test_work_after_fits_that_ran_side_by_side_is_counted_once():
+    # Two members fitted at once on two workers: each one's measured outside
+    # time holds both members' blending-row predictions.
+    members = tiny_plain_and_separable()
+    plan = _race_plan("ensemble", {"plain": 1.0, "separable": 1.0})
+    plan["race"]["candidates"][0]["outside_seconds"] = {"plain": 4.0, "separable": 4.0}
+    # Two copies: 4 fits on 2 workers, 2 rounds; the further copies' predictions
+    # take 4 s in all, not 8.
+    assert budget._member_share(plan, members, 100.0, 2, 1, 2) == pytest.approx((100 - 4) / 2)
+    assert budget._member_share(plan, members, 100.0, 2, 1, 1) == pytest.approx((100 - 8) / 4)
+
+
+def test_a_copy_that_runs_out_of_time_says_so_and_names_a_budget_above_the_one_given():
+    plan = {"race": {"candidates": [{}, {}]},
+            "members": [{"name": "net"}, {"name": "net_2", "copy_of": "net"}]}
+    error = BudgetTooSmallError("inner", 5.0, "an epoch takes 4 s")
+    raised = budget._too_small(100.0, error, plan, n_fits=1, workers=1)
+    assert "while 2 seed copies trained" in str(raised)
+    assert raised.smallest_workable > 100.0
+    # Without copies the smallest workable budget is the one-copy estimate.
+    plan["members"] = plan["members"][:1]
+    raised = budget._too_small(1.0, error, plan, n_fits=1, workers=1)
+    assert "seed copies" not in str(raised)
+    assert raised.smallest_workable == pytest.approx(round_up_seconds(5.0 / (1 - 0.23)))
+
+
 def test_the_epoch_cap_is_judged_on_the_time_the_fixed_costs_leave():
-    # 30 s alone, 2 s an epoch, cap 12 epochs: 15 epochs without fixed costs
-    # (copies), 11 after 8 s of building and tracing (no copies).
+    # 26 s alone, 2 s an epoch, cap 12 epochs: 13 epochs without fixed costs
+    # (two copies of 13 s each have room), 12 after 2 s of building and
+    # tracing: not over the cap, no copies.
     members = [("plain_scaled", tiny_plain(epochs=3))]
     assert budget._copies(_race_plan("scaled_up", {"plain_scaled": 2.0}), members,
-                          30.0, 1, 1)[0] == 2
-    plan = _race_plan("scaled_up", {"plain_scaled": 2.0}, {"plain_scaled": 8.0})
-    assert budget._copies(plan, members, 30.0, 1, 1)[0] == 1
+                          26.0, 1, 1)[0] == 2
+    plan = _race_plan("scaled_up", {"plain_scaled": 2.0}, {"plain_scaled": 2.0})
+    assert budget._copies(plan, members, 26.0, 1, 1)[0] == 1
 
 
 def test_no_copies_where_they_would_run_beside_each_other_unlike_the_race():
@@ -356,22 +385,33 @@ def test_copies_are_fitted_saved_loaded_and_resumed(tiny_images, tmp_path, monke
     assert list(loaded.named_members_) == ["net", "net_2"]
     np.testing.assert_allclose(loaded.predict_proba(X), ensemble.predict_proba(X), atol=1e-6)
 
-    # A re-run finds the plan and both fitted copies: nothing is trained again.
+    # A re-run finds the plan and both fitted copies: nothing is trained again
+    # (no member file is written again).
+    def member_files():
+        return {path: path.stat().st_mtime_ns for path in (tmp_path / "ckpt").rglob("*")
+                if path.is_file() and path.name != budget.PLAN_FILE}
+
+    written = member_files()
     again = WeightedAverageEnsemble(members, **settings).fit(X, y)
+    assert member_files() == written
     assert again.budget_plan_["members"][1]["random_state"] == plan["members"][1]["random_state"]
     assert [len(member.history_["epoch"]) for member in again.members_] == [
         len(member.history_["epoch"]) for member in ensemble.members_]
     np.testing.assert_allclose(again.predict_proba(X), ensemble.predict_proba(X), atol=1e-6)
 
-
     # A plan written before copies existed (no copy entries, no race costs)
-    # still resumes: the member it lists is loaded, not trained again.
+    # still resumes: the plan is read (its share is this one) and the member
+    # it lists is loaded, not trained again.
     path = tmp_path / "ckpt" / budget.PLAN_FILE
     saved = json.loads(path.read_text())
     saved["plan"]["members"] = [{"name": "net", "time_limit": plan["members"][0]["time_limit"]}]
+    saved["plan"]["why"] = "a plan of an older version"
     path.write_text(json.dumps(saved))
     monkeypatch.undo()
+    written = member_files()
     older = WeightedAverageEnsemble(members, **settings).fit(X, y)
+    assert member_files() == written
+    assert older.budget_plan_["why"] == "a plan of an older version"
     assert list(older.named_members_) == ["net"]
     assert older.members_[0].history_["epoch"] == first.history_["epoch"]
     np.testing.assert_allclose(older.members_[0].predict_proba(X), first.predict_proba(X),

@@ -231,8 +231,9 @@ def save_run(row):
 
 def table(runs):
     lines = ["| data | budget | seed | run | wall (s) | within T+5 % | chosen | race log loss "
-             "(members / scaled) | final members: epochs | test acc | test log loss | code |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(members / scaled) | final members: epochs | test acc | test log loss | code | "
+             "note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in sorted(runs, key=lambda r: (r["data"], seconds_of(r["time_limit"]) or 0,
                                            r["seed"])):
         plan = run["plan"] or {}
@@ -246,7 +247,8 @@ def table(runs):
             f"| {run['data']} | {run['time_limit'] or '-'} | {run['seed']} | "
             f"{run_label(run)} | {run['wall_seconds']:.0f} | {within} | "
             f"{plan.get('chosen', '-')} | {race_text} | {members or '-'} | "
-            f"{run['accuracy']:.4f} | {run['log_loss']:.4f} | {run.get('commit') or 'older'} |")
+            f"{run['accuracy']:.4f} | {run['log_loss']:.4f} | {run.get('commit') or 'older'} | "
+            f"{run.get('note', '')} |")
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ a random colour (28x28x3; the tint carries no class).
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -195,6 +196,7 @@ def row_of(out, wall, command, args):
         "plan": out.get("budget_plan"),
         "patience_as_epochs": bool(args.patience_as_epochs),
         "commit": COMMIT,
+        "machine": machine(),
     }
 
 
@@ -210,6 +212,19 @@ def code_commit():
 
 #: Read when the run starts: a commit made while it trains is not its code.
 COMMIT = code_commit()
+
+
+def machine():
+    """The CPU a run used, in a few words: timings of different machines don't compare."""
+    model, flags = platform.processor() or platform.machine(), ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        text = cpuinfo.read_text()
+        names = [line.split(":", 1)[1].strip() for line in text.splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+        flags = ", AVX-512" if "avx512f" in text else ""
+    return f"{model}, {os.cpu_count()} cores{flags}"
 
 
 def load_runs():
@@ -248,7 +263,7 @@ def table(runs):
             f"{run_label(run)} | {run['wall_seconds']:.0f} | {within} | "
             f"{plan.get('chosen', '-')} | {race_text} | {members or '-'} | "
             f"{run['accuracy']:.4f} | {run['log_loss']:.4f} | {run.get('commit') or 'older'} | "
-            f"{run.get('note', '')} |")
+            f"{'; '.join(filter(None, [run.get('machine'), run.get('note')]))} |")
     return "\n".join(lines)
 
 

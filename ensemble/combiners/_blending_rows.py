@@ -19,7 +19,7 @@ combiner learns from.
 """
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,9 @@ class BlendingData:
         Flat raw features of the blending rows.
     network_fits : int
         How many member fits this took (0 for prefit members).
+    left_out : dict of str to BudgetTooSmallError
+        Members that were allowed to run out of time (``may_run_out``) and
+        did, by name: they are not in ``members`` nor in ``probas``.
     """
 
     members: list
@@ -57,6 +60,7 @@ class BlendingData:
     targets: np.ndarray
     features: np.ndarray
     network_fits: int
+    left_out: dict = field(default_factory=dict)
 
 
 def check_source(holdout, cv, validation_data):
@@ -74,7 +78,7 @@ def _is_prefit(cv):
 
 
 def blending_data(named_members, X, X_rows, y, classes, *, holdout, cv, validation_data,
-                  n_jobs, random_state, checkpoint_dir=None, verbose=0):
+                  n_jobs, random_state, checkpoint_dir=None, verbose=0, may_run_out=()):
     """Fit (or take) the members and predict the rows the combiner learns from.
 
     Parameters
@@ -89,6 +93,11 @@ def blending_data(named_members, X, X_rows, y, classes, *, holdout, cv, validati
     classes : ndarray of shape (n_classes,)
     holdout, cv, validation_data, n_jobs, random_state, checkpoint_dir, verbose
         As documented on the combiners.
+    may_run_out : collection of str
+        Names of members that are left out, rather than failing the fit, when
+        their ``time_limit`` cannot hold one epoch (a time budget's seed
+        copies). Every other member's :class:`~members.BudgetTooSmallError`
+        is raised.
 
     Returns
     -------
@@ -100,12 +109,12 @@ def blending_data(named_members, X, X_rows, y, classes, *, holdout, cv, validati
         return _prefit(members, X, X_rows, y, classes, validation_data)
     check_checkpointing(checkpoint_dir, [name for name, _ in named_members], holdout, cv,
                         validation_data, random_state)
-    template = MemberTemplates(named_members, checkpoint_dir, random_state)
+    template = MemberTemplates(named_members, checkpoint_dir, random_state, may_run_out)
     if validation_data is not None:
         X_val, X_val_rows, y_val = validation_data
-        fitted = fit_members(template.jobs("all", X, y), n_jobs=n_jobs, verbose=verbose)
+        fitted, left_out = template.fit(template.jobs("all", X, y), n_jobs, verbose)
         probas = stacked_probas(fitted, X_val, classes)
-        return BlendingData(fitted, probas, y_val, X_val_rows, len(fitted))
+        return BlendingData(fitted, probas, y_val, X_val_rows, len(template), left_out)
     if cv is not None:
         return _out_of_fold(template, X, X_rows, y, classes, cv, n_jobs, verbose)
     return _held_out(template, X, X_rows, y, classes, holdout, n_jobs, random_state, verbose)
@@ -126,9 +135,10 @@ class MemberTemplates:
     a seed of their own keep it.
     """
 
-    def __init__(self, named_members, checkpoint_dir, random_state=None):
+    def __init__(self, named_members, checkpoint_dir, random_state=None, may_run_out=()):
         self.named_members = named_members
         self.checkpoint_dir = checkpoint_dir
+        self.may_run_out = frozenset(may_run_out)
         self.member_seeds = None
         if random_state is not None:
             seeds = check_random_state(random_state).randint(2**31 - 1, size=len(named_members))
@@ -142,6 +152,23 @@ class MemberTemplates:
         """``(estimator, X, y)`` fit jobs for every member."""
         return [(self._clone(name, estimator, stage), X, y)
                 for name, estimator in self.named_members]
+
+    def fit(self, jobs, n_jobs, verbose):
+        """Fit ``jobs`` (one or more stages, each in member order): ``(fitted, left_out)``.
+
+        ``fitted`` holds, for every stage, the members that did not run out
+        of time in any stage; ``left_out`` maps each one that did to its error.
+        """
+        names = [name for name, _ in self.named_members]
+        allowed = [names[index % len(names)] in self.may_run_out for index in range(len(jobs))]
+        results = fit_members(jobs, n_jobs=n_jobs, verbose=verbose, may_run_out=allowed)
+        left_out = {names[index % len(names)]: result for index, result in enumerate(results)
+                    if isinstance(result, Exception)}
+        # A member left out in one fold is left out everywhere: its out-of-fold
+        # predictions would have a hole.
+        kept = [result for index, result in enumerate(results)
+                if names[index % len(names)] not in left_out]
+        return kept, left_out
 
     def _clone(self, name, estimator, stage):
         estimator = clone(estimator)
@@ -195,10 +222,10 @@ def _prefit(members, X, X_rows, y, classes, validation_data):
 
 def _held_out(template, X, X_rows, y, classes, holdout, n_jobs, random_state, verbose):
     train, blend = held_out_rows(y, holdout, random_state)
-    fitted = fit_members(template.jobs("holdout", X[train], y[train]), n_jobs=n_jobs,
-                         verbose=verbose)
+    fitted, left_out = template.fit(template.jobs("holdout", X[train], y[train]), n_jobs,
+                                    verbose)
     probas = stacked_probas(fitted, X[blend], classes)
-    return BlendingData(fitted, probas, y[blend], X_rows[blend], len(fitted))
+    return BlendingData(fitted, probas, y[blend], X_rows[blend], len(template), left_out)
 
 
 def _out_of_fold(template, X, X_rows, y, classes, cv, n_jobs, verbose):
@@ -215,10 +242,10 @@ def _out_of_fold(template, X, X_rows, y, classes, cv, n_jobs, verbose):
     jobs = [job for fold, (train, _) in enumerate(folds)
             for job in template.jobs(f"fold-{fold}", X[train], y[train])]
     jobs += template.jobs("all", X, y)
-    fitted = fit_members(jobs, n_jobs=n_jobs, verbose=verbose)
-    n_members = len(template)
+    fitted, left_out = template.fit(jobs, n_jobs, verbose)
+    n_members = len(template) - len(left_out)
     probas = np.zeros((n_members, len(y), len(classes)))
     for fold, (_, test) in enumerate(folds):
         fold_members = fitted[fold * n_members:(fold + 1) * n_members]
         probas[:, test] = stacked_probas(fold_members, X[test], classes)
-    return BlendingData(fitted[-n_members:], probas, y, X_rows, len(jobs))
+    return BlendingData(fitted[-n_members:], probas, y, X_rows, len(jobs), left_out)

@@ -23,7 +23,9 @@ user's machine and data.
    members), and stops before its share runs out. When the race measured
    that the winner would reach that cap with time to spare, the winner is
    trained several times with different seeds instead (at most
-   :data:`MAX_COPIES`), sharing the time, and blended.
+   :data:`MAX_COPIES`), sharing the time, and blended. A copy that cannot
+   finish one epoch in its share (the machine got busier than the race
+   measured) is left out, and ``why`` says so; the fit goes on without it.
 
 The plan (race scores, the choice and why, each member's seconds and
 epochs) is the combiner's ``budget_plan_``. With ``checkpoint_dir`` it is
@@ -133,10 +135,19 @@ def budgeted_blending_data(combiner, kept, X, X_rows, y, classes, validation_dat
     _say(combiner, describe_plan(plan))
     members = budgeted_members(_planned_members(dict(candidates)[plan["chosen"]], plan),
                                {entry["name"]: entry["time_limit"] for entry in plan["members"]})
+    # A seed copy whose share cannot hold one epoch (the machine got busier
+    # than the race measured) is left out rather than failing the whole fit.
+    copies = [entry["name"] for entry in plan["members"] if "copy_of" in entry]
     try:
-        data = _blending(combiner, members, folder, X, X_rows, y, classes, validation_data)
+        data = _blending(combiner, members, folder, X, X_rows, y, classes, validation_data,
+                         may_run_out=copies)
     except BudgetTooSmallError as error:
         raise _too_small(limit, error, plan, n_fits, workers) from None
+    if data.left_out:
+        members = _leave_out(plan, members, data.left_out)
+        if folder is not None:
+            # A re-run then loads the members that trained and retrains none.
+            atomic_write_json(folder / PLAN_FILE, {"fingerprint": fingerprint, "plan": plan})
     _record_training(plan, data.members)
     plan["seconds"] = round(timing.clock() - start, 3)
     return data, [name for name, _ in members], plan
@@ -261,7 +272,7 @@ def _copies(plan, members, left, n_fits, workers):
     def room_for(count):
         # Each copy must hold its fixed costs with room to spare (they vary
         # most with the machine's load: a copy whose first epoch does not fit
-        # would fail the whole fit) and its own ``epochs``.
+        # is left out, its time wasted) and its own ``epochs``.
         return all(share(count) >= COPY_FIXED_MARGIN * fixed.get(name, 0.0)
                    + epochs[name] * seconds[name] for name in epochs)
 
@@ -458,11 +469,13 @@ def _plan_words(name):
     return "members as given" if name == ENSEMBLE_PLAN else "scaled-up member"
 
 
-def _blending(combiner, members, folder, X, X_rows, y, classes, validation_data):
+def _blending(combiner, members, folder, X, X_rows, y, classes, validation_data,
+              may_run_out=()):
     return blending_data(
         members, X, X_rows, y, classes, holdout=combiner.holdout, cv=combiner.cv,
         validation_data=validation_data, n_jobs=combiner.n_jobs,
-        random_state=combiner.random_state, checkpoint_dir=folder, verbose=combiner.verbose)
+        random_state=combiner.random_state, checkpoint_dir=folder, verbose=combiner.verbose,
+        may_run_out=may_run_out)
 
 
 # ----------------------------------------------------------------- accounting
@@ -493,6 +506,15 @@ def rounds(n_fits, workers):
     int
     """
     return -(-int(n_fits) // max(1, min(int(workers), int(n_fits))))
+
+
+def _leave_out(plan, members, left_out):
+    """Drop the copies that ran out of time from the plan and the members, saying why."""
+    plan["members"] = [entry for entry in plan["members"] if entry["name"] not in left_out]
+    reasons = "; ".join(error.reason or str(error) for error in left_out.values())
+    plan["why"] += (f"; {', '.join(left_out)} left out: no epoch finished in its share, "
+                    f"slower than the race measured (a busier machine): {reasons}")
+    return [(name, member) for name, member in members if name not in left_out]
 
 
 def _record_training(plan, fitted):

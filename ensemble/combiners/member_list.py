@@ -8,6 +8,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone, is_classifier
 
+from members.utils.budget import BudgetTooSmallError
 from members.utils.labels import label_indices
 
 DROP = "drop"
@@ -90,7 +91,7 @@ def stacked_probas(members, X, classes):
     return np.stack([aligned_proba(member, X, classes) for member in members])
 
 
-def _fit_member(estimator, X, y, n_threads):
+def _fit_member(estimator, X, y, n_threads, may_run_out=False):
     """Fit one member; in a worker process, first import Keras quietly and cap its threads.
 
     In a worker the estimator arrives pickled (bytes): unpickling it imports
@@ -106,7 +107,12 @@ def _fit_member(estimator, X, y, n_threads):
         estimator = pickle.loads(estimator)
     if n_threads is not None:
         _limit_tensorflow_threads(n_threads)
-    return estimator.fit(X, y)
+    try:
+        return estimator.fit(X, y)
+    except BudgetTooSmallError as error:
+        if may_run_out:
+            return error
+        raise
 
 
 def _limit_tensorflow_threads(n_threads):
@@ -121,7 +127,8 @@ def _limit_tensorflow_threads(n_threads):
         pass
 
 
-def fit_members(jobs, *, n_jobs=None, verbose=0, description="Training members"):
+def fit_members(jobs, *, n_jobs=None, verbose=0, description="Training members",
+                may_run_out=None):
     """Fit ``(estimator, X, y)`` jobs through joblib, in order, with a progress bar.
 
     Any joblib backend works, so ``joblib.parallel_config(backend="dask")``
@@ -135,18 +142,26 @@ def fit_members(jobs, *, n_jobs=None, verbose=0, description="Training members")
     verbose : int
         A progress bar over the jobs when > 0.
     description : str
+    may_run_out : list of bool or None
+        One per job: whether a :class:`~members.BudgetTooSmallError` from
+        that job (its ``time_limit`` ran out before one epoch finished) is
+        returned in its place instead of raised. None: every error is raised.
 
     Returns
     -------
-    list of fitted estimators, in the order of ``jobs``.
+    list of fitted estimators (or, where ``may_run_out`` allows, errors), in
+    the order of ``jobs``.
     """
+    if may_run_out is None:
+        may_run_out = [False] * len(jobs)
     n_workers = min(effective_n_jobs(n_jobs), len(jobs))
     threads = None if n_workers == 1 else max(1, (os.cpu_count() or 1) // n_workers)
     if n_workers > 1:
         # cloudpickle, as joblib itself would use, so that a build_fn defined in
         # a notebook or __main__ still travels to the workers.
         jobs = [(cloudpickle.dumps(estimator), X, y) for estimator, X, y in jobs]
-    tasks = (delayed(_fit_member)(estimator, X, y, threads) for estimator, X, y in jobs)
+    tasks = (delayed(_fit_member)(estimator, X, y, threads, allowed)
+             for (estimator, X, y), allowed in zip(jobs, may_run_out, strict=True))
     results = Parallel(n_jobs=n_workers, return_as="generator")(tasks)
     if verbose:
         from tqdm.auto import tqdm

@@ -138,6 +138,9 @@ class MemberTemplates:
     def __init__(self, named_members, checkpoint_dir, random_state=None, may_run_out=()):
         self.named_members = named_members
         self.checkpoint_dir = checkpoint_dir
+        if isinstance(may_run_out, str):
+            raise TypeError(f"may_run_out must be a collection of member names, got "
+                            f"{may_run_out!r}.")
         self.may_run_out = frozenset(may_run_out)
         self.member_seeds = None
         if random_state is not None:
@@ -164,6 +167,8 @@ class MemberTemplates:
         results = fit_members(jobs, n_jobs=n_jobs, verbose=verbose, may_run_out=allowed)
         left_out = {names[index % len(names)]: result for index, result in enumerate(results)
                     if isinstance(result, Exception)}
+        if len(left_out) == len(names):
+            raise next(iter(left_out.values()))  # nothing left to blend: the member's own error
         # A member left out in one fold is left out everywhere: its out-of-fold
         # predictions would have a hole.
         kept = [result for index, result in enumerate(results)

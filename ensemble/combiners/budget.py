@@ -12,10 +12,12 @@ user's machine and data.
    the equal-weight average). Ensembles beat one larger model at equal
    compute only above some model size (Kondratyuk et al. 2020), and where
    that size lies depends on the machine, the data and the budget, so it is
-   measured rather than looked up. When a tenth of the budget cannot hold
-   an epoch of every plan, the race is not run and the scaled-up member is
-   trained: with so little time the ensemble's members would each train
-   only a few epochs, the regime where one larger model wins.
+   measured rather than looked up. When a plan cannot finish an epoch of
+   every member in its tenth, the race stops there: the other plan wins if
+   it raced, and otherwise (the members as given race first) the scaled-up
+   member is trained without a measurement, since with so little time the
+   ensemble's members would each train only a few epochs, the regime where
+   one larger model wins.
 2. **The final fit.** The winner's members share what is left (less
    :data:`BLEND_RESERVE_SHARE` for the combiner's own work); each plans the
    epochs that fit its share from its own first epoch, up to
@@ -144,7 +146,7 @@ def budgeted_blending_data(combiner, kept, X, X_rows, y, classes, validation_dat
     except BudgetTooSmallError as error:
         raise _too_small(limit, error, plan, n_fits, workers) from None
     if data.left_out:
-        members = _leave_out(plan, members, data.left_out)
+        members = _leave_out(plan, members, data.left_out, data.members)
         if folder is not None:
             # A re-run then loads the members that trained and retrains none.
             atomic_write_json(folder / PLAN_FILE, {"fingerprint": fingerprint, "plan": plan})
@@ -372,7 +374,7 @@ def _planned_members(members, plan):
 # ------------------------------------------------------------------------ race
 def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, validation_data):
     """Train each candidate for :data:`RACE_SHARE` of the budget; the lower log loss wins."""
-    race = {"share": RACE_SHARE, "candidates": [], "skipped": None}
+    race = {"share": RACE_SHARE, "candidates": [], "skipped": None, "failed": None}
     if len(candidates) == 1:
         race["skipped"] = _no_race_reason(combiner)
         return _decided(race, ENSEMBLE_PLAN, f"the only plan ({race['skipped']})")
@@ -389,6 +391,14 @@ def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, v
         except BudgetTooSmallError as error:
             race["skipped"] = (f"{format_seconds(seconds)} per plan is too short to race: "
                                f"{error}")
+            race["failed"] = name
+            if race["candidates"]:
+                # The plan that raced is known to fit; the one that could not
+                # finish an epoch in the same time is not chosen on a rule.
+                done = race["candidates"][0]["name"]
+                return _decided(race, done, f"the {_plan_words(name)} could not finish an "
+                                            f"epoch in {format_seconds(seconds)}; the "
+                                            f"{_plan_words(done)}, which did")
             return _decided(race, SCALED_PLAN, _UNRACED_WHY)
         proba = data.probas.mean(axis=0)
         targets = np.searchsorted(classes, data.targets)
@@ -508,9 +518,18 @@ def rounds(n_fits, workers):
     return -(-int(n_fits) // max(1, min(int(workers), int(n_fits))))
 
 
-def _leave_out(plan, members, left_out):
-    """Drop the copies that ran out of time from the plan and the members, saying why."""
+def _leave_out(plan, members, left_out, fitted):
+    """Drop the copies that ran out of time from the plan and the members, saying why.
+
+    A kept copy seeded by the ensemble (``random_state`` None in the plan)
+    was seeded by its place in the list; the places after a dropped copy
+    move, so the seed it trained with is written into the plan, and a re-run
+    finds its checkpoint instead of training it again with another seed.
+    """
     plan["members"] = [entry for entry in plan["members"] if entry["name"] not in left_out]
+    for entry, member in zip(plan["members"], fitted, strict=True):
+        if "copy_of" in entry and entry.get("random_state") is None:
+            entry["random_state"] = member.get_params(deep=False).get("random_state")
     reasons = "; ".join(error.reason or str(error) for error in left_out.values())
     plan["why"] += (f"; {', '.join(left_out)} left out: no epoch finished in its share, "
                     f"slower than the race measured (a busier machine): {reasons}")
@@ -532,10 +551,15 @@ def _too_small(limit, error, plan, n_fits, workers):
     """The combiner's budget that would give every final member the time it needs."""
     # For one copy of the chosen members: copies are only added where they fit.
     n_members = sum("copy_of" not in entry for entry in plan["members"])
-    spent_share = (RACE_SHARE * len(plan["race"]["candidates"])) + BLEND_RESERVE_SHARE
+    # Every plan that raced spent its share, the one that failed to included.
+    raced = len(plan["race"]["candidates"]) + (plan["race"].get("failed") is not None)
+    spent_share = RACE_SHARE * raced + BLEND_RESERVE_SHARE
     needed = error.smallest_workable * rounds(n_fits * n_members, workers)
     smallest = round_up_seconds(needed / max(1.0 - spent_share, 0.1))
     reason = error.reason
+    if plan["race"].get("failed") is not None and not plan["race"]["candidates"]:
+        reason += (" (the scaled-up member, trained because the race could not run; the "
+                   "members as given were not measured)")
     n_copies = len(plan["members"]) // max(n_members, 1)
     if n_copies > 1:
         # One copy would have fitted, since copies are only planned where

@@ -18,7 +18,8 @@ def _data(tiny_images, named_members, **source):
 
 def _members():
     # 0.01 s cannot hold one epoch: the member refuses with BudgetTooSmallError.
-    return [("net", tiny_plain(epochs=1)), ("no_time", tiny_plain(epochs=1, time_limit=0.01))]
+    # It comes first, so that slicing the stages as if it were last would fail.
+    return [("no_time", tiny_plain(epochs=1, time_limit=0.01)), ("net", tiny_plain(epochs=1))]
 
 
 @pytest.mark.parametrize("source", [{}, {"cv": 2}, {"n_jobs": 2}],
@@ -37,6 +38,15 @@ def test_a_member_allowed_to_run_out_is_left_out_of_every_stage(tiny_images, sou
 def test_a_member_not_allowed_to_run_out_still_fails_the_fit(tiny_images):
     X, y = tiny_images
     members = [("net", tiny_plain(epochs=1)), ("short", tiny_plain(epochs=1, time_limit=0.01))]
+    with pytest.raises(BudgetTooSmallError, match="too small to train one epoch"):
+        blending_data(members, X, X.reshape(len(X), -1), y, np.unique(y), holdout=0.25,
+                      cv=None, validation_data=None, n_jobs=None, random_state=0,
+                      may_run_out={"no_time"})
+
+
+def test_when_every_member_runs_out_the_fit_fails_with_their_error(tiny_images):
+    X, y = tiny_images
+    members = [("no_time", tiny_plain(epochs=1, time_limit=0.01))]
     with pytest.raises(BudgetTooSmallError, match="too small to train one epoch"):
         blending_data(members, X, X.reshape(len(X), -1), y, np.unique(y), holdout=0.25,
                       cv=None, validation_data=None, n_jobs=None, random_state=0,

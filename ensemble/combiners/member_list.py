@@ -143,7 +143,7 @@ def fit_members(jobs, *, n_jobs=None, verbose=0, description="Training members",
         A progress bar over the jobs when > 0.
     description : str
     may_run_out : list of bool or None
-        One per job: whether a :class:`~members.BudgetTooSmallError` from
+        One per job: whether a :class:`~members.utils.budget.BudgetTooSmallError` from
         that job (its ``time_limit`` ran out before one epoch finished) is
         returned in its place instead of raised. None: every error is raised.
 

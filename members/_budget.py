@@ -6,8 +6,11 @@ that fit in what is left. A cosine schedule is planned for that many epochs
 (:class:`PlannedCosine`, whose length is a variable set after the first
 epoch, so nothing is traced twice), and :class:`TimeBudget` shortens the
 plan (and the cosine with it) if later epochs run slower than planned, so
-that training still ends on time with the rate at zero. Every epoch's
-seconds are logged, so a resumed fit knows what the interrupted one spent.
+that training still ends on time with the rate at zero. A first epoch
+whose first steps show that it cannot end before the deadline stops at once
+(the fit is then refused with the smallest workable budget) instead of
+spending the whole budget first. Every epoch's seconds are logged, so a
+resumed fit knows what the interrupted one spent.
 
 What a fit costs besides its epochs (building the network before the first
 epoch, the precise batch-norm pass after the last) is inside the budget
@@ -27,6 +30,11 @@ PLANNED_KEY = "planned_epochs"
 #: Seconds kept free at the end of a member's budget besides the measured
 #: batch-norm pass: saving the finished model, returning from ``fit``.
 END_MARGIN_SECONDS = 0.5
+
+#: A fresh fit stops inside its first epoch as soon as its measured steps say
+#: that even this share of the projected epoch would not end before the deadline
+#: (the share allows for early steps that run slower than the rest).
+FAIL_FAST_SHARE = 0.8
 
 
 def spent_seconds(previous_logs):
@@ -148,7 +156,8 @@ class TimeBudget(keras.callbacks.Callback):
         # A safety net for an epoch far slower than the last: stop inside it
         # (the first epoch only after three steps, to measure what one costs).
         measuring = not self.epoch_seconds and self.steps_done < 3
-        if not measuring and now > self.deadline - self._reserve_now():
+        if not measuring and (now > self.deadline - self._reserve_now()
+                              or self._first_epoch_cannot_finish()):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
@@ -197,6 +206,22 @@ class TimeBudget(keras.callbacks.Callback):
             return True
         epoch = float(np.median(lengths))
         return budget.clock() + epoch + self.reserve(epoch) + END_MARGIN_SECONDS <= self.deadline
+
+    def _first_epoch_cannot_finish(self):
+        """Whether a fresh fit's first epoch, projected from its steps so far, ends too late.
+
+        A fit stopped inside its first epoch trains nothing usable (it is
+        refused), so once its measured steps say that even
+        :data:`FAIL_FAST_SHARE` of the projected epoch would not end before
+        the deadline, it stops at once and gives the time back (a race whose
+        member cannot finish an epoch then skips to its fallback sooner).
+        Later epochs, and a resumed fit's, keep training until the safety
+        net: a part of an epoch still trains.
+        """
+        if self.epoch_seconds or self.planned is not None or self.steps_done < 3:
+            return False
+        projected_end = self.epoch_start + FAIL_FAST_SHARE * self.projected_epoch()
+        return projected_end > self.deadline - END_MARGIN_SECONDS
 
     def projected_epoch(self):
         """Seconds the interrupted first epoch would have taken, tracing included."""

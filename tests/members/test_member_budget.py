@@ -90,6 +90,27 @@ def test_an_epoch_far_slower_than_planned_is_cut_inside(tiny_images, fake_clock)
     assert clf.predict(X).shape == y.shape  # the member is usable
 
 
+def test_a_first_epoch_that_cannot_finish_stops_as_soon_as_it_is_measured(tiny_images,
+                                                                          fake_clock):
+    X, y = tiny_images
+    # 7 batches of 10 fake seconds: a 70 s epoch cannot end by 50 s (nor would
+    # 80 % of it), which its first three batches show; the safety net alone would
+    # have stopped it at the deadline, spending all 50 s.
+    with pytest.raises(BudgetTooSmallError, match=r"needs about 70\.0 s for one epoch"):
+        tiny_plain(**UNCAPPED, time_limit=50,
+                   callbacks=[FakeSeconds(lambda epoch: 10.0)]).fit(X, y)
+    assert fake_clock[0] == pytest.approx(30.0)
+
+
+def test_a_first_epoch_that_just_fits_is_not_stopped_early(tiny_images, fake_clock):
+    X, y = tiny_images
+    # The same 70 s epoch with 75 s: it trains, and nothing else fits after it.
+    clf = tiny_plain(**UNCAPPED, time_limit=75,
+                     callbacks=[FakeSeconds(lambda epoch: 10.0)]).fit(X, y)
+    assert len(clf.history_["epoch"]) == 1
+    assert clf.history_["planned_epochs"] == [1]
+
+
 def test_a_real_budget_is_honoured_and_mostly_used(tiny_images):
     X, y = tiny_images
     start = time.monotonic()

@@ -378,7 +378,7 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
                   f"{timer.steps_per_epoch or 1} batches here")
         raise budget.BudgetTooSmallError(
             f"time_limit={self.time_limit:g} s is too small to train one epoch: {reason}; the "
-            f"smallest workable budget is about {smallest} s.", smallest, reason)
+            f"smallest workable budget is about {smallest} s.", smallest, reason, epoch)
 
     def _bn_row_limit(self):
         return (PRECISE_BN_ROWS if isinstance(self.precise_bn, (bool, np.bool_))

@@ -4,9 +4,18 @@ With ``time_limit``, a combiner's ``fit`` does not train its members for
 their own ``epochs``: it turns the seconds into a plan, measured on the
 user's machine and data.
 
-1. **The race.** When one of the members can be scaled up (a built-in
+1. **The probe.** When one of the members can be scaled up (a built-in
    architecture with a half-resolution stem gets a full-resolution one),
-   two candidate plans each train for :data:`RACE_SHARE` of the budget on
+   that member first trains three steps on the rows it would train on,
+   which project its epoch (building and tracing included). When a race
+   fit cannot hold :data:`MIN_RACE_EPOCHS` such epochs, the race would
+   compare warm-ups, not learning curves: it is not run, and the scaled-up
+   member is trained (the regime where one larger model wins, below). At
+   10 minutes of full Fashion-MNIST on 2 cores the race cost a fifth of
+   the budget and its winner trailed that member alone by 0.0052 accuracy
+   (BENCHMARKS.md, "A time budget").
+2. **The race.** Otherwise two candidate plans each train for
+   :data:`RACE_SHARE` of the budget on
    the same rows: the members as given (sharing that time), and the one
    scaled-up member alone. Each is scored on the blending rows (log loss of
    the equal-weight average). Ensembles beat one larger model at equal
@@ -18,7 +27,7 @@ user's machine and data.
    member is trained without a measurement, since with so little time the
    ensemble's members would each train only a few epochs, the regime where
    one larger model wins.
-2. **The final fit.** The winner's members share what is left (less
+3. **The final fit.** The winner's members share what is left (less
    :data:`BLEND_RESERVE_SHARE` for the combiner's own work); each plans the
    epochs that fit its share from its own first epoch, up to
    :data:`EPOCHS_FACTOR` times its ``epochs`` (see ``time_limit`` on the
@@ -55,9 +64,16 @@ from members.utils import budget as timing
 from members.utils.budget import BudgetTooSmallError, format_seconds, round_up_seconds
 from members.utils.files import atomic_write_json
 from members.utils.fingerprints import OUTPUT_ONLY_PARAMS, stable_repr
+from members.utils.splits import held_out_rows
 
 #: Share of the budget each candidate plan trains for in the race.
 RACE_SHARE = 0.1
+#: The race is run only when each of its fits can train at least this many epochs
+#: of the scaled-up member (measured by a probe of a few steps): a plan that trains
+#: one epoch in its share is compared on its warm-up, not on a learning curve.
+MIN_RACE_EPOCHS = 2
+#: The probe's ``time_limit``: it stops after the three steps that measure an epoch.
+PROBE_SECONDS = 1e-3
 #: Share of the budget kept for the combiner's work after the members (predicting
 #: the blending rows, choosing the weights, the temperature).
 BLEND_RESERVE_SHARE = 0.03
@@ -116,7 +132,6 @@ def budgeted_blending_data(combiner, kept, X, X_rows, y, classes, validation_dat
                                                            validation_data)
     plan = _saved_plan(folder, fingerprint)
     if plan is None:
-        _say(combiner, _race_announcement(candidates, limit))
         plan = _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes,
                      validation_data)
         plan["time_limit"] = limit
@@ -374,12 +389,23 @@ def _planned_members(members, plan):
 # ------------------------------------------------------------------------ race
 def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, validation_data):
     """Train each candidate for :data:`RACE_SHARE` of the budget; the lower log loss wins."""
-    race = {"share": RACE_SHARE, "candidates": [], "skipped": None, "failed": None}
+    race = {"share": RACE_SHARE, "candidates": [], "skipped": None, "failed": None,
+            "probe": None}
     if len(candidates) == 1:
+        _say(combiner, _race_announcement(candidates, limit))
         race["skipped"] = _no_race_reason(combiner)
         return _decided(race, ENSEMBLE_PLAN, f"the only plan ({race['skipped']})")
-    folder = None if combiner.checkpoint_dir is None else Path(combiner.checkpoint_dir) / "race"
     seconds = RACE_SHARE * limit
+    race["probe"] = _probe(combiner, dict(candidates)[SCALED_PLAN], X, y, validation_data)
+    per_fit = seconds / rounds(n_fits, workers)
+    if per_fit < MIN_RACE_EPOCHS * race["probe"]["epoch_seconds"]:
+        race["skipped"] = (f"{format_seconds(per_fit)} per race fit holds fewer than "
+                           f"{MIN_RACE_EPOCHS} epochs of the scaled-up member "
+                           f"({race['probe']['epoch_seconds']:.1f} s each, measured in "
+                           f"{race['probe']['seconds']:.1f} s)")
+        return _decided(race, SCALED_PLAN, _unraced_why(race["skipped"]))
+    _say(combiner, _race_announcement(candidates, limit))
+    folder = None if combiner.checkpoint_dir is None else Path(combiner.checkpoint_dir) / "race"
     for name, members in candidates:
         share = seconds / rounds(n_fits * len(members), workers)
         started = timing.clock()
@@ -399,7 +425,8 @@ def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, v
                 return _decided(race, done, f"the {_plan_words(name)} could not finish an "
                                             f"epoch in {format_seconds(seconds)}; the "
                                             f"{_plan_words(done)}, which did")
-            return _decided(race, SCALED_PLAN, _UNRACED_WHY)
+            return _decided(race, SCALED_PLAN, _unraced_why(
+                f"{format_seconds(seconds)} per plan cannot hold an epoch of every member"))
         proba = data.probas.mean(axis=0)
         targets = np.searchsorted(classes, data.targets)
         race["candidates"].append({
@@ -420,14 +447,53 @@ def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, v
     return _decided(race, winner["name"], why)
 
 
-#: Why the scaled-up member is chosen when the race cannot be run. The members as
-#: given (the earlier choice) reached 0.9207 / 0.2164 at 10 minutes on a machine
-#: too slow to race there, that member alone 0.9337 / 0.1853 (BENCHMARKS.md,
-#: "When the budget is too short to race").
-_UNRACED_WHY = ("the race could not be run (a tenth of the budget cannot hold an epoch of "
-                "every plan); one scaled-up member, since with so little time each member "
-                "of an ensemble trains only a few epochs, where one larger model wins at "
-                "equal compute (Kondratyuk et al. 2020)")
+def _unraced_why(reason):
+    """Why the scaled-up member is chosen when the race is not run.
+
+    The members as given (the earlier choice) reached 0.9207 / 0.2164 at 10
+    minutes on a machine too slow to race there, that member alone 0.9337 /
+    0.1853 (BENCHMARKS.md, "When the budget is too short to race").
+    """
+    return (f"no race ({reason}); one scaled-up member, since with so little time each "
+            "member of an ensemble trains only a few epochs, where one larger model wins at "
+            "equal compute (Kondratyuk et al. 2020)")
+
+
+def _probe(combiner, scaled, X, y, validation_data):
+    """The scaled-up member's epoch on the rows it would train on: ``{epoch_seconds, seconds}``.
+
+    A fit of that member whose ``time_limit`` ends at once: it stops after
+    the three steps that project its first epoch (building and tracing
+    included) and reports the projection. Its user callbacks, TensorBoard
+    logs and checkpoints are off: nothing of the probe is kept.
+    """
+    (_, member), = scaled
+    off = {"callbacks": None, "tensorboard_dir": None, "checkpoint_dir": None, "verbose": 0}
+    params = member.get_params(deep=False)
+    probe = clone(member).set_params(time_limit=PROBE_SECONDS,
+                                     **{key: value for key, value in off.items()
+                                        if key in params})
+    rows = _training_rows(combiner, y, validation_data)
+    started = timing.clock()
+    try:
+        probe.fit(X[rows], y[rows])
+        # An epoch of fewer than three steps ends before the probe can stop it.
+        epoch = float(np.nansum(probe.history_.get("seconds", [])))
+    except BudgetTooSmallError as error:
+        epoch = error.epoch_seconds
+    return {"epoch_seconds": round(epoch, 3), "seconds": round(timing.clock() - started, 3)}
+
+
+def _training_rows(combiner, y, validation_data):
+    """The rows a member of the plan trains on: all, or all but the held-out ones.
+
+    With ``cv`` the final fit trains on all rows (the fold fits on fewer).
+    """
+    if validation_data is not None or combiner.cv is not None:
+        return slice(None)
+    # A seed of its own: a RandomState the combiner was given is left for its split.
+    train, _ = held_out_rows(y, combiner.holdout, 0)
+    return train
 
 
 def _race_costs(members, fitted, seconds_per_fit):
@@ -557,9 +623,9 @@ def _too_small(limit, error, plan, n_fits, workers):
     needed = error.smallest_workable * rounds(n_fits * n_members, workers)
     smallest = round_up_seconds(needed / max(1.0 - spent_share, 0.1))
     reason = error.reason
-    if plan["race"].get("failed") is not None and not plan["race"]["candidates"]:
-        reason += (" (the scaled-up member, trained because the race could not run; the "
-                   "members as given were not measured)")
+    if not plan["race"]["candidates"] and plan.get("chosen") == SCALED_PLAN:
+        reason += (" (the scaled-up member, trained without a race; the members as given "
+                   "were not measured)")
     n_copies = len(plan["members"]) // max(n_members, 1)
     if n_copies > 1:
         # One copy would have fitted, since copies are only planned where

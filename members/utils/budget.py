@@ -23,16 +23,21 @@ class BudgetTooSmallError(ValueError):
     reason : str
         What one epoch costs here, in a few words (for callers that phrase
         the budget their own way, as the command line does).
+    epoch_seconds : float
+        The first epoch's projected seconds (tracing included), NaN when
+        the raiser measured none.
     """
 
-    def __init__(self, message, smallest_workable, reason=""):
+    def __init__(self, message, smallest_workable, reason="", epoch_seconds=math.nan):
         super().__init__(message)
         self.smallest_workable = float(smallest_workable)
         self.reason = reason
+        self.epoch_seconds = float(epoch_seconds)
 
     def __reduce__(self):
         # Rebuilt with every argument when it comes back from a joblib worker.
-        return type(self), (str(self), self.smallest_workable, self.reason)
+        return type(self), (str(self), self.smallest_workable, self.reason,
+                            self.epoch_seconds)
 
 
 def round_up_seconds(seconds):

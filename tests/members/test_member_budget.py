@@ -96,10 +96,12 @@ def test_a_first_epoch_that_cannot_finish_stops_as_soon_as_it_is_measured(tiny_i
     # 7 batches of 10 fake seconds: a 70 s epoch cannot end by 50 s (nor would
     # 80 % of it), which its first three batches show; the safety net alone would
     # have stopped it at the deadline, spending all 50 s.
-    with pytest.raises(BudgetTooSmallError, match=r"needs about 70\.0 s for one epoch"):
+    with pytest.raises(BudgetTooSmallError,
+                       match=r"needs about 70\.0 s for one epoch") as caught:
         tiny_plain(**UNCAPPED, time_limit=50,
                    callbacks=[FakeSeconds(lambda epoch: 10.0)]).fit(X, y)
     assert fake_clock[0] == pytest.approx(30.0)
+    assert caught.value.epoch_seconds == pytest.approx(70.0)
 
 
 def test_a_first_epoch_that_just_fits_is_not_stopped_early(tiny_images, fake_clock):
@@ -231,7 +233,7 @@ def test_a_fit_killed_after_its_last_epoch_finishes_without_training_again(
 def test_the_error_survives_a_trip_through_a_worker_process():
     import pickle
 
-    error = BudgetTooSmallError("too small", 12.0, "one epoch takes 10 s")
+    error = BudgetTooSmallError("too small", 12.0, "one epoch takes 10 s", 10.0)
     back = pickle.loads(pickle.dumps(error))
-    assert (str(back), back.smallest_workable, back.reason) == (
-        "too small", 12.0, "one epoch takes 10 s")
+    assert (str(back), back.smallest_workable, back.reason, back.epoch_seconds) == (
+        "too small", 12.0, "one epoch takes 10 s", 10.0)

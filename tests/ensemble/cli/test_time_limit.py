@@ -25,7 +25,13 @@ def test_fit_keeps_the_plan_in_json_and_in_the_archive_manifest(budgeted):
     assert out["time_limit"] == 40
     assert plan["chosen"] in ("ensemble", "scaled_up")
     assert out["fitted_members"] == [entry["name"] for entry in plan["members"]]
-    assert [entry["name"] for entry in plan["race"]["candidates"]] == ["ensemble", "scaled_up"]
+    # The probe's measurement is kept, and either both plans raced or the plan
+    # says why not (40 s may be too short for two epochs of the scaled-up
+    # member here; the race itself is tested in tests/ensemble/combiners).
+    race = plan["race"]
+    assert race["probe"]["epoch_seconds"] > 0
+    raced = [entry["name"] for entry in race["candidates"]]
+    assert raced == ["ensemble", "scaled_up"] or (not raced and race["skipped"] in plan["why"])
     with zipfile.ZipFile(folder / "model.zip") as archive:
         manifest = json.loads(archive.read("manifest.json"))
     assert json.dumps(plan, sort_keys=True) in json.dumps(manifest, sort_keys=True)

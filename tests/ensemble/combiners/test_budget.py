@@ -33,6 +33,8 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
     assert set(plan) == set(budget.PLAN_KEYS)
     race = plan["race"]
     assert race["skipped"] is None
+    # The probe measured the scaled-up member's epoch: short enough to race.
+    assert 0 < 2 * race["probe"]["epoch_seconds"] <= budget.RACE_SHARE * limit
     assert [entry["name"] for entry in race["candidates"]] == ["ensemble", "scaled_up"]
     assert race["candidates"][0]["members"] == ["plain", "separable"]
     assert race["candidates"][1]["members"] == ["plain_scaled"]
@@ -274,10 +276,50 @@ def _race_call_fails(monkeypatch, failing_call, reason):
     return calls
 
 
+def _probe_measures(monkeypatch, epoch_seconds):
+    """Make the probe report ``epoch_seconds`` for the scaled-up member's epoch."""
+    monkeypatch.setattr(budget, "_probe", lambda *args: {"epoch_seconds": epoch_seconds,
+                                                          "seconds": 0.5})
+
+
+def test_a_race_that_cannot_read_a_learning_curve_is_not_run(tiny_images, monkeypatch):
+    # The probe says the scaled-up member needs 4 s an epoch: 6 s per race fit
+    # (a tenth of 60 s) holds one, fewer than two. Nothing races; the final fit
+    # is the real one.
+    _probe_measures(monkeypatch, 4.0)
+    calls = _race_call_fails(monkeypatch, 0, "never fails")
+    X, y = tiny_images
+    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
+                                       time_limit=60).fit(X, y)
+    plan = ensemble.budget_plan_
+    assert calls == [["plain_scaled"]]
+    assert plan["race"]["candidates"] == [] and plan["race"]["failed"] is None
+    assert plan["race"]["probe"] == {"epoch_seconds": 4.0, "seconds": 0.5}
+    assert plan["race"]["skipped"] == ("6 s per race fit holds fewer than 2 epochs of the "
+                                       "scaled-up member (4.0 s each, measured in 0.5 s)")
+    assert plan["chosen"] == "scaled_up"
+    assert plan["why"].startswith(f"no race ({plan['race']['skipped']}); one scaled-up member")
+    assert list(ensemble.named_members_) == ["plain_scaled"]
+
+
+def test_the_probe_measures_an_epoch_and_leaves_nothing_behind(tiny_images, tmp_path):
+    X, y = tiny_images
+    (name, member), = [(name + budget.SCALED_SUFFIX, budget.scaled_up(member))
+                       for name, member in tiny_plain_and_separable() if name == "plain"]
+    member.set_params(tensorboard_dir=tmp_path / "tb", checkpoint_dir=tmp_path / "ckpt")
+    combiner = WeightedAverageEnsemble([(name, member)], random_state=0, time_limit=60)
+    start = time.monotonic()
+    probe = budget._probe(combiner, [(name, member)], X, y, None)
+    assert 0 < probe["epoch_seconds"] and 0 < probe["seconds"] <= time.monotonic() - start
+    assert list(tmp_path.iterdir()) == []
+    assert member.get_params()["time_limit"] is None  # the member given is untouched
+
+
 def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, monkeypatch):
     # The race's first plan meets a member that cannot finish an epoch in its
     # share (as SeparableCNN on full Fashion-MNIST in 10 minutes on a slow
     # machine); the final fit is the real one.
+    _probe_measures(monkeypatch, 0.1)
     calls = _race_call_fails(monkeypatch, 1, "SeparableCNNClassifier needs about 1.5 s")
     X, y = tiny_images
     ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
@@ -288,7 +330,8 @@ def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, mon
     assert plan["race"]["skipped"].startswith("6 s per plan is too short to race")
     assert plan["race"]["failed"] == "ensemble"
     assert plan["chosen"] == "scaled_up"
-    assert "could not be run" in plan["why"] and "one scaled-up member" in plan["why"]
+    assert plan["why"].startswith("no race (6 s per plan cannot hold an epoch of every "
+                                  "member); one scaled-up member")
     # No race timings, so no copies: the one member has the time.
     assert list(ensemble.named_members_) == ["plain_scaled"]
     assert ensemble.members_[0].stem_strides == 1
@@ -311,14 +354,14 @@ def test_when_the_scaled_up_member_cannot_race_the_members_that_raced_win(tiny_i
 
 
 def test_a_failed_race_plan_counts_in_the_smallest_workable_budget():
-    plan = {"race": {"candidates": [], "failed": "ensemble"},
+    plan = {"race": {"candidates": [], "failed": "ensemble"}, "chosen": "scaled_up",
             "members": [{"name": "plain_scaled", "time_limit": 10.0}]}
     error = BudgetTooSmallError("too small", 20.0, "PlainCNNClassifier needs about 15 s")
     too_small = budget._too_small(60.0, error, plan, n_fits=1, workers=1)
     # 20 s over what the race (one plan's tenth) and the blending reserve leave.
     expected = round_up_seconds(20.0 / (1 - budget.RACE_SHARE - budget.BLEND_RESERVE_SHARE))
     assert too_small.smallest_workable == expected
-    assert "race could not run" in str(too_small)
+    assert "trained without a race" in str(too_small)
 
 
 @pytest.mark.parametrize("n_fits, workers, expected", [(3, 1, 3), (3, 2, 2), (3, 3, 1),
@@ -416,6 +459,7 @@ def test_a_budgeted_fit_killed_after_its_race_resumes_without_racing_again(tmp_p
         from ensemble import WeightedAverageEnsemble
         from ensemble.combiners import budget
         budget.MAX_COPIES = 1
+        budget.MIN_RACE_EPOCHS = 0  # it races even when tests beside it slow the probe
         X, y = make_tiny_images()
         members = [(name, member.set_params(callbacks=[EpochLog({str(tmp_path / "log")!r},
                                                                seconds_per_batch=0.01)]))

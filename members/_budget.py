@@ -6,7 +6,8 @@ that fit in what is left. A cosine schedule is planned for that many epochs
 (:class:`PlannedCosine`, whose length is a variable set after the first
 epoch, so nothing is traced twice), and :class:`TimeBudget` shortens the
 plan (and the cosine with it) if later epochs run slower than planned, so
-that training still ends on time with the rate at zero. A first epoch
+that training still ends on time with the rate at zero, and lengthens it
+when they run faster, so that the time is not left idle. A first epoch
 whose first steps show that it cannot end before the deadline stops at once
 (the fit is then refused with the smallest workable budget) instead of
 spending the whole budget first. Every epoch's seconds are logged, so a
@@ -30,6 +31,10 @@ PLANNED_KEY = "planned_epochs"
 #: Seconds kept free at the end of a member's budget besides the measured
 #: batch-norm pass: saving the finished model, returning from ``fit``.
 END_MARGIN_SECONDS = 0.5
+
+#: A plan is lengthened only when the time left holds the extra epochs even if
+#: the next ones run this much slower than the last three (no flapping on noise).
+LENGTHEN_MARGIN = 0.1
 
 #: A fresh fit stops inside its first epoch as soon as its measured steps say
 #: that even this share of the projected epoch would not end before the deadline
@@ -131,8 +136,9 @@ class TimeBudget(keras.callbacks.Callback):
         self.reserve = reserve
         self.schedule = schedule
         self.planned = planned
-        # A resumed fit keeps the plan its schedule was made for.
-        self.replans_left = 0 if planned is not None else 3
+        # A resumed fit keeps the plan its schedule was made for (shortened if need be).
+        self.resumed = planned is not None
+        self.replans_left = 0 if self.resumed else 3
         self.epoch_seconds = []
         self.previous_end = None
         self.steps_per_epoch = None
@@ -182,8 +188,16 @@ class TimeBudget(keras.callbacks.Callback):
         elif self._plan(epoch) < self.planned:
             # Epochs slowed down (a busy machine): the cosine is shortened to the
             # epochs that still fit, so that it still ends at zero when time is
-            # up. Only ever shortened: a longer one would raise the rate again.
+            # up.
             self._set_plan(self._plan(epoch))
+        elif not self.resumed and self._plan(epoch, slower_by=LENGTHEN_MARGIN) > self.planned:
+            # Epochs sped up (the first ones ran beside other work, or slower
+            # than the rest): the time left holds another epoch even if the next
+            # ones run a tenth slower. Idling it would waste it (a member once
+            # ended 103 s of 556 before its share for want of this); the cosine
+            # is stretched, which raises the rate a little for the epochs left.
+            # A resumed fit keeps its plan: its model.fit ends there.
+            self._set_plan(self._plan(epoch, slower_by=LENGTHEN_MARGIN))
         if logs is not None:
             logs[PLANNED_KEY] = self.planned
         if epoch + 1 >= self.planned:
@@ -239,10 +253,10 @@ class TimeBudget(keras.callbacks.Callback):
         per_step = (self.last_step_end - self.first_step_end) / (steps - 1)
         return per_step * steps + (now - self.last_step_end)
 
-    def _plan(self, epoch):
-        """Epochs done plus those the time left holds."""
+    def _plan(self, epoch, slower_by=0.0):
+        """Epochs done plus those the time left holds (if they ran ``slower_by`` slower)."""
         left = self.deadline - budget.clock() - self._reserve_now()
-        more = int(left // self._next_epoch()) if left > 0 else 0
+        more = int(left // (self._next_epoch() * (1.0 + slower_by))) if left > 0 else 0
         return int(min(self.max_epochs, epoch + 1 + more))
 
     def _next_epoch(self):

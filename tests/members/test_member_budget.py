@@ -80,6 +80,22 @@ def test_epochs_slower_than_planned_shorten_the_plan_and_its_cosine(tiny_images,
     assert fake_clock[0] <= 100
 
 
+def test_epochs_faster_than_planned_lengthen_the_plan_with_a_margin(tiny_images, fake_clock):
+    X, y = tiny_images
+    # The first three epochs take 14 fake seconds (planned: 6 epochs in 100 s),
+    # then 7. Kept to 6, the plan would end at 63 s and idle 37 s of the budget.
+    # Lengthened only when the time left holds the extra epochs 10 % slower:
+    # to 9 after the fifth epoch, to 10 after the eighth.
+    clf = tiny_plain(**UNCAPPED, time_limit=100,
+                     callbacks=[FakeSeconds(lambda epoch: 2.0 if epoch < 3 else 1.0)]).fit(X, y)
+    planned = clf.history_["planned_epochs"]
+    assert planned == [6, 6, 6, 6, 9, 9, 9, 10, 10, 10]
+    assert len(clf.history_["epoch"]) == 10
+    assert fake_clock[0] <= 100
+    # The stretched cosine still ends at zero with the last epoch.
+    assert clf.history_["learning_rate"][-1] < 1e-6
+
+
 def test_an_epoch_far_slower_than_planned_is_cut_inside(tiny_images, fake_clock):
     X, y = tiny_images
     # The third epoch's batches take 40 fake seconds: the second of them passes the deadline.

@@ -1,13 +1,15 @@
 """A member's time budget: plan the epochs that fit, stop before the time runs out.
 
 A member fitted with ``time_limit`` measures its own first epoch (no extra
-probe: the warm-up epoch is the probe) and then plans the number of epochs
+probe: the warm-up epoch is the probe; a combiner's race has a probe of its
+own, see :mod:`ensemble.combiners.budget`) and then plans the number of epochs
 that fit in what is left. A cosine schedule is planned for that many epochs
 (:class:`PlannedCosine`, whose length is a variable set after the first
 epoch, so nothing is traced twice), and :class:`TimeBudget` shortens the
 plan (and the cosine with it) if later epochs run slower than planned, so
 that training still ends on time with the rate at zero, and lengthens it
-when they run faster, so that the time is not left idle. A first epoch
+by an epoch at a time when they run faster, so that the time is not left
+idle. A first epoch
 whose first steps show that it cannot end before the deadline stops at once
 (the fit is then refused with the smallest workable budget) instead of
 spending the whole budget first. Every epoch's seconds are logged, so a
@@ -194,10 +196,12 @@ class TimeBudget(keras.callbacks.Callback):
             # Epochs sped up (the first ones ran beside other work, or slower
             # than the rest): the time left holds another epoch even if the next
             # ones run a tenth slower. Idling it would waste it (a member once
-            # ended 103 s of 556 before its share for want of this); the cosine
-            # is stretched, which raises the rate a little for the epochs left.
-            # A resumed fit keeps its plan: its model.fit ends there.
-            self._set_plan(self._plan(epoch, slower_by=LENGTHEN_MARGIN))
+            # ended 103 s of 556 before its share for want of this). One epoch
+            # at a time: stretching the cosine raises the rate for the epochs
+            # left, by little for one epoch (after 5 of 6, from 7 % of the peak
+            # to 19 %), by much for several at once (6 to 9: to 50 %). A resumed
+            # fit keeps its plan: its model.fit ends there.
+            self._set_plan(self.planned + 1)
         if logs is not None:
             logs[PLANNED_KEY] = self.planned
         if epoch + 1 >= self.planned:

@@ -7,9 +7,10 @@ user's machine and data.
 1. **The probe.** When one of the members can be scaled up (a built-in
    architecture with a half-resolution stem gets a full-resolution one),
    that member first trains three steps on the rows it would train on,
-   which project its epoch (building and tracing included). When a race
-   fit cannot hold :data:`MIN_RACE_EPOCHS` such epochs, the race would
-   compare warm-ups, not learning curves: it is not run, and the scaled-up
+   which project its first epoch. When a race fit (its share of the
+   tenth) cannot hold :data:`MIN_RACE_EPOCHS` such epochs besides building
+   the network and its batch-norm pass, the race would compare warm-ups,
+   not learning curves: it is not run, and the scaled-up
    member is trained (the regime where one larger model wins, below). At
    10 minutes of full Fashion-MNIST on 2 cores the race cost a fifth of
    the budget and its winner trailed that member alone by 0.0052 accuracy
@@ -51,6 +52,7 @@ not change in between (BENCHMARKS.md, "A time budget", measures how far).
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +71,9 @@ from members.utils.splits import held_out_rows
 #: Share of the budget each candidate plan trains for in the race.
 RACE_SHARE = 0.1
 #: The race is run only when each of its fits can train at least this many epochs
-#: of the scaled-up member (measured by a probe of a few steps): a plan that trains
-#: one epoch in its share is compared on its warm-up, not on a learning curve.
+#: of the scaled-up member besides building and tracing it and its batch-norm pass
+#: (measured by a probe of a few steps): a plan that trains one epoch in its share
+#: is compared on its warm-up, not on a learning curve.
 MIN_RACE_EPOCHS = 2
 #: The probe's ``time_limit``: it stops after the three steps that measure an epoch.
 PROBE_SECONDS = 1e-3
@@ -396,13 +399,14 @@ def _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes, v
         race["skipped"] = _no_race_reason(combiner)
         return _decided(race, ENSEMBLE_PLAN, f"the only plan ({race['skipped']})")
     seconds = RACE_SHARE * limit
-    race["probe"] = _probe(combiner, dict(candidates)[SCALED_PLAN], X, y, validation_data)
+    probe = race["probe"] = _probe(combiner, dict(candidates)[SCALED_PLAN], X, y,
+                                   validation_data)
     per_fit = seconds / rounds(n_fits, workers)
-    if per_fit < MIN_RACE_EPOCHS * race["probe"]["epoch_seconds"]:
+    if probe["epoch_seconds"] is not None and per_fit < _race_fit_needs(probe):
         race["skipped"] = (f"{format_seconds(per_fit)} per race fit holds fewer than "
                            f"{MIN_RACE_EPOCHS} epochs of the scaled-up member "
-                           f"({race['probe']['epoch_seconds']:.1f} s each, measured in "
-                           f"{race['probe']['seconds']:.1f} s)")
+                           f"({probe['epoch_seconds']:.1f} s each, measured in "
+                           f"{probe['seconds']:.1f} s)")
         return _decided(race, SCALED_PLAN, _unraced_why(race["skipped"]))
     _say(combiner, _race_announcement(candidates, limit))
     folder = None if combiner.checkpoint_dir is None else Path(combiner.checkpoint_dir) / "race"
@@ -460,12 +464,18 @@ def _unraced_why(reason):
 
 
 def _probe(combiner, scaled, X, y, validation_data):
-    """The scaled-up member's epoch on the rows it would train on: ``{epoch_seconds, seconds}``.
+    """The scaled-up member's first epoch on the rows it would train on.
 
     A fit of that member whose ``time_limit`` ends at once: it stops after
-    the three steps that project its first epoch (building and tracing
-    included) and reports the projection. Its user callbacks, TensorBoard
-    logs and checkpoints are off: nothing of the probe is kept.
+    the three steps that project its first epoch (tracing included) and
+    reports the projection. Its user callbacks, TensorBoard logs and
+    checkpoints are off: nothing of the probe is kept.
+
+    Returns
+    -------
+    dict
+        ``epoch_seconds`` (None when nothing was measured) and ``seconds``,
+        what the probe took (building and tracing the network included).
     """
     (_, member), = scaled
     off = {"callbacks": None, "tensorboard_dir": None, "checkpoint_dir": None, "verbose": 0}
@@ -476,12 +486,27 @@ def _probe(combiner, scaled, X, y, validation_data):
     rows = _training_rows(combiner, y, validation_data)
     started = timing.clock()
     try:
-        probe.fit(X[rows], y[rows])
-        # An epoch of fewer than three steps ends before the probe can stop it.
+        with warnings.catch_warnings():
+            # An epoch of fewer than three steps ends before the probe can stop
+            # it; what that network says about its batch norm is of no interest.
+            warnings.simplefilter("ignore")
+            probe.fit(X[rows], y[rows])
         epoch = float(np.nansum(probe.history_.get("seconds", [])))
     except BudgetTooSmallError as error:
         epoch = error.epoch_seconds
-    return {"epoch_seconds": round(epoch, 3), "seconds": round(timing.clock() - started, 3)}
+    return {"epoch_seconds": round(epoch, 3) if np.isfinite(epoch) and epoch > 0 else None,
+            "seconds": round(timing.clock() - started, 3)}
+
+
+def _race_fit_needs(probe):
+    """Seconds a race fit needs for :data:`MIN_RACE_EPOCHS` epochs of the scaled-up member.
+
+    What the probe took stands for building and tracing the network; one
+    more epoch stands for the batch-norm pass and the validation passes (the
+    pass covers at most every training row, three forward passes: about an
+    epoch).
+    """
+    return probe["seconds"] + (MIN_RACE_EPOCHS + 1) * probe["epoch_seconds"]
 
 
 def _training_rows(combiner, y, validation_data):
@@ -621,6 +646,8 @@ def _too_small(limit, error, plan, n_fits, workers):
     raced = len(plan["race"]["candidates"]) + (plan["race"].get("failed") is not None)
     spent_share = RACE_SHARE * raced + BLEND_RESERVE_SHARE
     needed = error.smallest_workable * rounds(n_fits * n_members, workers)
+    # The probe ran before any share was handed out.
+    needed += (plan["race"].get("probe") or {}).get("seconds", 0.0)
     smallest = round_up_seconds(needed / max(1.0 - spent_share, 0.1))
     reason = error.reason
     if not plan["race"]["candidates"] and plan.get("chosen") == SCALED_PLAN:

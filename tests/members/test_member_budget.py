@@ -84,16 +84,47 @@ def test_epochs_faster_than_planned_lengthen_the_plan_with_a_margin(tiny_images,
     X, y = tiny_images
     # The first three epochs take 14 fake seconds (planned: 6 epochs in 100 s),
     # then 7. Kept to 6, the plan would end at 63 s and idle 37 s of the budget.
-    # Lengthened only when the time left holds the extra epochs 10 % slower:
-    # to 9 after the fifth epoch, to 10 after the eighth.
+    # Lengthened one epoch at a time, while the time left holds the extra
+    # epochs 10 % slower: to 7 after the fifth epoch, then to 10.
     clf = tiny_plain(**UNCAPPED, time_limit=100,
                      callbacks=[FakeSeconds(lambda epoch: 2.0 if epoch < 3 else 1.0)]).fit(X, y)
     planned = clf.history_["planned_epochs"]
-    assert planned == [6, 6, 6, 6, 9, 9, 9, 10, 10, 10]
+    assert planned == [6, 6, 6, 6, 7, 8, 9, 10, 10, 10]
     assert len(clf.history_["epoch"]) == 10
     assert fake_clock[0] <= 100
     # The stretched cosine still ends at zero with the last epoch.
     assert clf.history_["learning_rate"][-1] < 1e-6
+
+
+class _Model:
+    stop_training = False
+
+
+def _drive(timer, epoch_seconds, steps=7):
+    """Run ``timer`` through epochs of the given fake seconds; the epochs it let run."""
+    timer.set_model(_Model())
+    timer.set_params({"steps": steps})
+    timer.on_train_begin()
+    for epoch, seconds in enumerate(epoch_seconds):
+        timer.on_epoch_begin(epoch)
+        for step in range(steps):
+            FAKE_NOW[0] += seconds / steps
+            timer.on_train_batch_end(step)
+        timer.on_epoch_end(epoch, {})
+        if timer.model.stop_training:
+            return epoch + 1
+    return len(epoch_seconds)
+
+
+def test_a_resumed_plan_is_never_lengthened(fake_clock):
+    # Its model.fit ends at the plan it resumed with: a longer cosine would not
+    # reach zero. A fresh fit with the same epochs lengthens its plan.
+    resumed = _budget.TimeBudget(100, 500, lambda epoch: 0.0, planned=5, start=0.0)
+    assert _drive(resumed, [5.0] * 10) == 5 and resumed.planned == 5
+    fake_clock[0] = 0.0
+    fresh = _budget.TimeBudget(100, 500, lambda epoch: 0.0, start=0.0)
+    _drive(fresh, [20.0] * 3 + [5.0] * 20)
+    assert fresh.planned > 4  # 4 after the third epoch of 20 s
 
 
 def test_an_epoch_far_slower_than_planned_is_cut_inside(tiny_images, fake_clock):

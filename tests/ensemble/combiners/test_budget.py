@@ -302,11 +302,14 @@ def test_a_race_that_cannot_read_a_learning_curve_is_not_run(tiny_images, monkey
     assert list(ensemble.named_members_) == ["plain_scaled"]
 
 
-def test_the_probe_measures_an_epoch_and_leaves_nothing_behind(tiny_images, tmp_path):
+@pytest.mark.parametrize("batch_size", [32, 512])  # 6 steps an epoch, and 1 (no projection)
+def test_the_probe_measures_an_epoch_and_leaves_nothing_behind(tiny_images, tmp_path,
+                                                               batch_size):
     X, y = tiny_images
     (name, member), = [(name + budget.SCALED_SUFFIX, budget.scaled_up(member))
                        for name, member in tiny_plain_and_separable() if name == "plain"]
-    member.set_params(tensorboard_dir=tmp_path / "tb", checkpoint_dir=tmp_path / "ckpt")
+    member.set_params(tensorboard_dir=tmp_path / "tb", checkpoint_dir=tmp_path / "ckpt",
+                      batch_size=batch_size)
     combiner = WeightedAverageEnsemble([(name, member)], random_state=0, time_limit=60)
     start = time.monotonic()
     probe = budget._probe(combiner, [(name, member)], X, y, None)
@@ -354,12 +357,14 @@ def test_when_the_scaled_up_member_cannot_race_the_members_that_raced_win(tiny_i
 
 
 def test_a_failed_race_plan_counts_in_the_smallest_workable_budget():
-    plan = {"race": {"candidates": [], "failed": "ensemble"}, "chosen": "scaled_up",
-            "members": [{"name": "plain_scaled", "time_limit": 10.0}]}
+    plan = {"race": {"candidates": [], "failed": "ensemble",
+                     "probe": {"epoch_seconds": 1.0, "seconds": 5.0}},
+            "chosen": "scaled_up", "members": [{"name": "plain_scaled", "time_limit": 10.0}]}
     error = BudgetTooSmallError("too small", 20.0, "PlainCNNClassifier needs about 15 s")
     too_small = budget._too_small(60.0, error, plan, n_fits=1, workers=1)
-    # 20 s over what the race (one plan's tenth) and the blending reserve leave.
-    expected = round_up_seconds(20.0 / (1 - budget.RACE_SHARE - budget.BLEND_RESERVE_SHARE))
+    # 20 s and the probe's 5 s over what the race (one plan's tenth) and the
+    # blending reserve leave.
+    expected = round_up_seconds(25.0 / (1 - budget.RACE_SHARE - budget.BLEND_RESERVE_SHARE))
     assert too_small.smallest_workable == expected
     assert "trained without a race" in str(too_small)
 

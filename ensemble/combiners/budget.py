@@ -456,7 +456,7 @@ def _unraced_why(reason):
 
     The members as given (the earlier choice) reached 0.9207 / 0.2164 at 10
     minutes on a machine too slow to race there, that member alone 0.9337 /
-    0.1853 (BENCHMARKS.md, "When the budget is too short to race").
+    0.1853 (BENCHMARKS.md, "Ten minutes on machine B").
     """
     return (f"no race ({reason}); one scaled-up member, since with so little time each "
             "member of an ensemble trains only a few epochs, where one larger model wins at "

@@ -282,15 +282,20 @@ def _probe_measures(monkeypatch, epoch_seconds):
                                                           "seconds": 0.5})
 
 
+def _fit_in_a_minute(tiny_images):
+    """The plain and separable tiny members under a 60 s budget: 6 s per race fit."""
+    X, y = tiny_images
+    return WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
+                                   time_limit=60).fit(X, y)
+
+
 def test_a_race_that_cannot_read_a_learning_curve_is_not_run(tiny_images, monkeypatch):
     # The probe says the scaled-up member needs 4 s an epoch: 6 s per race fit
     # (a tenth of 60 s) holds one, fewer than two. Nothing races; the final fit
     # is the real one.
     _probe_measures(monkeypatch, 4.0)
     calls = _race_call_fails(monkeypatch, 0, "never fails")
-    X, y = tiny_images
-    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
-                                       time_limit=60).fit(X, y)
+    ensemble = _fit_in_a_minute(tiny_images)
     plan = ensemble.budget_plan_
     assert calls == [["plain_scaled"]]
     assert plan["race"]["candidates"] == [] and plan["race"]["failed"] is None
@@ -324,9 +329,7 @@ def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, mon
     # machine); the final fit is the real one.
     _probe_measures(monkeypatch, 0.1)
     calls = _race_call_fails(monkeypatch, 1, "SeparableCNNClassifier needs about 1.5 s")
-    X, y = tiny_images
-    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
-                                       time_limit=60).fit(X, y)
+    ensemble = _fit_in_a_minute(tiny_images)
     plan = ensemble.budget_plan_
     assert calls == [["plain", "separable"], ["plain_scaled"]]
     assert plan["race"]["candidates"] == []
@@ -338,6 +341,7 @@ def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, mon
     # No race timings, so no copies: the one member has the time.
     assert list(ensemble.named_members_) == ["plain_scaled"]
     assert ensemble.members_[0].stem_strides == 1
+    X, y = tiny_images
     assert ensemble.predict_proba(X).shape == (len(X), len(np.unique(y)))
 
 

@@ -13,6 +13,12 @@ baseline), so the table grows one run at a time:
     python benchmarks/time_budget.py --data full --time-limit 30m --baseline trio \
         --epochs-factor 2.8                                   # the trio scaled to 30 minutes
     python benchmarks/time_budget.py --table                          # every cached run
+    python benchmarks/time_budget.py --paired     # budget against the others, same test rows
+
+Each run also keeps its test-split probabilities in
+``benchmarks/results/time_budget_probas/``, so that ``--paired`` tests a
+difference between two runs (McNemar on accuracy, a paired bootstrap on log
+loss) instead of comparing two numbers.
 
 ``--data digits`` writes scikit-learn's 1,797 8x8 digits (pixels 0-16 scaled
 to 0-255) to an ``.npz`` with a stratified 75/25 train/test split, seed 0;
@@ -35,6 +41,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS_FILE = RESULTS / "time_budget_runs.json"
+#: Each run's test-split probabilities (float32, compressed), named by its run key,
+#: so that two runs on the same rows compare paired (McNemar, paired bootstrap).
+PROBAS_DIR = RESULTS / "time_budget_probas"
 
 
 def digits_npz(folder):
@@ -89,6 +98,16 @@ def run_fit(data, time_limit, seed, extra, folder):
     return json.loads(done.stdout), wall, command
 
 
+def archive_test_proba(data, archive):
+    """The saved model's probabilities for the test split (after the timed run: not timed)."""
+    from ensemble import load
+    from ensemble.datasets import load_dataset
+
+    X_test, y_test = load_dataset(str(data))["test"]
+    model = load(archive)
+    return model.predict_proba(X_test), model.classes_, y_test
+
+
 def run_single(args):
     """Baseline (a): the scaled-up member alone, trained on every training row for the budget.
 
@@ -113,7 +132,7 @@ def run_single(args):
     member.fit(X_train, y_train)
     proba = member.predict_proba(X_test)
     classes = member.classes_
-    out = {"test_report": {"rows": [
+    out = {"test_proba": (proba, classes, y_test), "test_report": {"rows": [
         {"kind": "ensemble", "name": "plain_scaled",
          "accuracy": metrics.accuracy(y_test, proba, classes),
          "log_loss": metrics.log_loss(y_test, proba, classes)}]},
@@ -160,9 +179,10 @@ def run_trio_scaled(args):
                 "log_loss": metrics.log_loss(y_test, probabilities, estimator.classes_)}
 
     rows = [{"kind": "ensemble", "name": "ensemble", **scores(ensemble, proba)}]
+    test_proba = (proba, ensemble.classes_, y_test)
     rows += [{"kind": "member", "name": name, **scores(member, member.predict_proba(X_test))}
              for name, member in ensemble.named_members_.items()]
-    out = {"test_report": {"rows": rows}, "budget_plan": {
+    out = {"test_proba": test_proba, "test_report": {"rows": rows}, "budget_plan": {
         "chosen": f"trio x{args.epochs_factor:g}",
         "members": [{"name": name, "epochs": len(member.history_["epoch"])}
                     for name, member in ensemble.named_members_.items()]}}
@@ -244,6 +264,64 @@ def save_run(row):
     RUNS_FILE.write_text(json.dumps(runs + [row], indent=1) + "\n")
 
 
+def probas_path(run):
+    """Where a run's test probabilities are kept: one file per run key."""
+    key = "_".join(str(part) for part in run_key(run) if part not in (None, False))
+    return PROBAS_DIR / (key.replace("+", "plus").replace(" ", "-") + ".npz")
+
+
+def save_probas(run, proba, classes, y_test):
+    PROBAS_DIR.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(probas_path(run), proba=np.asarray(proba, dtype=np.float32),
+                        classes=np.asarray(classes), y=np.asarray(y_test))
+
+
+def check_stored_accuracy(run):
+    """The kept probabilities score what the run reported, or the pairing would mislead."""
+    stored = np.load(probas_path(run))
+    predicted = stored["classes"][stored["proba"].argmax(axis=1)]
+    accuracy = float(np.mean(predicted == stored["y"]))
+    if abs(accuracy - run["accuracy"]) > 1e-9:
+        raise SystemExit(f"The kept test probabilities score {accuracy:.4f}, the run "
+                         f"reported {run['accuracy']:.4f}: {probas_path(run)} is not that run's.")
+
+
+def paired_comparisons(runs):
+    """Each budget run against the other runs of its data, budget and seed, on the same rows.
+
+    The trio without a budget pairs with every budget of its data and seed.
+
+    Accuracy with McNemar's exact test and log loss with a paired bootstrap
+    (:func:`ensemble.evaluation.comparison.compare_to_best_member`, the
+    budget in the ensemble's place): a difference is a result only when
+    its interval leaves 0 out.
+    """
+    from ensemble.evaluation.comparison import compare_to_best_member
+
+    kept = [run for run in runs if probas_path(run).is_file()]
+    lines = []
+    for budget in (run for run in kept if run["baseline"] is None):
+        stored = np.load(probas_path(budget))
+        for other in kept:
+            # The runs of the same budget, and the trio without one (what the small
+            # sets are compared with).
+            same = (other["data"] == budget["data"] and other["seed"] == budget["seed"]
+                    and other["time_limit"] in (budget["time_limit"], None))
+            if other is budget or not same:
+                continue
+            theirs = np.load(probas_path(other))
+            if not np.array_equal(theirs["y"], stored["y"]):
+                continue
+            label = f"{run_label(other)} ({other.get('commit')})"
+            result = compare_to_best_member(stored["y"], stored["proba"].astype(float),
+                                            {label: theirs["proba"].astype(float)},
+                                            stored["classes"])
+            lines.append(f"{budget['data']} {budget['time_limit']} seed {budget['seed']}, "
+                         f"budget ({budget.get('commit')}): "
+                         + result["summary"].replace("Against its best member", "against"))
+    return "\n".join(lines) or "No two runs with stored test probabilities to pair."
+
+
 def table(runs):
     lines = ["| data | budget | seed | run | wall (s) | within T+5 % | chosen | race log loss "
              "(members / scaled) | final members: epochs | test acc | test log loss | code | "
@@ -291,9 +369,16 @@ def main(argv=None):
                              "still kept; the default patience of 3 can stop a long cosine "
                              "while its rate is high)")
     parser.add_argument("--table", action="store_true", help="print the cached runs only")
+    parser.add_argument("--paired", action="store_true",
+                        help="print each budget run against the runs of the same data, budget "
+                             "and seed whose test probabilities are kept (McNemar, paired "
+                             "bootstrap)")
     args = parser.parse_args(argv)
     if args.table:
         print(table(load_runs()))
+        return
+    if args.paired:
+        print(paired_comparisons(load_runs()))
         return
     if args.baseline == "single":
         out, wall, command = run_single(args)
@@ -307,8 +392,11 @@ def main(argv=None):
             data = makers[args.data](folder) if args.data in makers else args.data
             extra = [] if args.time_limit is None else ["--time-limit", args.time_limit]
             out, wall, command = run_fit(data, None, args.seed, extra, folder)
+            out["test_proba"] = archive_test_proba(data, Path(folder) / "model.zip")
     row = row_of(out, wall, command, args)
     save_run(row)
+    save_probas(row, *out["test_proba"])
+    check_stored_accuracy(row)
     print(json.dumps({key: row[key] for key in ("data", "time_limit", "seed", "wall_seconds",
                                                   "within_limit_plus_5pct", "accuracy",
                                                   "log_loss")}))

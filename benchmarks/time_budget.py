@@ -266,7 +266,10 @@ def save_run(row):
 
 def probas_path(run):
     """Where a run's test probabilities are kept: one file per run key."""
-    key = "_".join(str(part) for part in run_key(run) if part not in (None, False))
+    # ``is``, not ``in``: seed 0 equals False and would drop out of the name.
+    key = "_".join(f"seed{part}" if index == 2 else str(part)
+                   for index, part in enumerate(run_key(run))
+                   if part is not None and part is not False)
     return PROBAS_DIR / (key.replace("+", "plus").replace(" ", "-") + ".npz")
 
 

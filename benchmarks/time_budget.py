@@ -113,7 +113,10 @@ def run_single(args):
 
     What the budget's "scaled_up" plan trains, without the race or the
     blending rows: the member-level ``time_limit`` of the whole budget, less
-    what scoring the test split keeps (as the command keeps it).
+    what scoring the test split keeps (as the command keeps it). The member
+    keeps its own validation split (a member alone has no other held-out
+    rows), so it trains on as many rows as the budget's member, which
+    trains on all but the blending rows.
     """
     start = time.monotonic()
     from ensemble.combiners.budget import budgeted_members, scaled_up

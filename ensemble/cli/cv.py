@@ -162,7 +162,8 @@ def _fit_fold(args, X_train, y_train, X_test, classes, member_seconds=None):
     ensemble = build_ensemble(args, show_progress=not (args.quiet or args.json))
     if member_seconds is not None:
         ensemble.set_params(members=budgeted_members(
-            ensemble.members, dict.fromkeys(args.members, member_seconds)))
+            ensemble.members, dict.fromkeys(args.members, member_seconds),
+            held_out_elsewhere=True))
     ensemble.fit(X_train, y_train)
     probas = {name: aligned_proba(member, X_test, classes)
               for name, member in ensemble.named_members_.items()}

@@ -60,7 +60,9 @@ SHARED_DOCS = {
         the plan with the lower log loss on the blending rows wins, and its
         members share the rest, each planning the epochs that fit (up to
         four times its own ``epochs``) and stopping before its share runs
-        out. The fitted members are then the winner's (``named_members_``
+        out; with a cosine schedule a member trains on every row the
+        combiner does not hold out (no validation split of its own: the
+        blending rows judge it). The fitted members are then the winner's (``named_members_``
         says which); ``budget_plan_`` keeps the race, the choice and why.
         Members must take a ``time_limit`` (the classes in
         :mod:`members`). A budget too short for one epoch raises

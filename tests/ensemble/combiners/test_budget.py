@@ -22,8 +22,10 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
     # batches while other tests ran beside it). The members stop at their
     # epoch cap long before their shares end, so the test is hardly longer.
     limit = 400
-    ensemble = WeightedAverageEnsemble(tiny_plain_and_separable(), random_state=0,
-                                       time_limit=limit)
+    # With validation splits of their own, which the budget takes away (below).
+    members = [(name, member.set_params(validation_fraction=0.1))
+               for name, member in tiny_plain_and_separable()]
+    ensemble = WeightedAverageEnsemble(members, random_state=0, time_limit=limit)
     start = time.monotonic()
     ensemble.fit(X, y)
     seconds = time.monotonic() - start
@@ -66,6 +68,8 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
             assert f"{name}" in plan["why"] and "left out" in plan["why"]
     for entry, member in zip(plan["members"], ensemble.members_, strict=True):
         assert member.time_limit == entry["time_limit"]
+        # The blending rows judge the members: they train on every other row.
+        assert member.validation_fraction == 0 and "val_loss" not in member.history_
         assert entry["epochs"] == len(member.history_["epoch"]) >= 1
         assert entry["seconds"] <= entry["time_limit"]
     assert plan["seconds"] <= limit
@@ -234,6 +238,20 @@ def test_the_scaled_up_member_runs_at_full_resolution():
     assert scaled.get_params()["stem_strides"] == 1
     assert member.get_params()["stem_strides"] == 2
     assert budget.scaled_up(scaled) is None
+
+
+def test_budgeted_cosine_members_lose_their_validation_split_only_where_rows_are_held_out():
+    cosine = tiny_plain(lr_schedule="cosine", validation_fraction=0.1)
+    plateau = tiny_plain(lr_schedule="plateau", validation_fraction=0.1)
+    shares = {"cosine": 10.0, "plateau": 10.0}
+    members = [("cosine", cosine), ("plateau", plateau)]
+    in_a_combiner = dict(budget.budgeted_members(members, shares, held_out_elsewhere=True))
+    alone = dict(budget.budgeted_members(members, shares))
+    assert in_a_combiner["cosine"].get_params()["validation_fraction"] == 0
+    # A plateau schedule reads its validation loss; a member alone has no other held-out rows.
+    assert in_a_combiner["plateau"].get_params()["validation_fraction"] == 0.1
+    assert alone["cosine"].get_params()["validation_fraction"] == 0.1
+    assert cosine.get_params()["validation_fraction"] == 0.1  # the member given is untouched
 
 
 def test_without_a_member_to_scale_up_there_is_no_race(tiny_images):

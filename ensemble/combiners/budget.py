@@ -33,9 +33,10 @@ user's machine and data.
    epochs that fit its share from its own first epoch, up to
    :data:`EPOCHS_FACTOR` times its ``epochs`` (see ``time_limit`` on the
    members), and stops before its share runs out. The blending rows judge
-   the members, so a member with a cosine schedule trains on every other
-   row, without a validation split of its own (:func:`budgeted_members`). When the race measured
-   that the winner would reach that cap with time to spare, the winner is
+   the members, so a member with a cosine schedule trains on every row but
+   those, without a validation split of its own (:func:`budgeted_members`).
+   When the race measured that the winner would reach that cap with time to
+   spare, the winner is
    trained several times with different seeds instead (at most
    :data:`MAX_COPIES`), sharing the time, and blended. A copy that cannot
    finish one epoch in its share (the machine got busier than the race
@@ -98,6 +99,11 @@ PLAN_FILE = "budget.json"
 ENSEMBLE_PLAN = "ensemble"
 SCALED_PLAN = "scaled_up"
 SCALED_SUFFIX = "_scaled"
+#: Part of a saved plan's fingerprint. Raised whenever the same candidates
+#: would train differently under the same plan (2: cosine members give up their
+#: validation split), so that a plan written by older code is raced again instead
+#: of half reused (its finished members' checkpoints would no longer match).
+PLAN_FORMAT = 2
 #: The keys of ``budget_plan_``.
 PLAN_KEYS = ("time_limit", "race", "chosen", "why", "members", "seconds")
 
@@ -253,7 +259,8 @@ def budgeted_members(members, shares, *, held_out_elsewhere=False):
         ends training (a cosine schedule planned for N epochs does its best
         work in its last, low-rate ones, which a patience of a few epochs
         on a noisy validation loss would cut off), and the best epoch is
-        still the one kept.
+        still the one kept. With ``held_out_elsewhere``, cosine members
+        have ``validation_fraction=0``.
     """
     budgeted = []
     for name, member in members:
@@ -522,9 +529,9 @@ def _race_fit_needs(probe):
     """Seconds a race fit needs for :data:`MIN_RACE_EPOCHS` epochs of the scaled-up member.
 
     What the probe took stands for building and tracing the network; one
-    more epoch stands for the batch-norm pass and the validation passes (the
+    more epoch stands for the batch-norm pass and any validation passes (the
     pass covers at most every training row, three forward passes: about an
-    epoch).
+    epoch; under a budget a cosine member has no validation split).
     """
     return probe["seconds"] + (MIN_RACE_EPOCHS + 1) * probe["epoch_seconds"]
 
@@ -696,6 +703,7 @@ def _fingerprint(combiner, candidates, X, y, validation_data):
         digest.update(str((array.dtype.str, array.shape)).encode())
         digest.update(array.tobytes() if array.dtype != object else repr(array.tolist()).encode())
     return {
+        "plan_format": PLAN_FORMAT,
         "time_limit": float(combiner.time_limit),
         "settings": {name: stable_repr(getattr(combiner, name))
                      for name in ("holdout", "cv", "n_jobs", "random_state")},

@@ -327,18 +327,47 @@ def test_a_race_that_cannot_read_a_learning_curve_is_not_run(tiny_images, monkey
 
 @pytest.mark.parametrize("batch_size", [32, 512])  # 6 steps an epoch, and 1 (no projection)
 def test_the_probe_measures_an_epoch_and_leaves_nothing_behind(tiny_images, tmp_path,
-                                                               batch_size):
+                                                               batch_size, monkeypatch):
     X, y = tiny_images
     (name, member), = [(name + budget.SCALED_SUFFIX, budget.scaled_up(member))
                        for name, member in tiny_plain_and_separable() if name == "plain"]
     member.set_params(tensorboard_dir=tmp_path / "tb", checkpoint_dir=tmp_path / "ckpt",
-                      batch_size=batch_size)
+                      batch_size=batch_size, lr_schedule="cosine", validation_fraction=0.1)
+    # The probe must time the fit the final member makes: on every row but the
+    # blending rows, without the validation split a budget takes away.
+    fitted_with = []
+    fit = type(member).fit
+
+    def recording_fit(self, *args, **kwargs):
+        fitted_with.append(self.get_params(deep=False)["validation_fraction"])
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(member), "fit", recording_fit)
     combiner = WeightedAverageEnsemble([(name, member)], random_state=0, time_limit=60)
     start = time.monotonic()
     probe = budget._probe(combiner, [(name, member)], X, y, None)
     assert 0 < probe["epoch_seconds"] and 0 < probe["seconds"] <= time.monotonic() - start
+    assert fitted_with == [0.0]
     assert list(tmp_path.iterdir()) == []
     assert member.get_params()["time_limit"] is None  # the member given is untouched
+    assert member.get_params()["validation_fraction"] == 0.1
+
+
+def test_a_plan_saved_in_another_format_is_not_reused(tiny_images, tmp_path):
+    # Plans written before a change in how their members train (PLAN_FORMAT)
+    # would resume members whose checkpoints no longer match: raced again.
+    X, y = tiny_images
+    members = tiny_plain_and_separable()
+    combiner = WeightedAverageEnsemble(members, random_state=0, time_limit=60)
+    candidates = budget._candidates(members, combiner)
+    fingerprint = budget._fingerprint(combiner, candidates, X, y, None)
+    plan = {"chosen": "ensemble"}
+    path = tmp_path / budget.PLAN_FILE
+    path.write_text(json.dumps({"fingerprint": fingerprint, "plan": plan}))
+    assert budget._saved_plan(tmp_path, fingerprint) == plan
+    older = {key: value for key, value in fingerprint.items() if key != "plan_format"}
+    path.write_text(json.dumps({"fingerprint": older, "plan": plan}))
+    assert budget._saved_plan(tmp_path, fingerprint) is None
 
 
 def test_a_budget_too_short_to_race_trains_the_scaled_up_member(tiny_images, monkeypatch):

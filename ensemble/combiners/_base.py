@@ -62,8 +62,9 @@ SHARED_DOCS = {
         four times its own ``epochs``) and stopping before its share runs
         out; with a cosine schedule a member trains on every row the
         combiner does not hold out (no validation split of its own: the
-        blending rows judge it). The fitted members are then the winner's (``named_members_``
-        says which); ``budget_plan_`` keeps the race, the choice and why.
+        blending rows judge it). The fitted members are then the winner's
+        (``named_members_`` says which); ``budget_plan_`` keeps the race,
+        the choice and why.
         Members must take a ``time_limit`` (the classes in
         :mod:`members`). A budget too short for one epoch raises
         ``ValueError`` naming the smallest workable one. None: every

@@ -36,9 +36,8 @@ user's machine and data.
    the members, so a member with a cosine schedule trains on every row but
    those, without a validation split of its own (:func:`budgeted_members`).
    When the race measured that the winner would reach that cap with time to
-   spare, the winner is
-   trained several times with different seeds instead (at most
-   :data:`MAX_COPIES`), sharing the time, and blended. A copy that cannot
+   spare, the winner is trained several times with different seeds instead
+   (at most :data:`MAX_COPIES`), sharing the time, and blended. A copy that cannot
    finish one epoch in its share (the machine got busier than the race
    measured) is left out, and ``why`` says so; the fit goes on without it.
 

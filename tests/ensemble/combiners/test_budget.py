@@ -68,7 +68,7 @@ def test_a_budgeted_fit_races_chooses_and_ends_on_time(tiny_images, tmp_path):
             assert f"{name}" in plan["why"] and "left out" in plan["why"]
     for entry, member in zip(plan["members"], ensemble.members_, strict=True):
         assert member.time_limit == entry["time_limit"]
-        # The blending rows judge the members: they train on every other row.
+        # The blending rows judge the members: they train on every row but those.
         assert member.validation_fraction == 0 and "val_loss" not in member.history_
         assert entry["epochs"] == len(member.history_["epoch"]) >= 1
         assert entry["seconds"] <= entry["time_limit"]

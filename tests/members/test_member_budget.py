@@ -245,7 +245,9 @@ def test_a_killed_budgeted_fit_resumes_with_what_its_budget_has_left(tiny_images
     assert epochs_begun(log)[0] == len(before)
     # (shortened only, if the new process, which builds and traces the network
     # again inside what was left, runs behind it)
-    resumed_plans = resumed.history_["planned_epochs"][len(before):]
+    # (an epoch the safety net stopped inside, on a busy machine, logs no plan)
+    resumed_plans = [plan for plan in resumed.history_["planned_epochs"][len(before):]
+                     if np.isfinite(plan)]
     assert resumed_plans[0] <= plan
     assert np.all(np.diff(resumed_plans) <= 0)
     assert len(before) < len(resumed.history_["epoch"]) <= plan

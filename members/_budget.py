@@ -2,14 +2,17 @@
 
 A member fitted with ``time_limit`` measures its own first epoch (no extra
 probe: the warm-up epoch is the probe; a combiner's race has a probe of its
-own, see :mod:`ensemble.combiners.budget`) and then plans the number of epochs
-that fit in what is left. A cosine schedule is planned for that many epochs
+own, see :mod:`ensemble.combiners.budget`) and then plans the epochs that
+fit in what is left, to the step: a plan of 13.6 epochs trains 13 whole ones
+and stops six tenths into the 14th, so that the end of a budget that does
+not hold a whole further epoch still trains instead of idling. A cosine
+schedule is planned for that length
 (:class:`PlannedCosine`, whose length is a variable set after the first
 epoch, so nothing is traced twice), and :class:`TimeBudget` shortens the
 plan (and the cosine with it) if later epochs run slower than planned, so
 that training still ends on time with the rate at zero, and lengthens it
-by an epoch at a time when they run faster, so that the time is not left
-idle. A first epoch
+(by at most an epoch at a time) when they run faster, so that the time is
+not left idle. A first epoch
 whose first steps show that it cannot end before the deadline stops at once
 (the fit is then refused with the smallest workable budget) instead of
 spending the whole budget first. Every epoch's seconds are logged, so a
@@ -43,6 +46,11 @@ LENGTHEN_MARGIN = 0.1
 #: (the share allows for early steps that run slower than the rest).
 FAIL_FAST_SHARE = 0.8
 
+#: A plan's last, partial epoch is at least this share of an epoch (a shorter
+#: remainder is left idle: the epoch's end, its validation pass and checkpoint
+#: writes, costs about as much as it would train).
+MIN_PARTIAL_EPOCH = 0.1
+
 
 def spent_seconds(previous_logs):
     """Training seconds an interrupted fit recorded (0 for a fresh fit)."""
@@ -50,11 +58,16 @@ def spent_seconds(previous_logs):
 
 
 def planned_epochs(previous_logs):
-    """The plan an interrupted fit made, or None before it made one."""
+    """The plan an interrupted fit made (epochs, a last one maybe partial), or None before it made one."""
     for entry in reversed(previous_logs):
         if np.isfinite(entry.get(PLANNED_KEY, np.nan)):
-            return int(entry[PLANNED_KEY])
+            return float(entry[PLANNED_KEY])
     return None
+
+
+def epochs_to_run(planned):
+    """The epochs ``model.fit`` starts for a plan: its partial last one included."""
+    return int(np.ceil(planned - 1e-9))
 
 
 @keras.saving.register_keras_serializable(package="keras_ensembles")
@@ -121,7 +134,7 @@ class TimeBudget(keras.callbacks.Callback):
         epoch (the batch-norm pass), from the measured epoch length.
     schedule : PlannedCosine or None
         Told the planned length; None for schedules that need none.
-    planned : int or None
+    planned : float or None
         The plan of the interrupted fit this one resumes.
     start : float or None
         :data:`clock` time at which ``fit`` began: the first epoch's logged
@@ -151,6 +164,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.steps_per_epoch = self.params.get("steps")
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
         self.epoch_start = budget.clock()
         self.steps_done = 0
         self.first_step_end = self.last_step_end = None
@@ -167,6 +181,21 @@ class TimeBudget(keras.callbacks.Callback):
         if not measuring and (now > self.deadline - self._reserve_now()
                               or self._first_epoch_cannot_finish()):
             self.model.stop_training = True
+        if self._plan_ends_here():
+            # The plan's partial last epoch: its cosine reached zero at this step.
+            self.model.stop_training = True
+
+    def _plan_ends_here(self):
+        """Whether a partial epoch has reached the plan's last step.
+
+        Not at an epoch's last step: the epoch's end decides then (a plan it
+        lengthens goes on into the next epoch).
+        """
+        if (self.planned is None or not self.steps_per_epoch
+                or self.steps_done >= self.steps_per_epoch):
+            return False
+        step = self.epoch * self.steps_per_epoch + self.steps_done
+        return step >= round(self.planned * self.steps_per_epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         now = budget.clock()
@@ -196,12 +225,13 @@ class TimeBudget(keras.callbacks.Callback):
             # Epochs sped up (the first ones ran beside other work, or slower
             # than the rest): the time left holds another epoch even if the next
             # ones run a tenth slower. Idling it would waste it (a member once
-            # ended 103 s of 556 before its share for want of this). One epoch
-            # at a time: stretching the cosine raises the rate for the epochs
-            # left, by little for one epoch (after 5 of 6, from 7 % of the peak
-            # to 19 %), by much for several at once (6 to 9: to 50 %). A resumed
-            # fit keeps its plan: its model.fit ends there.
-            self._set_plan(self.planned + 1)
+            # ended 103 s of 556 before its share for want of this). At most an
+            # epoch at a time: stretching the cosine raises the rate for the
+            # epochs left, by little for one epoch (after 5 of 6, from 7 % of
+            # the peak to 19 %), by much for several at once (6 to 9: to 50 %).
+            # A resumed fit keeps its plan: its model.fit ends there.
+            self._set_plan(min(self.planned + 1,
+                               self._plan(epoch, slower_by=LENGTHEN_MARGIN)))
         if logs is not None:
             logs[PLANNED_KEY] = self.planned
         if epoch + 1 >= self.planned:
@@ -258,10 +288,19 @@ class TimeBudget(keras.callbacks.Callback):
         return per_step * steps + (now - self.last_step_end)
 
     def _plan(self, epoch, slower_by=0.0):
-        """Epochs done plus those the time left holds (if they ran ``slower_by`` slower)."""
+        """Epochs done plus those the time left holds (if they ran ``slower_by`` slower).
+
+        To the step: the whole epochs that fit, then a partial one of at
+        least :data:`MIN_PARTIAL_EPOCH` (an int when there is none).
+        """
         left = self.deadline - budget.clock() - self._reserve_now()
-        more = int(left // (self._next_epoch() * (1.0 + slower_by))) if left > 0 else 0
-        return int(min(self.max_epochs, epoch + 1 + more))
+        more = left / (self._next_epoch() * (1.0 + slower_by)) if left > 0 else 0.0
+        plan = min(float(self.max_epochs), epoch + 1 + more)
+        whole = int(np.floor(plan))
+        steps = self.steps_per_epoch or 0
+        if plan - whole < MIN_PARTIAL_EPOCH or not steps:
+            return whole
+        return whole + int(np.floor((plan - whole) * steps)) / steps
 
     def _next_epoch(self):
         """Expected length of the next epoch: the median of the last three."""

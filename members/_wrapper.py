@@ -313,7 +313,8 @@ class MemberClassifierBase(ClassifierMixin, KerasMember, BaseEstimator):
         _training.build_training_state(model, X, y)
         # A resumed budgeted fit ends where its plan said (even if it was
         # killed after its last epoch, before it was recorded as finished).
-        last_epoch = self.epochs if timer is None or timer.planned is None else timer.planned
+        last_epoch = (self.epochs if timer is None or timer.planned is None
+                      else _budget.epochs_to_run(timer.planned))
         if timer is not None and previous_logs and not timer.room_for_another_epoch(previous_logs):
             last_epoch = len(previous_logs)
         model.fit(

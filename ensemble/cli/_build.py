@@ -1,6 +1,7 @@
 """Members and combiners from the command line's options, with per-epoch progress."""
 
 import keras
+import numpy as np
 from tqdm.auto import tqdm
 
 from ensemble import StackingEnsemble, WeightedAverageEnsemble
@@ -34,7 +35,7 @@ class EpochProgress(keras.callbacks.Callback):
         logs = logs or {}
         if logs.get("planned_epochs") is not None and self.bar.total != logs["planned_epochs"]:
             # A time budget planned the epochs that fit: the bar's end moves there.
-            self.bar.total = int(logs["planned_epochs"])
+            self.bar.total = int(np.ceil(logs["planned_epochs"]))
         shown = {key: f"{logs[key]:.4f}" for key in ("loss", "val_loss", "val_accuracy")
                  if key in logs}
         self.bar.set_postfix(shown, refresh=False)

@@ -660,7 +660,7 @@ def _record_training(plan, fitted):
         entry["epochs"] = len(history.get("epoch", []))
         # An epoch stopped inside (the time ran out) has seconds but no plan.
         planned = [value for value in history.get("planned_epochs", []) if np.isfinite(value)]
-        entry["planned_epochs"] = int(planned[-1]) if planned else None
+        entry["planned_epochs"] = round(float(planned[-1]), 2) if planned else None
         entry["seconds"] = round(float(np.nansum(history.get("seconds", []))), 3)
 
 

@@ -40,21 +40,31 @@ def fake_clock(monkeypatch):
     return FAKE_NOW
 
 
-def test_the_epochs_that_fit_are_planned_and_the_cosine_ends_with_them(tiny_images, fake_clock):
+def last_plan(history):
+    """The plan a fit ended with (a partial last epoch logs none)."""
+    return [plan for plan in history["planned_epochs"] if np.isfinite(plan)][-1]
+
+
+def test_the_epochs_that_fit_are_planned_to_the_step_and_the_cosine_ends_with_them(
+        tiny_images, fake_clock):
     X, y = tiny_images
     # 200 rows in batches of 32: 7 batches, 7 fake seconds an epoch. Kept free at
     # the end: the batch-norm pass over all 200 rows (about one epoch) and 0.5 s.
-    for time_limit, expected in [(50, 6), (100, 13)]:
+    # 50 s: after the first epoch 35.5 s hold 5.07 more, and a remainder under
+    # a tenth of an epoch is not trained. 100 s: 85.5 s hold 12.2 more, so the
+    # 14th epoch trains its first step (a fifth of an epoch is 1.4 steps).
+    for time_limit, expected, seconds in [(50, 6, [7.0] * 6),
+                                          (100, 13 + 1 / 7, [7.0] * 13 + [1.0])]:
         fake_clock[0] = 0.0
         clf = tiny_plain(**UNCAPPED, time_limit=time_limit,
                          callbacks=[FakeSeconds(lambda epoch: 1.0)]).fit(X, y)
-        assert clf.history_["planned_epochs"][-1] == expected
-        assert len(clf.history_["epoch"]) == expected
+        assert last_plan(clf.history_) == pytest.approx(expected)
+        assert len(clf.history_["epoch"]) == len(seconds)
         assert fake_clock[0] <= time_limit
         # The schedule was planned for those epochs, not for the cap of 500:
-        # the rate is back at zero after the last one.
+        # the rate is back at zero after the last step.
         assert clf.history_["learning_rate"][-1] < 1e-6
-        assert clf.history_["seconds"] == pytest.approx([7.0] * expected)
+        assert clf.history_["seconds"] == pytest.approx(seconds)
 
 
 def test_the_epoch_cap_still_holds_under_a_long_budget(tiny_images, fake_clock):
@@ -71,11 +81,13 @@ def test_epochs_slower_than_planned_shorten_the_plan_and_its_cosine(tiny_images,
     clf = tiny_plain(**UNCAPPED, time_limit=100,
                      callbacks=[FakeSeconds(lambda epoch: 1.0 if epoch < 3 else 3.0)]).fit(X, y)
     planned = clf.history_["planned_epochs"]
-    assert planned[2] == 13  # planned at 7 s an epoch, as in the test above
-    assert planned[-1] < planned[2]
-    assert np.all(np.diff(planned[2:]) <= 0)  # only ever shortened
-    # It ends on time, with the shortened cosine at its end, not cut off half-way.
-    assert len(clf.history_["epoch"]) == planned[-1]
+    assert planned[2] == pytest.approx(13 + 1 / 7)  # planned at 7 s an epoch, as above
+    assert last_plan(clf.history_) < planned[2]
+    whole = [plan for plan in planned if np.isfinite(plan)]
+    assert np.all(np.diff(whole[2:]) <= 0)  # only ever shortened
+    # It ends on time, with the shortened cosine at its end, not cut off half-way
+    # (its last epoch partial, on the plan's last step).
+    assert len(clf.history_["epoch"]) == np.ceil(last_plan(clf.history_))
     assert clf.history_["learning_rate"][-1] < 1e-6
     assert fake_clock[0] <= 100
 
@@ -84,15 +96,19 @@ def test_epochs_faster_than_planned_lengthen_the_plan_with_a_margin(tiny_images,
     X, y = tiny_images
     # The first three epochs take 14 fake seconds (planned: 6 epochs in 100 s),
     # then 7. Kept to 6, the plan would end at 63 s and idle 37 s of the budget.
-    # Lengthened one epoch at a time, while the time left holds the extra
-    # epochs 10 % slower: to 7 after the fifth epoch, then to 10.
+    # Lengthened at most one epoch at a time, while the time left holds the
+    # extra steps 10 % slower: by two sevenths after the fourth epoch (its median
+    # epoch still 14 s), then one epoch at a time to 10, then by the one step
+    # that the margin leaves room for.
     clf = tiny_plain(**UNCAPPED, time_limit=100,
                      callbacks=[FakeSeconds(lambda epoch: 2.0 if epoch < 3 else 1.0)]).fit(X, y)
-    planned = clf.history_["planned_epochs"]
-    assert planned == [6, 6, 6, 6, 7, 8, 9, 10, 10, 10]
-    assert len(clf.history_["epoch"]) == 10
+    planned = [plan * 7 for plan in clf.history_["planned_epochs"][:-1]]
+    assert planned == pytest.approx([42, 42, 42, 44, 51, 58, 65, 70, 70, 71])  # in steps
+    assert np.isnan(clf.history_["planned_epochs"][-1])  # the partial 11th epoch
+    assert len(clf.history_["epoch"]) == 11
+    assert clf.history_["seconds"][-1] == pytest.approx(1.0)
     assert fake_clock[0] <= 100
-    # The stretched cosine still ends at zero with the last epoch.
+    # The stretched cosine still ends at zero with the last step.
     assert clf.history_["learning_rate"][-1] < 1e-6
 
 
@@ -110,6 +126,8 @@ def _drive(timer, epoch_seconds, steps=7):
         for step in range(steps):
             FAKE_NOW[0] += seconds / steps
             timer.on_train_batch_end(step)
+            if timer.model.stop_training:
+                break  # as model.fit does: the epoch ends at once
         timer.on_epoch_end(epoch, {})
         if timer.model.stop_training:
             return epoch + 1
@@ -125,6 +143,15 @@ def test_a_resumed_plan_is_never_lengthened(fake_clock):
     fresh = _budget.TimeBudget(100, 500, lambda epoch: 0.0, start=0.0)
     _drive(fresh, [20.0] * 3 + [5.0] * 20)
     assert fresh.planned > 4  # 4 after the third epoch of 20 s
+
+
+def test_a_resumed_partial_plan_ends_on_its_step(fake_clock):
+    # Killed inside the partial 6th epoch of a 5 3/7-epoch plan, the resumed fit
+    # (from the 5th epoch's checkpoint) trains 3 of the 6th epoch's 7 steps.
+    resumed = _budget.TimeBudget(100, 500, lambda epoch: 0.0, planned=5 + 3 / 7, start=0.0)
+    assert _budget.epochs_to_run(resumed.planned) == 6
+    assert _drive(resumed, [7.0] * 10) == 6
+    assert resumed.steps_done == 3
 
 
 def test_an_epoch_far_slower_than_planned_is_cut_inside(tiny_images, fake_clock):
@@ -169,7 +196,7 @@ def test_a_real_budget_is_honoured_and_mostly_used(tiny_images):
     # Planned from measured epochs, not from a guess: most of the budget trained,
     # and the plan (shortened if the machine got busy) was carried out.
     assert sum(clf.history_["seconds"]) > 0.5 * 6
-    assert len(clf.history_["epoch"]) >= 0.8 * clf.history_["planned_epochs"][-1]
+    assert len(clf.history_["epoch"]) >= 0.8 * last_plan(clf.history_)
 
 
 def test_a_budget_too_small_for_one_epoch_names_the_smallest_workable_one(tiny_images):
@@ -245,12 +272,12 @@ def test_a_killed_budgeted_fit_resumes_with_what_its_budget_has_left(tiny_images
     assert epochs_begun(log)[0] == len(before)
     # (shortened only, if the new process, which builds and traces the network
     # again inside what was left, runs behind it)
-    # (an epoch the safety net stopped inside, on a busy machine, logs no plan)
+    # (a partial last epoch, planned or stopped by the safety net on a busy
+    # machine, logs no plan)
     resumed_plans = [plan for plan in resumed.history_["planned_epochs"][len(before):]
                      if np.isfinite(plan)]
-    assert resumed_plans[0] <= plan
-    assert np.all(np.diff(resumed_plans) <= 0)
-    assert len(before) < len(resumed.history_["epoch"]) <= plan
+    assert np.all(np.diff([plan, *resumed_plans]) <= 0)
+    assert len(before) < len(resumed.history_["epoch"]) <= np.ceil(plan)
     # ... in what the budget had left, not in a budget of its own.
     assert seconds <= 8 - spent + 1.0
     assert sum(resumed.history_["seconds"]) <= 8

@@ -142,7 +142,9 @@ def run_single(args):
         "budget_plan": {"chosen": "single", "members": [{
             "name": "plain_scaled", "time_limit": member.time_limit,
             "epochs": len(member.history_["epoch"]),
-            "planned_epochs": member.history_["planned_epochs"][-1]}]}}
+            # (a partial last epoch logs no plan)
+            "planned_epochs": [plan for plan in member.history_["planned_epochs"]
+                               if np.isfinite(plan)][-1]}]}}
     command = ["python", "benchmarks/time_budget.py", "--data", args.data, "--time-limit",
                args.time_limit, "--seed", str(args.seed), "--baseline", "single"]
     return out, time.monotonic() - start, command

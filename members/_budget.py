@@ -37,7 +37,7 @@ PLANNED_KEY = "planned_epochs"
 #: batch-norm pass: saving the finished model, returning from ``fit``.
 END_MARGIN_SECONDS = 0.5
 
-#: A plan is lengthened only when the time left holds the extra epochs even if
+#: A plan is lengthened only when the time left holds the extra steps even if
 #: the next ones run this much slower than the last three (no flapping on noise).
 LENGTHEN_MARGIN = 0.1
 
@@ -58,7 +58,7 @@ def spent_seconds(previous_logs):
 
 
 def planned_epochs(previous_logs):
-    """The plan an interrupted fit made (epochs, a last one maybe partial), or None before it made one."""
+    """The plan an interrupted fit made (maybe ending in a partial epoch), or None."""
     for entry in reversed(previous_logs):
         if np.isfinite(entry.get(PLANNED_KEY, np.nan)):
             return float(entry[PLANNED_KEY])
@@ -85,8 +85,9 @@ class PlannedCosine(keras.optimizers.schedules.LearningRateSchedule):
     learning_rate : float
         The peak, reached at the end of the warm-up.
     steps_per_epoch : int
-    epochs : int
-        The length until planned (the epoch cap).
+    epochs : float
+        The length until planned (the epoch cap); a plan's may end in a
+        partial epoch.
     warmup_epochs : float
     """
 
@@ -155,6 +156,9 @@ class TimeBudget(keras.callbacks.Callback):
         self.resumed = planned is not None
         self.replans_left = 0 if self.resumed else 3
         self.epoch_seconds = []
+        # Each whole epoch's cost besides its training steps (the validation
+        # pass, the checkpoint writes): a partial epoch costs it all the same.
+        self.epoch_fixed_seconds = []
         self.previous_end = None
         self.steps_per_epoch = None
         if schedule is not None and planned is not None:
@@ -178,7 +182,8 @@ class TimeBudget(keras.callbacks.Callback):
         # A safety net for an epoch far slower than the last: stop inside it
         # (the first epoch only after three steps, to measure what one costs).
         measuring = not self.epoch_seconds and self.steps_done < 3
-        if not measuring and (now > self.deadline - self._reserve_now()
+        # Stopped here, the epoch still runs its validation pass and checkpoint writes.
+        if not measuring and (now > self.deadline - self._reserve_now() - self._next_fixed()
                               or self._first_epoch_cannot_finish()):
             self.model.stop_training = True
         if self._plan_ends_here():
@@ -209,6 +214,11 @@ class TimeBudget(keras.callbacks.Callback):
         # checkpoint writes) counts too. The first epoch, without its tracing.
         self.epoch_seconds.append(self._untraced_length(seconds, now)
                                   if self.previous_end is None else now - self.previous_end)
+        # After the last step: this epoch's validation pass; before the first,
+        # the previous epoch's checkpoint writes (callbacks after this one).
+        self.epoch_fixed_seconds.append(
+            (now - self.last_step_end if self.last_step_end is not None else 0.0)
+            + (self.epoch_start - self.previous_end if self.previous_end is not None else 0.0))
         self.previous_end = now
         if self.replans_left:
             # After each of the first three epochs (the first one's validation
@@ -223,7 +233,7 @@ class TimeBudget(keras.callbacks.Callback):
             self._set_plan(self._plan(epoch))
         elif not self.resumed and self._plan(epoch, slower_by=LENGTHEN_MARGIN) > self.planned:
             # Epochs sped up (the first ones ran beside other work, or slower
-            # than the rest): the time left holds another epoch even if the next
+            # than the rest): the time left holds more steps even if the next
             # ones run a tenth slower. Idling it would waste it (a member once
             # ended 103 s of 556 before its share for want of this). At most an
             # epoch at a time: stretching the cosine raises the rate for the
@@ -243,17 +253,24 @@ class TimeBudget(keras.callbacks.Callback):
             self.schedule.set_epochs(epochs)
 
     def room_for_another_epoch(self, previous_logs):
-        """Whether the time left holds one more epoch as long as the interrupted fit's last ones.
+        """Whether the time left holds the next epoch, as long as the interrupted fit's last ones.
 
         An interrupted fit that used up its budget (killed while it saved its
         last epoch) has nothing left to train: its resumption only finishes.
+        When what its plan has left is a partial epoch, the time left must
+        hold :data:`MIN_PARTIAL_EPOCH` of one: the new process spent some of
+        that partial's time building the network again, and the safety net
+        stops the partial on time (its rate near zero by then).
         """
         lengths = [entry[SECONDS_KEY] for entry in previous_logs[-3:]
                    if np.isfinite(entry.get(SECONDS_KEY, np.nan))]
         if not lengths:
             return True
         epoch = float(np.median(lengths))
-        return budget.clock() + epoch + self.reserve(epoch) + END_MARGIN_SECONDS <= self.deadline
+        needed = epoch
+        if self.planned is not None and self.planned - len(previous_logs) < 1:
+            needed = MIN_PARTIAL_EPOCH * epoch
+        return budget.clock() + needed + self.reserve(epoch) + END_MARGIN_SECONDS <= self.deadline
 
     def _first_epoch_cannot_finish(self):
         """Whether a fresh fit's first epoch, projected from its steps so far, ends too late.
@@ -291,20 +308,28 @@ class TimeBudget(keras.callbacks.Callback):
         """Epochs done plus those the time left holds (if they ran ``slower_by`` slower).
 
         To the step: the whole epochs that fit, then a partial one of at
-        least :data:`MIN_PARTIAL_EPOCH` (an int when there is none).
+        least :data:`MIN_PARTIAL_EPOCH` (an int when there is none), whose
+        steps fit besides the epoch's fixed cost (validation, checkpoints).
         """
-        left = self.deadline - budget.clock() - self._reserve_now()
-        more = left / (self._next_epoch() * (1.0 + slower_by)) if left > 0 else 0.0
-        plan = min(float(self.max_epochs), epoch + 1 + more)
-        whole = int(np.floor(plan))
+        left = max(0.0, self.deadline - budget.clock() - self._reserve_now())
+        length = self._next_epoch() * (1.0 + slower_by)
+        whole = epoch + 1 + int(left // length)
         steps = self.steps_per_epoch or 0
-        if plan - whole < MIN_PARTIAL_EPOCH or not steps:
+        if whole >= self.max_epochs or not steps:
+            return int(min(whole, self.max_epochs))
+        fixed = min(self._next_fixed(), length)
+        partial = (left - (whole - epoch - 1) * length - fixed) / max(length - fixed, 1e-9)
+        if partial < MIN_PARTIAL_EPOCH:
             return whole
-        return whole + int(np.floor((plan - whole) * steps)) / steps
+        return whole + int(np.floor(min(partial, 1.0) * steps)) / steps
 
     def _next_epoch(self):
         """Expected length of the next epoch: the median of the last three."""
         return float(np.median(self.epoch_seconds[-3:]))
+
+    def _next_fixed(self):
+        """Expected cost of the next epoch besides its steps: the median of the last three."""
+        return float(np.median(self.epoch_fixed_seconds[-3:])) if self.epoch_fixed_seconds else 0.0
 
     def _reserve_now(self):
         seconds = self._next_epoch() if self.epoch_seconds else 0.0

@@ -30,7 +30,7 @@ user's machine and data.
    one larger model wins.
 3. **The final fit.** The winner's members share what is left (less
    :data:`BLEND_RESERVE_SHARE` for the combiner's own work); each plans the
-   epochs that fit its share from its own first epoch, up to
+   epochs that fit its share (to the step) from its own first epoch, up to
    :data:`EPOCHS_FACTOR` times its ``epochs`` (see ``time_limit`` on the
    members), and stops before its share runs out. The blending rows judge
    the members, so a member with a cosine schedule trains on every row but
@@ -552,10 +552,10 @@ def _race_costs(members, fitted, seconds_per_fit):
 
     An epoch's seconds (``epoch_seconds``) are the median of the whole
     epochs after the first (which also built and traced the network); an
-    epoch stopped inside, when the time ran out, has no plan in the history
-    and is not one. The work outside ``model.fit`` (``outside_seconds``:
-    the batch-norm pass, predicting the blending rows) is the plan's wall
-    time per fit less every logged second. The fixed seconds
+    epoch stopped inside (a plan's partial last epoch, or the time ran
+    out) has no plan in the history and is not one. The work outside
+    ``model.fit`` (``outside_seconds``: the batch-norm pass, predicting the
+    blending rows) is the plan's wall time per fit less every logged second. The fixed seconds
     (``fixed_seconds``) are what a fit costs besides its epochs: the first
     epoch's excess (building and tracing) and that outside work.
     """
@@ -658,7 +658,7 @@ def _record_training(plan, fitted):
     for entry, member in zip(plan["members"], fitted, strict=True):
         history = getattr(member, "history_", {})
         entry["epochs"] = len(history.get("epoch", []))
-        # An epoch stopped inside (the time ran out) has seconds but no plan.
+        # An epoch stopped inside (a partial last one) has seconds but no plan.
         planned = [value for value in history.get("planned_epochs", []) if np.isfinite(value)]
         entry["planned_epochs"] = round(float(planned[-1]), 2) if planned else None
         entry["seconds"] = round(float(np.nansum(history.get("seconds", []))), 3)

@@ -62,12 +62,14 @@ TRAINING_DOCS["Parameters"] = """
     time_limit : float or None, default=None
         Seconds ``fit`` may take, from its start to its return (building,
         training, the batch-norm pass). The first epoch is timed, and the
-        member then plans the epochs that fit (at most ``epochs``; a cosine
-        schedule is planned for that length); if later epochs run slower,
-        the plan and its cosine are shortened to the epochs that still fit.
-        Early stopping, when on, keeps the best epoch. ``history_`` then
-        holds each epoch's ``"seconds"`` and the ``"planned_epochs"``; a
-        resumed fit spends only what the interrupted one left. A budget
+        member then plans the epochs that fit, to the step (at most
+        ``epochs``; a remainder of at least a tenth of an epoch trains a
+        partial last one; a cosine schedule is planned for that length);
+        if later epochs run slower, the plan and its cosine are shortened
+        to what still fits. Early stopping, when on, keeps the best epoch.
+        ``history_`` then holds each epoch's ``"seconds"`` and the
+        ``"planned_epochs"`` (none for a partial last epoch); a resumed fit
+        spends only what the interrupted one left. A budget
         that cannot finish one epoch raises ``ValueError`` naming the
         smallest workable one. None: no limit.
     batch_size : int, default=128

@@ -476,6 +476,10 @@ class _RacedAgain(Exception):
 def test_a_saved_plan_is_reused_and_finished_members_are_loaded(tiny_images, tmp_path,
                                                                 monkeypatch):
     X, y = tiny_images
+    # One copy: on data this small the cap binds and five copies of each member
+    # would share 30 s, each a few seconds of mostly tracing that a machine busy
+    # with other tests can push past its share (copies are tested on their own).
+    monkeypatch.setattr(budget, "MAX_COPIES", 1)
     settings = dict(random_state=0, time_limit=30, checkpoint_dir=tmp_path / "ckpt")
     first = WeightedAverageEnsemble(tiny_plain_and_separable(), **settings).fit(X, y)
     saved = json.loads((tmp_path / "ckpt" / budget.PLAN_FILE).read_text())

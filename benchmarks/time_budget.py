@@ -142,6 +142,8 @@ def run_single(args):
         "budget_plan": {"chosen": "single", "members": [{
             "name": "plain_scaled", "time_limit": member.time_limit,
             "epochs": len(member.history_["epoch"]),
+            "seconds": round(float(np.nansum(member.history_["seconds"])), 3),
+            "epoch_seconds": [round(float(value), 3) for value in member.history_["seconds"]],
             # (a partial last epoch logs no plan)
             "planned_epochs": [plan for plan in member.history_["planned_epochs"]
                                if np.isfinite(plan)][-1]}]}}

@@ -28,8 +28,11 @@ user's machine and data.
    member is trained without a measurement, since with so little time the
    ensemble's members would each train only a few epochs, the regime where
    one larger model wins.
-3. **The final fit.** The winner's members share what is left (less
-   :data:`BLEND_RESERVE_SHARE` for the combiner's own work); each plans the
+3. **The final fit.** The winner's members share what is left, less what
+   the combiner's own work needs (:data:`BLEND_RESERVE_SHARE` of the
+   budget, or, for a single member the probe measured, a training epoch's
+   cost on the blending rows at the probe's speed plus
+   :data:`BLEND_RESERVE_FLOOR_SECONDS`, when that is less); each plans the
    epochs that fit its share (to the step) from its own first epoch, up to
    :data:`EPOCHS_FACTOR` times its ``epochs`` (see ``time_limit`` on the
    members), and stops before its share runs out. The blending rows judge
@@ -80,8 +83,12 @@ MIN_RACE_EPOCHS = 2
 #: The probe's ``time_limit``: it stops after the three steps that measure an epoch.
 PROBE_SECONDS = 1e-3
 #: Share of the budget kept for the combiner's work after the members (predicting
-#: the blending rows, choosing the weights, the temperature).
+#: the blending rows, choosing the weights, the temperature); less when that work
+#: is measured (:func:`_blend_reserve`).
 BLEND_RESERVE_SHARE = 0.03
+#: Seconds kept besides the measured work after a single probed member (the
+#: weights and temperature of one member: Python overhead).
+BLEND_RESERVE_FLOOR_SECONDS = 1.0
 #: Under a budget a member trains at most this many times its own ``epochs``.
 EPOCHS_FACTOR = 4
 #: At most this many seed copies of the chosen plan share its time (deep ensembles,
@@ -145,8 +152,9 @@ def budgeted_blending_data(combiner, kept, X, X_rows, y, classes, validation_dat
         plan = _race(combiner, candidates, limit, n_fits, workers, X, X_rows, y, classes,
                      validation_data)
         plan["time_limit"] = limit
-        left = limit - (timing.clock() - start) - BLEND_RESERVE_SHARE * limit
         members = dict(candidates)[plan["chosen"]]
+        left = limit - (timing.clock() - start) - _blend_reserve(
+            plan, members, limit, n_fits, _blending_share(combiner, X, y, validation_data))
         copies, why_copies = _copies(plan, members, left, n_fits, workers)
         if why_copies:
             plan["why"] += f"; {why_copies}"
@@ -662,6 +670,32 @@ def _record_training(plan, fitted):
         planned = [value for value in history.get("planned_epochs", []) if np.isfinite(value)]
         entry["planned_epochs"] = round(float(planned[-1]), 2) if planned else None
         entry["seconds"] = round(float(np.nansum(history.get("seconds", []))), 3)
+
+
+def _blend_reserve(plan, members, limit, n_fits, blending_share):
+    """Seconds kept for the combiner's work after its members' fits.
+
+    :data:`BLEND_RESERVE_SHARE` of the budget, or less for the plan the
+    10-minute regime gives: one member fitted once, untouched by a race,
+    whose epoch the probe measured. Its work after the fit is predicting
+    the blending rows (a forward pass, about a third of a training epoch's
+    cost on as many rows: a whole one is kept) and the weights and
+    temperature of one member (:data:`BLEND_RESERVE_FLOOR_SECONDS`). At 10
+    minutes of full Fashion-MNIST the share kept 17 s, of which that work
+    used 3 to 6 (BENCHMARKS.md, "A time budget").
+    """
+    share = BLEND_RESERVE_SHARE * limit
+    epoch = (plan["race"].get("probe") or {}).get("epoch_seconds")
+    if plan["race"]["candidates"] or len(members) != 1 or n_fits != 1 or not epoch:
+        return share
+    return min(share, BLEND_RESERVE_FLOOR_SECONDS + epoch * blending_share)
+
+
+def _blending_share(combiner, X, y, validation_data):
+    """Blending rows per training row of the final members (their fit without ``cv``)."""
+    n_train = len(np.arange(len(y))[_training_rows(combiner, y, validation_data)])
+    n_blend = len(validation_data[1]) if validation_data is not None else len(y) - n_train
+    return n_blend / max(n_train, 1)
 
 
 def _too_small(limit, error, plan, n_fits, workers):

@@ -325,6 +325,32 @@ def test_a_race_that_cannot_read_a_learning_curve_is_not_run(tiny_images, monkey
     assert list(ensemble.named_members_) == ["plain_scaled"]
 
 
+def test_a_single_probed_member_keeps_its_measured_work_after_the_fit_not_the_share():
+    # 10 minutes, no race: a 36 s epoch on 54,000 rows and 6,000 blending rows.
+    # Predicting them costs at most a training epoch's ninth (4 s), plus 1 s.
+    unraced = {"race": {"candidates": [], "probe": {"epoch_seconds": 36.0, "seconds": 2.0}}}
+    member = [("plain_scaled", tiny_plain())]
+    assert budget._blend_reserve(unraced, member, 600.0, 1, 6_000 / 54_000) == pytest.approx(5.0)
+    # The share, where the work after the fits was not measured or is more than one
+    # member's: a race ran (the winner may be several members, or copies), two
+    # members, fold fits, or no probe; and never more than the share.
+    raced = {"race": {"candidates": [{"name": "scaled_up"}],
+                      "probe": {"epoch_seconds": 36.0, "seconds": 2.0}}}
+    unprobed = {"race": {"candidates": [], "probe": None}}
+    for plan, members, n_fits in [(raced, member, 1), (unraced, member * 2, 1),
+                                  (unraced, member, 6), (unprobed, member, 1)]:
+        assert budget._blend_reserve(plan, members, 600.0, n_fits, 0.1) == pytest.approx(18.0)
+    assert budget._blend_reserve(unraced, member, 60.0, 1, 6_000 / 54_000) == pytest.approx(1.8)
+
+
+def test_the_blending_share_is_held_out_rows_per_training_row(tiny_images):
+    X, y = tiny_images
+    held_out = WeightedAverageEnsemble(tiny_plain_and_separable(), holdout=0.25)
+    assert budget._blending_share(held_out, X, y, None) == pytest.approx(50 / 150)
+    given = (X[:40], y[:40])
+    assert budget._blending_share(held_out, X, y, given) == pytest.approx(40 / len(y))
+
+
 @pytest.mark.parametrize("batch_size", [32, 512])  # 6 steps an epoch, and 1 (no projection)
 def test_the_probe_measures_an_epoch_and_leaves_nothing_behind(tiny_images, tmp_path,
                                                                batch_size, monkeypatch):

@@ -83,8 +83,9 @@ MIN_RACE_EPOCHS = 2
 #: The probe's ``time_limit``: it stops after the three steps that measure an epoch.
 PROBE_SECONDS = 1e-3
 #: Share of the budget kept for the combiner's work after the members (predicting
-#: the blending rows, choosing the weights, the temperature); less when that work
-#: is measured (:func:`_blend_reserve`).
+#: the blending rows, choosing the weights, the temperature); less for a single
+#: member that the probe measured (a training epoch's cost on the blending rows
+#: at its speed, plus :data:`BLEND_RESERVE_FLOOR_SECONDS`).
 BLEND_RESERVE_SHARE = 0.03
 #: Seconds kept besides the measured work after a single probed member (the
 #: weights and temperature of one member: Python overhead).

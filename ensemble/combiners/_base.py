@@ -59,8 +59,8 @@ SHARED_DOCS = {
         with a full-resolution stem each train for a tenth of the budget,
         the plan with the lower log loss on the blending rows wins, and its
         members share the rest, each planning the epochs that fit, to the
-        step (up to four times its own ``epochs``) and stopping before its share runs
-        out; with a cosine schedule a member trains on every row the
+        step (up to four times its own ``epochs``) and stopping before its
+        share runs out; with a cosine schedule a member trains on every row the
         combiner does not hold out (no validation split of its own: the
         blending rows judge it). The fitted members are then the winner's
         (``named_members_`` says which); ``budget_plan_`` keeps the race,

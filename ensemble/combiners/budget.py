@@ -40,8 +40,8 @@ user's machine and data.
    those, without a validation split of its own (:func:`budgeted_members`).
    When the race measured that the winner would reach that cap with time to
    spare, the winner is trained several times with different seeds instead
-   (at most :data:`MAX_COPIES`), sharing the time, and blended. A copy that cannot
-   finish one epoch in its share (the machine got busier than the race
+   (at most :data:`MAX_COPIES`), sharing the time, and blended. A copy that
+   cannot finish one epoch in its share (the machine got busier than the race
    measured) is left out, and ``why`` says so; the fit goes on without it.
 
 The plan (race scores, the choice and why, each member's seconds and
@@ -564,9 +564,10 @@ def _race_costs(members, fitted, seconds_per_fit):
     epoch stopped inside (a plan's partial last epoch, or the time ran
     out) has no plan in the history and is not one. The work outside
     ``model.fit`` (``outside_seconds``: the batch-norm pass, predicting the
-    blending rows) is the plan's wall time per fit less every logged second. The fixed seconds
-    (``fixed_seconds``) are what a fit costs besides its epochs: the first
-    epoch's excess (building and tracing) and that outside work.
+    blending rows) is the plan's wall time per fit less every logged
+    second. The fixed seconds (``fixed_seconds``) are what a fit costs
+    besides its epochs: the first epoch's excess (building and tracing) and
+    that outside work.
     """
     costs = {"epoch_seconds": {}, "fixed_seconds": {}, "outside_seconds": {}}
     for (name, _), member in zip(members, fitted, strict=True):
